@@ -1,0 +1,62 @@
+# crm_lib — two commands do everything: `make report` and `make test`.
+# Every target bootstraps .venv first; the venv is reused while pyproject.toml and
+# constraints.txt are unchanged (their content hash names the stamp file).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEPS_HASH := $(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
+STAMP  := $(VENV)/.deps-$(DEPS_HASH)
+SIZE   ?= small
+SEED   ?= 1
+DATA_DIR ?= data/raw/simulated/$(SIZE)-seed$(SEED)
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.DEFAULT_GOAL := help
+.PHONY: help venv data report test lint format bench lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@echo ">> bootstrapping $(VENV) (dependencies changed or venv missing)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@rm -f $(VENV)/.deps-*
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	@touch $@
+
+venv: $(STAMP) ## Create or refresh .venv from constraints.txt
+
+data: $(STAMP) ## Build the simulated sample world (SIZE=small SEED=1) under data/raw/
+	$(BIN)/crm data build --size $(SIZE) --seed $(SEED) --out $(DATA_DIR)
+
+report: data ## Bootstrap, build the sample data and run the report batch in reports.yml
+	$(BIN)/crm report run reports.yml
+
+test: $(STAMP) ## Bootstrap, lint, then the whole test suite (notebooks included, via nbval)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks
+
+lint: $(STAMP) ## ruff lint + format check only
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+bench: $(STAMP) ## Run the benchmark scripts under benchmarks/ (ratios against in-run baselines)
+	$(BIN)/python benchmarks/run_all.py
+
+lock: ## Re-resolve the newest versions allowed by pyproject.toml into constraints.txt
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"
+	.lock-venv/bin/python -m pip install --quiet ".[test]"
+	( echo "# Exact versions used by tests and report runs. Regenerate with 'make lock'."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^crm.lib' ) > constraints.txt
+	rm -rf .lock-venv
+
+clean: ## Remove the venv, generated data and reports
+	rm -rf $(VENV) data/raw/simulated data/interim/* data/warehouse/* reports/*/ reports/latest
