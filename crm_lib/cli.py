@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--seed", type=int, default=1)
     build.add_argument("--out", required=True, help="folder to write (replaced if it exists)")
     build.add_argument(
-        "--clean", action="store_true", help="leave out the dirty raw exports for the cleaning study"
+        "--clean",
+        action="store_true",
+        help="leave out the dirty raw exports for the cleaning study",
     )
     build.set_defaults(func=_data_build)
 

@@ -132,7 +132,9 @@ TRANSACTIONS = pa.DataFrameSchema(
             unit="currency (see currency column)",
             checks=pa.Check(lambda s: s.abs() < 1e7, error="abs(amount) < 1e7"),
         ),
-        "currency": _col("string", "ISO-4217 currency code.", checks=pa.Check.str_matches(r"^[A-Z]{3}$")),
+        "currency": _col(
+            "string", "ISO-4217 currency code.", checks=pa.Check.str_matches(r"^[A-Z]{3}$")
+        ),
         "quantity": _col("int64", "Units; negative for a return line.", unit="units"),
         "product_id": _id("Product key."),
         "category": _col("string", "Product category.", checks=pa.Check.isin(CATEGORIES)),
@@ -156,7 +158,9 @@ EVENTS = pa.DataFrameSchema(
     {
         "event_id": _id("Event key.", unique=True),
         "visitor_id": _id("Anonymous visitor (cookie/device) key."),
-        "customer_id": _id("Customer, once the visitor has signed up; missing before.", nullable=True),
+        "customer_id": _id(
+            "Customer, once the visitor has signed up; missing before.", nullable=True
+        ),
         "occurred_at": _ts("Event time."),
         "event_type": _col("string", "Funnel stage reached.", checks=pa.Check.isin(EVENT_TYPES)),
         "channel": _col(
@@ -171,7 +175,9 @@ EXPERIMENT_ASSIGNMENTS = pa.DataFrameSchema(
     {
         "experiment_id": _id("Experiment key."),
         "customer_id": _id("Assigned customer."),
-        "variant": _col("string", "Arm ('control' or a treatment name).", checks=pa.Check.str_length(1, 32)),
+        "variant": _col(
+            "string", "Arm ('control' or a treatment name).", checks=pa.Check.str_length(1, 32)
+        ),
         "assigned_at": _ts("Assignment time."),
         "pre_period_revenue": _col(
             "float64",
@@ -222,7 +228,9 @@ SURVEY_RESPONSES = pa.DataFrameSchema(
     {
         "response_id": _id("Response key.", unique=True),
         "customer_id": _id("Respondent, when known.", nullable=True),
-        "wave": _col("string", "Survey wave, e.g. '2025Q3'.", checks=pa.Check.str_matches(r"^\d{4}Q[1-4]$")),
+        "wave": _col(
+            "string", "Survey wave, e.g. '2025Q3'.", checks=pa.Check.str_matches(r"^\d{4}Q[1-4]$")
+        ),
         "started_at": _ts("When the respondent opened the survey."),
         "submitted_at": _ts("When the respondent submitted; missing for partials.", nullable=True),
         "status": _col("string", "Completion status.", checks=pa.Check.isin(SURVEY_STATUSES)),
@@ -315,25 +323,35 @@ class _Failure:
 
 
 def _failures_frame(table: str, df: pd.DataFrame, err: pa.errors.SchemaErrors) -> pd.DataFrame:
+    """One row per violation; a row-level (multi-column) check gives one row per data row."""
     fc = err.failure_cases
     records = []
+    seen_rows: set = set()
     for rec in fc.itertuples(index=False):
-        column = rec.column if isinstance(rec.column, str) and rec.column in df.columns else None
-        if column is None and isinstance(rec.failure_case, str) and rec.check == "column_in_dataframe":
-            column = rec.failure_case
         row = rec.index
         row = None if row is None or (isinstance(row, float) and pd.isna(row)) else row
-        value = rec.failure_case
         check = str(rec.check)
-        # Data-frame-level checks report the failing row, not the values: show the row.
-        if column is None and row is not None and rec.schema_context == "DataFrameSchema":
-            try:
-                value = df.loc[row].to_dict()
-            except KeyError:
-                pass
+        column = rec.column if isinstance(rec.column, str) and rec.column in df.columns else None
+        value = rec.failure_case
+        if rec.schema_context == "DataFrameSchema" and row is not None:
+            # A data-frame-level check lists every column of a failing row: report the row once.
+            if (row, check) in seen_rows:
+                continue
+            seen_rows.add((row, check))
+            column = None
+            value = {k: v for k, v in df.loc[row].to_dict().items() if not _is_missing(v)}
+        elif column is None and check == "column_in_dataframe":
+            column = value
         records.append(_Failure(table, column, row, value, check).__dict__)
     out = pd.DataFrame.from_records(records, columns=["table", "column", "row", "value", "check"])
-    return out.drop_duplicates(subset=["column", "row", "check"]).reset_index(drop=True)
+    return out.reset_index(drop=True)
+
+
+def _is_missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.DataFrame:
@@ -424,4 +442,6 @@ def contract_table(table: str | None = None) -> pd.DataFrame:
 def empty(table: str) -> pd.DataFrame:
     """An empty DataFrame with the contract's columns and dtypes for ``table``."""
     schema = SCHEMAS[table]
-    return pd.DataFrame({name: pd.Series(dtype=str(col.dtype)) for name, col in schema.columns.items()})
+    return pd.DataFrame(
+        {name: pd.Series(dtype=str(col.dtype)) for name, col in schema.columns.items()}
+    )

@@ -2,9 +2,12 @@
 
 >>> import crm_lib
 >>> world = crm_lib.datasets.simulate("small", seed=1)   # doctest: +SKIP
+>>> world.truth.experiment["ate_conversion"]             # doctest: +SKIP
 """
 
 from crm_lib.datasets._btyd import BGNBDParams, GammaGammaParams
+from crm_lib.datasets.large import LargeWorldResult, simulate_to_parquet
+from crm_lib.datasets.storage import get_world, load_world, save_world, world_fingerprint
 from crm_lib.datasets.world import SIZES, GroundTruth, World, WorldParams, simulate
 
 __all__ = [
@@ -12,7 +15,13 @@ __all__ = [
     "BGNBDParams",
     "GammaGammaParams",
     "GroundTruth",
+    "LargeWorldResult",
     "World",
     "WorldParams",
+    "get_world",
+    "load_world",
+    "save_world",
     "simulate",
+    "simulate_to_parquet",
+    "world_fingerprint",
 ]

@@ -189,6 +189,4 @@ def fixed_width_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     if numbers.shape[0] * row >= 2**31:
         raise ValueError("id chunk too large for one Arrow string array; generate in chunks")
     offsets = np.arange(0, (numbers.shape[0] + 1) * row, row, dtype=np.int32)
-    return pa.StringArray.from_buffers(
-        numbers.shape[0], pa.py_buffer(offsets), pa.py_buffer(buf)
-    )
+    return pa.StringArray.from_buffers(numbers.shape[0], pa.py_buffer(offsets), pa.py_buffer(buf))

@@ -96,7 +96,9 @@ class WorldParams:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in self.__dict__.items():
-            out[k] = v.to_dict() if hasattr(v, "to_dict") else (list(v) if isinstance(v, tuple) else v)
+            out[k] = (
+                v.to_dict() if hasattr(v, "to_dict") else (list(v) if isinstance(v, tuple) else v)
+            )
         return out
 
 
@@ -183,13 +185,17 @@ def _weeks_to_ts(weeks: np.ndarray) -> pd.DatetimeIndex:
 
 
 def _ts_array(weeks: np.ndarray) -> pa.Array:
-    us = (START.value // 1000) + np.round(np.asarray(weeks) * (_NS_PER_WEEK / 1000)).astype(np.int64)
+    us = (START.value // 1000) + np.round(np.asarray(weeks) * (_NS_PER_WEEK / 1000)).astype(
+        np.int64
+    )
     return pa.array(us, type=pa.timestamp("us", tz="UTC"))
 
 
 def _choice(rng: np.random.Generator, values: list[str], shares, n: int) -> np.ndarray:
     shares = np.asarray(shares, dtype=float)
-    return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=shares / shares.sum())]
+    return np.asarray(values, dtype=object)[
+        rng.choice(len(values), size=n, p=shares / shares.sum())
+    ]
 
 
 def _str(values) -> pd.Series:
@@ -388,7 +394,9 @@ def _satisfaction_truth(p: WorldParams) -> dict[str, Any]:
         others = [i for i in range(k) if i != j]
         for size in range(k):
             for sub in itertools.combinations(others, size):
-                weight = special.factorial(size) * special.factorial(k - size - 1) / special.factorial(k)
+                weight = (
+                    special.factorial(size) * special.factorial(k - size - 1) / special.factorial(k)
+                )
                 shapley[j] += weight * (r2(tuple(sorted(sub + (j,)))) - r2(sub))
     names = list(schemas.SURVEY_CONSTRUCTS)
     return {
@@ -407,7 +415,9 @@ def _satisfaction_truth(p: WorldParams) -> dict[str, Any]:
     }
 
 
-def _draw_satisfaction(rng, n: int, p: WorldParams, sat_truth: dict) -> tuple[np.ndarray, np.ndarray]:
+def _draw_satisfaction(
+    rng, n: int, p: WorldParams, sat_truth: dict
+) -> tuple[np.ndarray, np.ndarray]:
     """Latent driver scores (n x 4) and standardised overall satisfaction."""
     eta = rng.multivariate_normal(np.zeros(len(p.driver_weights)), _driver_cov(p), size=n)
     s = eta @ np.asarray(p.driver_weights) + rng.normal(0, sat_truth["noise_sd"], n)
@@ -442,7 +452,9 @@ def _purchase_orders(rng, first_w: np.ndarray, p: WorldParams, p_drop=None):
     week[~is_first] = first_w[draws.owner] + draws.times
     nu, value = draw_order_values(rng, p.gamma_gamma, n, owner)
     main = rng.choice(len(schemas.SALES_CHANNELS), size=n, p=np.asarray(p.sales_channel_shares))
-    other = rng.choice(len(schemas.SALES_CHANNELS), size=owner.shape[0], p=np.asarray(p.sales_channel_shares))
+    other = rng.choice(
+        len(schemas.SALES_CHANNELS), size=owner.shape[0], p=np.asarray(p.sales_channel_shares)
+    )
     channel = np.where(rng.random(owner.shape[0]) < p.main_channel_loyalty, main[owner], other)
     last_w = week[starts[1:] - 1]
     dropout_w = np.where(draws.alive_at_end, np.nan, last_w)
@@ -464,12 +476,12 @@ def _order_lines(
     cat,
     pop,
     order_offset: int = 0,
-    line_offset: int = 0,
+    return_offset: int = 0,
 ):
     """Expand orders into lines and add returns; return an Arrow table (contract columns).
 
     Order ``i`` gets id ``O{order_offset + i}``; a returned line ``j`` gets its own credit
-    document ``R{line_offset + j}`` (one line) that references the original order.
+    document ``R{return_offset + j}`` (one line, numbered in order) that references the original order.
     """
     n_orders = orders.owner.shape[0]
     n_lines = 1 + np.minimum(rng.poisson(p.extra_lines_mean, n_orders), 7)
@@ -495,7 +507,7 @@ def _order_lines(
     m = ret.shape[0]
 
     order_ids = fixed_width_ids("O", order_offset + line_order, 8)
-    return_ids = fixed_width_ids("R", line_offset + ret, 8)
+    return_ids = fixed_width_ids("R", return_offset + np.arange(m), 8)
     prod_ids = fixed_width_ids("P", np.arange(p.n_products), 4)
     cats = pa.array(schemas.CATEGORIES)
     chans = pa.array(schemas.SALES_CHANNELS)
@@ -516,9 +528,7 @@ def _order_lines(
             "product_id": take(prod_ids, product[all_lines]),
             "category": take(cats, cat[product[all_lines]]),
             "channel": take(chans, channel[all_lines]),
-            "original_order_id": pa.concat_arrays(
-                [pa.nulls(n, pa.string()), take(order_ids, ret)]
-            ),
+            "original_order_id": pa.concat_arrays([pa.nulls(n, pa.string()), take(order_ids, ret)]),
         }
     )
     return table
@@ -803,7 +813,8 @@ def simulate(
     )
     if extra_owner.size:
         extra_value = np.maximum(
-            np.round(rng.gamma(p.gamma_gamma.p, 1.0, extra_owner.shape[0]) / nu[extra_owner], 2), 0.01
+            np.round(rng.gamma(p.gamma_gamma.p, 1.0, extra_owner.shape[0]) / nu[extra_owner], 2),
+            0.01,
         )
         extra_channel = rng.choice(len(schemas.SALES_CHANNELS), size=extra_owner.shape[0])
         orders = _Orders(
@@ -813,7 +824,9 @@ def simulate(
             channel=np.concatenate([orders.channel, extra_channel]),
         )
         by_time = np.lexsort((orders.week, orders.owner))
-        orders = _Orders(*(getattr(orders, f)[by_time] for f in ("owner", "week", "value", "channel")))
+        orders = _Orders(
+            *(getattr(orders, f)[by_time] for f in ("owner", "week", "value", "channel"))
+        )
 
     cat, pop = _catalogue(rng, p)
     buyer_ids = pa.array(customers["customer_id"].to_numpy(dtype=object)[buyer_idx], pa.string())
@@ -821,7 +834,9 @@ def simulate(
     tx = tx.sort_values(["ordered_at", "order_id", "line_no"], kind="stable").reset_index(drop=True)
     tx["ordered_at"] = tx["ordered_at"].dt.as_unit("us")
 
-    assignments, outcomes = _experiment_tables(tx, customers, buyer_idx, eligible, treated, sat, rng, p)
+    assignments, outcomes = _experiment_tables(
+        tx, customers, buyer_idx, eligible, treated, sat, rng, p
+    )
     survey, quality = _survey(rng, tx, customers, buyer_idx, eta, sat, p)
 
     truth_customers = pd.DataFrame(
@@ -881,5 +896,7 @@ def simulate(
     if dirty:
         from crm_lib.datasets.dirt import make_raw_exports
 
-        world.raw, world.truth.dirty_records = make_raw_exports(world, np.random.default_rng([seed, 1]))
+        world.raw, world.truth.dirty_records = make_raw_exports(
+            world, np.random.default_rng([seed, 1])
+        )
     return world

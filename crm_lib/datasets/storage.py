@@ -1,0 +1,148 @@
+"""Write a simulated world to a folder and read it back.
+
+Layout of a world folder (``crm data build`` writes it under ``data/raw/``)::
+
+    manifest.json            size, seed, versions, row counts, sha256 of every file
+    tables/<table>.parquet   the contract tables
+    truth/truth.json         generating parameters and true effects
+    truth/<name>.parquet     per-customer truth, experiment truth, planted dirt
+    exports/*.csv            raw exports with planted dirt (GBK and UTF-8-BOM)
+
+The folder is written next to its final place and renamed into it, so a reader never
+sees half a world.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from crm_lib import schemas
+from crm_lib.datasets.world import GroundTruth, World, simulate
+
+_TRUTH_FRAMES = ["customers", "experiment_customers", "dirty_records", "survey_quality"]
+_TRUTH_DICTS = ["params", "funnel", "experiment", "survey"]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_world(world: World, folder: str | Path) -> Path:
+    """Write ``world`` to ``folder`` (replaced if it exists); return the folder."""
+    from crm_lib import __version__
+    from crm_lib.datasets.dirt import write_raw_exports
+
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "tables").mkdir(parents=True)
+    (tmp / "truth").mkdir()
+    for name, df in world.tables.items():
+        df.to_parquet(tmp / "tables" / f"{name}.parquet", index=False)
+    for name in _TRUTH_FRAMES:
+        getattr(world.truth, name).to_parquet(tmp / "truth" / f"{name}.parquet", index=False)
+    truth = {name: getattr(world.truth, name) for name in _TRUTH_DICTS}
+    (tmp / "truth" / "truth.json").write_text(
+        json.dumps(truth, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
+    if world.raw:
+        write_raw_exports(world.raw, tmp / "exports")
+    files = sorted(p for p in tmp.rglob("*") if p.is_file())
+    manifest = {
+        "kind": "crm_lib simulated world",
+        "meta": world.meta,
+        "crm_lib_version": __version__,
+        "contract_version": schemas.CONTRACT_VERSION,
+        "rows": {name: len(df) for name, df in world.tables.items()},
+        "files": {p.relative_to(tmp).as_posix(): _sha256(p) for p in files},
+    }
+    (tmp / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, default=str), encoding="utf-8"
+    )
+    old = folder.with_name(f".{folder.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def load_world(folder: str | Path, *, validate: bool = True) -> World:
+    """Read a world folder written by :func:`save_world`.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``folder`` is not a world folder (no ``manifest.json``); the message says
+        how to build one.
+    schemas.ContractError
+        When a table breaks the contract (with ``validate=True``); the message names the
+        file.
+    """
+    folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(
+            f"{folder} is not a simulated world folder (no manifest.json): build one with "
+            f"'crm data build --size small --seed 1 --out {folder}'"
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    tables = {}
+    for name in schemas.SCHEMAS:
+        path = folder / "tables" / f"{name}.parquet"
+        df = pd.read_parquet(path)
+        if validate:
+            schemas.validate(df, name, source=str(path))
+        tables[name] = df
+    truth_json = json.loads((folder / "truth" / "truth.json").read_text(encoding="utf-8"))
+    frames = {n: pd.read_parquet(folder / "truth" / f"{n}.parquet") for n in _TRUTH_FRAMES}
+    raw = {}
+    exports = folder / "exports"
+    if exports.is_dir():
+        from crm_lib.datasets.dirt import EXPORT_ENCODINGS
+
+        for path in sorted(exports.glob("*.csv")):
+            enc = EXPORT_ENCODINGS.get(path.stem, "utf-8")
+            raw[path.stem] = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False)
+    return World(
+        **tables,
+        truth=GroundTruth(**{k: truth_json[k] for k in _TRUTH_DICTS}, **frames),
+        raw=raw,
+        meta={**manifest["meta"], "folder": str(folder), "files": manifest["files"]},
+    )
+
+
+def get_world(data_dir: str | Path = "", size: str | int = "small", seed: int = 1) -> World:
+    """The world a notebook works on: read from ``data_dir``, or simulated in memory.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        A folder written by ``crm data build``; ``""`` simulates ``size``/``seed``.
+    """
+    if data_dir:
+        return load_world(data_dir)
+    return simulate(size, seed=seed)
+
+
+def world_fingerprint(world: World) -> str:
+    """A short sha256 that identifies the data a report was computed from."""
+    h = hashlib.sha256()
+    if "files" in world.meta:
+        for name, digest in sorted(world.meta["files"].items()):
+            h.update(f"{name}={digest}\n".encode())
+    else:
+        for name, df in world.tables.items():
+            h.update(name.encode())
+            h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,76 @@
+"""The data contract: valid tables pass, broken ones fail naming table/column/row/value."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from crm_lib import schemas
+from crm_lib.schemas import ContractError, validate
+
+
+def test_every_simulated_table_validates(small_world):
+    for name, df in small_world.tables.items():
+        assert validate(df, name) is df
+
+
+def test_broken_value_names_table_column_row_and_value(small_world):
+    bad = small_world.customers.copy()
+    bad.loc[7, "region"] = "atlantis"
+    with pytest.raises(
+        ContractError, match=r"(?s)customers.*row 7, column region: value 'atlantis'"
+    ):
+        validate(bad, "customers")
+
+
+def test_out_of_range_survey_answer(small_world):
+    bad = small_world.survey_responses.copy()
+    bad["nps"] = bad["nps"].astype("Int64")
+    bad.loc[3, "nps"] = 11
+    with pytest.raises(ContractError, match=r"(?s)survey_responses.*row 3, column nps: value 11"):
+        validate(bad, "survey_responses")
+
+
+def test_negative_amount_without_order_reference_is_reported(small_world):
+    bad = small_world.transactions.copy()
+    sale = bad.index[bad["amount"] > 0][0]
+    bad.loc[sale, "amount"] = -5.0
+    with pytest.raises(ContractError, match=rf"(?s)row {sale}: value .*original_order_id") as info:
+        validate(bad, "transactions", source="orders.parquet")
+    assert str(info.value).startswith("orders.parquet: table 'transactions'")
+    assert info.value.failures["row"].tolist() == [sale]
+
+
+def test_missing_column_and_wrong_dtype_are_reported(small_world):
+    bad = small_world.events.drop(columns=["channel"])
+    with pytest.raises(ContractError, match="channel"):
+        validate(bad, "events")
+    bad = small_world.experiment_outcomes.assign(orders=lambda d: d["orders"].astype(float))
+    with pytest.raises(ContractError, match="column orders"):
+        validate(bad, "experiment_outcomes")
+
+
+def test_all_violations_are_collected(small_world):
+    bad = small_world.customers.copy()
+    bad.loc[[1, 2, 3], "gender"] = "x"
+    with pytest.raises(ContractError) as info:
+        validate(bad, "customers")
+    assert info.value.failures["row"].tolist() == [1, 2, 3]
+
+
+def test_unknown_table_is_a_clear_error():
+    with pytest.raises(KeyError, match="unknown contract table 'orders'"):
+        validate(pd.DataFrame(), "orders")
+
+
+def test_contract_is_documented_and_flags_personal_data():
+    doc = schemas.contract_table()
+    assert set(doc["table"]) == set(schemas.SCHEMAS)
+    assert doc["description"].str.len().gt(5).all()
+    assert set(schemas.pii_columns("customers")) == {"name", "email", "phone"}
+    assert "comment" in schemas.pii_columns("survey_responses")
+
+
+def test_empty_tables_have_contract_columns():
+    for name, schema in schemas.SCHEMAS.items():
+        assert list(schemas.empty(name).columns) == list(schema.columns)
