@@ -94,6 +94,8 @@ def bar(
         ax.set_title(t(title, language))
     if percent:
         ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
+    else:
+        ax.yaxis.set_major_formatter(mpl.ticker.StrMethodFormatter("{x:,.0f}"))
     ax.tick_params(axis="x", rotation=30 if len(xs) > 5 else 0)
     return ax
 
