@@ -1,0 +1,505 @@
+"""Execute a report batch: papermill per run, stakeholder HTML, metrics, index.
+
+Each run executes with papermill (kernel ``python3``) in **the notebook's own folder**
+(the same working directory Jupyter gives it, so a notebook behaves alike when opened
+interactively and when run here). Relative input paths given as parameters are resolved
+against the folder ``crm`` runs in and injected as absolute paths, so they do not depend
+on that choice. Everything a run writes goes into its folder of the batch being built;
+see :mod:`crm_lib.reporting.store` for how the batch is published atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from crm_lib.reporting.batch import check_batch
+from crm_lib.reporting.environment import data_fingerprint, environment, relpath_or_abs
+from crm_lib.reporting.index import write_batch_json, write_index_html
+from crm_lib.reporting.params import OUTPUT_DIR, ResolvedRun, resolve_runs
+from crm_lib.reporting.recorder import collect_records
+from crm_lib.reporting.results import FAILED, SUCCEEDED, BatchResult, RunResult
+from crm_lib.reporting.store import BatchFolder, default_run_id, unique_run_id, validate_run_id
+
+__all__ = ["KERNEL_NAME", "render_html", "run_batch"]
+
+log = logging.getLogger("crm_lib.reporting")
+
+KERNEL_NAME = "python3"
+#: Cells removed from the stakeholder HTML (papermill's parameter cells).
+HIDDEN_CELL_TAGS = ("parameters", "injected-parameters")
+#: Prefix of the tags marking cells written in one language (``lang-en``, ``lang-zh``).
+LANGUAGE_TAG = "lang-"
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def run_batch(
+    batch: str | Path | Mapping[str, Any],
+    run_id: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    reports_dir: str | Path | None = None,
+    quiet: bool = False,
+    *,
+    only: Sequence[str] | None = None,
+) -> BatchResult:
+    """Run every notebook of a batch and publish ``reports/<run-id>/``.
+
+    Parameters
+    ----------
+    batch : path or mapping
+        Batch file (YAML, see :mod:`crm_lib.reporting.batch`) or the same content as a dict.
+    run_id : str, optional
+        Folder name of the batch; default a UTC timestamp such as ``20261123T101500Z``
+        (suffixed ``-2``, ``-3``... if taken). An existing batch of the same id is
+        replaced as a whole.
+    overrides : mapping, optional
+        Parameters applied to every run whose notebook declares them, after the batch
+        file (papermill's ``-p``); strings are coerced to the declared type.
+    reports_dir : path, optional
+        Where batches go (default :func:`crm_lib.config.reports_dir`, ``./reports``).
+    quiet : bool
+        No progress bars.
+    only : sequence of str, optional
+        Run only the runs with these names.
+
+    Returns
+    -------
+    BatchResult
+        ``.ok`` is False when a run failed; the batch is complete and published anyway.
+
+    Raises
+    ------
+    BatchError
+        Before anything executes: a malformed batch file, a missing notebook, an unknown
+        or misspelt parameter, a value of the wrong type or outside ``one of:``, a
+        missing input path. The message lists every problem of the batch.
+    KeyboardInterrupt
+        When interrupted; nothing is published and the partial batch stays in the hidden
+        ``.<run-id>.partial`` folder until the next batch removes it.
+    """
+    from crm_lib import config
+
+    cwd = Path.cwd()
+    spec, problems = check_batch(batch, cwd=cwd)
+    resolved = resolve_runs(spec, overrides, only=only, cwd=cwd, earlier_problems=problems)
+    root = Path(config.reports_dir() if reports_dir is None else reports_dir).resolve()
+    run_id = unique_run_id(root, default_run_id()) if run_id is None else validate_run_id(run_id)
+    progress = not quiet and _stderr_is_tty()
+
+    with BatchFolder(root, run_id) as folder:
+        log.info("batch %s: %d runs from %s", run_id, len(resolved), spec.source)
+        started, t0 = _utcnow(), time.perf_counter()
+        context = _BatchContext(
+            run_id=run_id,
+            work=folder.partial,
+            final=folder.final,
+            cell_timeout=spec.cell_timeout,
+            progress=progress,
+            git=_git_state(cwd),
+        )
+        runs: list[RunResult] = []
+        try:
+            with _progress(len(resolved), run_id, progress) as bar:
+                for i, run in enumerate(resolved, start=1):
+                    bar.set_postfix_str(run.spec.name, refresh=True)
+                    runs.append(_run_safely(run, context, f"[{i}/{len(resolved)}]"))
+                    bar.update()
+            result = BatchResult(
+                run_id=run_id,
+                folder=folder.final,
+                source=spec.source,
+                started_at=started,
+                finished_at=_utcnow(),
+                duration_s=time.perf_counter() - t0,
+                runs=runs,
+                overrides={k: _jsonable(v) for k, v in dict(overrides or {}).items()},
+                git=context.git,
+            )
+            write_batch_json(result, folder.partial)
+            write_index_html(result, folder.partial)
+            folder.publish()
+        except BaseException as exc:
+            log.error(
+                "batch %s stopped after %d of %d runs (%s); nothing was published, partial "
+                "output is kept in %s until the next batch",
+                run_id,
+                len(runs),
+                len(resolved),
+                type(exc).__name__,
+                folder.partial,
+            )
+            raise
+    level = logging.INFO if result.ok else logging.WARNING  # each failure was logged as an error
+    log.log(
+        level,
+        "batch %s finished: %d succeeded, %d failed",
+        run_id,
+        result.n_succeeded,
+        result.n_failed,
+    )
+    return result
+
+
+def render_html(
+    nb: nbformat.NotebookNode,
+    path: Path,
+    *,
+    source_dir: Path | None = None,
+    language: str | None = None,
+) -> Path:
+    """Write the stakeholder HTML of an executed notebook.
+
+    Code and prompts are hidden (``--no-input``), images are embedded, the
+    ``parameters`` and ``injected-parameters`` cells are removed: one self-contained
+    file (formulas are typeset by MathJax, loaded from its CDN when the page opens).
+    With ``language``, cells tagged for another language (``lang-zh`` when ``language``
+    is ``"en"``) are left out, so a report shows the narrative in its own language.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        The executed notebook.
+    path : Path
+        The ``.html`` file to write.
+    source_dir : Path, optional
+        Folder that relative image paths in markdown cells are read from (the
+        notebook's own folder).
+    language : str, optional
+        Keep only cells tagged ``lang-<language>`` among the ``lang-*`` tagged cells.
+    """
+    exporter = _exporter()
+    if language:
+        nb = copy.deepcopy(nb)
+        nb.cells = [cell for cell in nb.cells if _keeps_language(cell, language)]
+    resources = {
+        "metadata": {"name": Path(path).stem, "path": str(source_dir or Path(path).parent)}
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    Path(path).write_text(body, encoding="utf-8")
+    return Path(path)
+
+
+def _keeps_language(cell: nbformat.NotebookNode, language: str) -> bool:
+    tags = [t for t in cell.get("metadata", {}).get("tags", []) if t.startswith(LANGUAGE_TAG)]
+    return not tags or f"{LANGUAGE_TAG}{language}" in tags
+
+
+class _BatchContext:
+    def __init__(self, *, run_id, work, final, cell_timeout, progress, git):
+        self.run_id = run_id
+        self.work: Path = work
+        self.final: Path = final
+        self.cell_timeout: float | None = cell_timeout
+        self.progress: bool = progress
+        self.git: dict[str, Any] | None = git
+        self.fingerprints: dict[Path, dict[str, Any]] = {}
+
+
+def _run_safely(run: ResolvedRun, ctx: _BatchContext, tag: str) -> RunResult:
+    """Execute one run; only interruptions (KeyboardInterrupt, SystemExit) escape.
+
+    A run refused by the parameter checks is not executed: it is recorded as failed with
+    the reasons, and the batch goes on.
+    """
+    t0 = time.perf_counter()
+    if run.problems:
+        error = "refused before execution: " + "; ".join(run.problems)
+        log.error("%s %s: %s", tag, run.spec.name, error)
+        return _failed_without_notebook(run, ctx, error, t0)
+    try:
+        return _run_one(run, ctx, tag)
+    except Exception as exc:  # a bug or a full disk: mark the run failed, keep the batch going
+        log.exception("%s %s: the runner failed", tag, run.spec.name)
+        return _failed_without_notebook(run, ctx, f"runner error: {type(exc).__name__}: {exc}", t0)
+
+
+def _failed_without_notebook(
+    run: ResolvedRun, ctx: _BatchContext, error: str, t0: float
+) -> RunResult:
+    """The result (and metrics.json) of a run that produced no executed notebook."""
+    now = _utcnow()
+    result = RunResult(
+        name=run.spec.name,
+        notebook=run.spec.notebook_text,
+        status=FAILED,
+        folder=ctx.final / run.spec.name,
+        started_at=now,
+        finished_at=now,
+        duration_s=time.perf_counter() - t0,
+        error=error,
+        parameters=dict(run.parameters),
+    )
+    with contextlib.suppress(OSError):
+        work = ctx.work / run.spec.name
+        work.mkdir(exist_ok=True)
+        (work / "metrics.json").write_text(
+            json.dumps(result.to_dict(ctx.final), indent=2, default=repr) + "\n",
+            encoding="utf-8",
+        )
+    return result
+
+
+def _run_one(run: ResolvedRun, ctx: _BatchContext, tag: str) -> RunResult:
+    """Execute one run and write its folder: ipynb, html, metrics.json."""
+    name = run.spec.name
+    work, final = ctx.work / name, ctx.final / name
+    work.mkdir()
+    injected, parameters, sources = dict(run.injected), dict(run.parameters), dict(run.sources)
+    if run.takes_output_dir:
+        injected[OUTPUT_DIR] = str(work)
+        parameters[OUTPUT_DIR] = str(final)  # where the files are once the batch is published
+        sources[OUTPUT_DIR] = "runner"
+    log.info("%s %s: executing %s", tag, name, run.spec.notebook_text)
+    started, t0 = _utcnow(), time.perf_counter()
+    ipynb, html = work / f"{name}.ipynb", work / f"{name}.html"
+    error, failed_cell = None, None
+    try:
+        fingerprint = data_fingerprint(run.input_paths, parameters, ctx.fingerprints)
+    except OSError as exc:
+        fingerprint = {"sha256": None, "error": f"{type(exc).__name__}: {exc}"}
+    try:
+        _execute(run, ipynb, injected, ctx)
+    except Exception as exc:  # the run failed; the batch goes on
+        error, failed_cell = _describe(exc)
+    nb, metrics, html_done = None, {}, False
+    if error is None and not ipynb.is_file():
+        error = "papermill wrote no executed notebook"
+    if ipynb.is_file():
+        try:
+            nb = nbformat.read(ipynb, as_version=4)
+            metrics = collect_records(nb)
+            failed_cell = _error_cell(nb, failed_cell)
+        except Exception as exc:
+            nb = None
+            error = error or f"cannot read the executed notebook: {type(exc).__name__}: {exc}"
+    if nb is not None:
+        try:
+            language = parameters.get("language")
+            language = language if isinstance(language, str) else None
+            render_html(nb, html, source_dir=run.spec.notebook.parent, language=language)
+            html_done = True
+        except Exception as exc:  # a report that cannot be rendered is a failed run
+            log.exception("%s %s: could not render the HTML report", tag, name)
+            error = error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
+    status = SUCCEEDED if error is None else FAILED
+    duration = time.perf_counter() - t0
+    result = RunResult(
+        name=name,
+        notebook=run.spec.notebook_text,
+        status=status,
+        folder=final,
+        started_at=started,
+        finished_at=_utcnow(),
+        duration_s=duration,
+        error=error,
+        failed_cell=failed_cell,
+        parameters=parameters,
+        metrics=metrics,
+        ipynb=final / ipynb.name if nb is not None else None,
+        html=final / html.name if html_done else None,
+    )
+    record = _metrics_record(result, run, ctx, sources, fingerprint, nb)
+    if nb is not None:
+        nb.metadata["crm_lib"] = record
+        nbformat.write(nb, ipynb)
+    (work / "metrics.json").write_text(
+        json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    if result.ok:
+        log.info("%s %s succeeded in %.1fs", tag, name, duration)
+    else:
+        shown = relpath_or_abs(result.ipynb) if result.ipynb else "no executed notebook"
+        log.error("%s %s failed after %.1fs: %s (see %s)", tag, name, duration, error, shown)
+    return result
+
+
+def _execute(run: ResolvedRun, ipynb: Path, parameters: dict[str, Any], ctx: _BatchContext) -> None:
+    import papermill
+
+    progress: bool | dict[str, Any] = False
+    if ctx.progress:
+        progress = {"desc": f"  {run.spec.name}", "leave": False}
+    with _kernel_environment():
+        papermill.execute_notebook(
+            str(run.spec.notebook),
+            str(ipynb),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            progress_bar=progress,
+            log_output=False,
+            cwd=str(run.spec.notebook.parent),
+            execution_timeout=ctx.cell_timeout,
+            **_kernel_options(),
+        )
+
+
+def _describe(exc: Exception) -> tuple[str, int | None]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return f"{exc.ename}: {exc.evalue}", exc.cell_index
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__), None
+
+
+def _error_cell(nb: nbformat.NotebookNode, fallback: int | None) -> int | None:
+    """Index (in the executed notebook) of the first cell with an error output."""
+    for index, cell in enumerate(nb.cells):
+        if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
+            return index
+    return fallback
+
+
+def _metrics_record(
+    result: RunResult,
+    run: ResolvedRun,
+    ctx: _BatchContext,
+    sources: dict[str, str],
+    fingerprint: dict[str, Any],
+    nb: nbformat.NotebookNode | None,
+) -> dict[str, Any]:
+    env = dict(environment())
+    if nb is not None:
+        env["kernel_python"] = nb.metadata.get("language_info", {}).get("version")
+    env["git"] = ctx.git
+    return {
+        "schema": "crm_lib.report-run/1",
+        "run_id": ctx.run_id,
+        "name": result.name,
+        "notebook": result.notebook,
+        "notebook_sha256": _sha256(run.spec.notebook),
+        "status": result.status,
+        "error": result.error,
+        "failed_cell": result.failed_cell,
+        "metrics": result.metrics,
+        "parameters": {k: _jsonable(v) for k, v in result.parameters.items()},
+        "parameter_sources": sources,
+        "data_fingerprint": fingerprint,
+        "environment": env,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "duration_s": round(result.duration_s, 3),
+        "files": {
+            "ipynb": result.ipynb.name if result.ipynb else None,
+            "html": result.html.name if result.html else None,
+        },
+    }
+
+
+@contextlib.contextmanager
+def _kernel_environment() -> Iterator[None]:
+    """Give kernels the inline matplotlib backend even if ``MPLBACKEND=Agg`` is exported.
+
+    ipykernel only chooses its inline backend when ``MPLBACKEND`` is unset; with a
+    non-interactive backend inherited from the shell (``make`` exports ``Agg``) the
+    reports would silently lose every figure.
+    """
+    before = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = _INLINE_BACKEND
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = before
+
+
+@functools.cache
+def _kernel_options() -> dict[str, Any]:
+    """Quiet kernels; encrypted kernel traffic when possible (ipykernel warns otherwise)."""
+    import zmq
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    # the kernel's own log lines (shutdown chatter) would only clutter cron logs; errors
+    # of the notebook are in the executed notebook
+    options: dict[str, Any] = {"extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]}
+    if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve"):
+        options["config"] = Config({"KernelManager": {"transport_encryption": "auto"}})
+    return options
+
+
+@functools.cache
+def _exporter():
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config()
+    config.TemplateExporter.exclude_input = True
+    config.TemplateExporter.exclude_input_prompt = True
+    config.TemplateExporter.exclude_output_prompt = True
+    config.HTMLExporter.embed_images = True
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = set(HIDDEN_CELL_TAGS)
+    return HTMLExporter(config=config)
+
+
+@contextlib.contextmanager
+def _progress(total: int, run_id: str, enabled: bool):
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total, desc=f"crm report {run_id}", unit="run", disable=not enabled, file=sys.stderr
+    )
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _git_state(cwd: Path) -> dict[str, Any] | None:
+    """Commit and dirtiness of the project checkout, or None outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10
+        )
+        if commit.returncode != 0:
+            return None
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _utcnow() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,290 @@
+"""crm_lib.reporting.runner: executing batches of tiny notebooks end to end.
+
+One batch (three runs: a study, a failing notebook and the study again in Chinese) is run
+once through ``crm report run`` and inspected by several tests; a few more tests run
+one-notebook batches. Each notebook cell is trivial, so a run costs about a second
+(mostly the kernel start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from crm_lib.cli import main
+from crm_lib.reporting import run_batch, runner
+
+PARAMS = """\
+data_dir: str = ""  # folder of the world; "" simulates it in memory
+size: str = "small"  # world size
+seed: int = 1  # random seed
+language: str = "en"  # report language, one of: en, zh
+output_dir: str = ""  # set by the runner
+"""
+
+STUDY = [
+    "# Segmentation study\nThe narrative of the study.",
+    ("English narrative only", ["lang-en"]),
+    ("\u53ea\u6709\u4e2d\u6587\u53d9\u8ff0", ["lang-zh"]),
+    "SECRET_CODE_MARKER = 40\nfrom crm_lib.reporting import record, record_many\n"
+    "import numpy as np\nrecord('answer', np.int64(SECRET_CODE_MARKER + seed))\n"
+    "record_many({'language': language, 'data_files': len(__import__('os').listdir(data_dir))})",
+    "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
+    "open(output_dir + '/artefact.txt', 'w').write(language)",
+]
+FAILING = ["x = 1", "raise ValueError('the data is inconsistent')", "never = 'reached'"]
+
+
+def make_notebook(path: Path, cells: list, params: str = PARAMS) -> Path:
+    nb = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell(params)
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters]
+    for cell in cells:
+        if isinstance(cell, tuple):  # (markdown, tags)
+            nb.cells.append(nbformat.v4.new_markdown_cell(cell[0], metadata={"tags": cell[1]}))
+        elif cell.startswith("#"):
+            nb.cells.append(nbformat.v4.new_markdown_cell(cell))
+        else:
+            nb.cells.append(nbformat.v4.new_code_cell(cell))
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def make_project(root: Path) -> Path:
+    make_notebook(root / "notebooks" / "study.ipynb", STUDY)
+    make_notebook(root / "notebooks" / "failing.ipynb", FAILING)
+    (root / "data" / "world").mkdir(parents=True)
+    (root / "data" / "world" / "customers.csv").write_text("customer_id\n1\n2\n")
+    (root / "reports.yml").write_text(
+        "defaults:\n"
+        "  data_dir: data/world\n"
+        "runs:\n"
+        "  - notebook: notebooks/study.ipynb\n"
+        "    name: study\n"
+        "  - notebook: notebooks/failing.ipynb\n"
+        "  - notebook: notebooks/study.ipynb\n"
+        "    name: study_zh\n"
+        "    parameters: {language: zh}\n"
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Run the three-run batch once via the CLI, with MPLBACKEND=Agg as `make` exports it."""
+    root = make_project(tmp_path_factory.mktemp("project"))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MPLBACKEND", "Agg")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["report", "run", "--run-id", "nightly", "-p", "seed", "2"])
+    folder = root / "reports" / "nightly"
+    return {
+        "root": root,
+        "code": code,
+        "out": out.getvalue(),
+        "err": err.getvalue(),
+        "folder": folder,
+    }
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_batch_exit_code_and_summary_line(batch):
+    assert batch["code"] == 1  # one run failed, the batch finished
+    assert batch["out"].strip() == (
+        "crm report: 3 runs, 2 succeeded, 1 failed -> reports/nightly/index.html"
+    )
+
+
+def test_success_path_writes_every_file(batch):
+    folder = batch["folder"]
+    for name in ("study", "study_zh"):
+        for file in (f"{name}.ipynb", f"{name}.html", "metrics.json", "artefact.txt"):
+            assert (folder / name / file).is_file(), file
+    assert (folder / "index.html").is_file() and (folder / "batch.json").is_file()
+    latest = batch["root"] / "reports" / "latest"
+    assert latest.is_symlink() and os.readlink(latest) == "nightly"
+    assert not [p.name for p in (batch["root"] / "reports").iterdir() if p.name.startswith(".")]
+
+
+def test_html_hides_code_and_parameters_and_embeds_images(batch):
+    html = (batch["folder"] / "study" / "study.html").read_text(encoding="utf-8")
+    assert "SECRET_CODE_MARKER" not in html  # code is hidden
+    assert "Segmentation study" in html  # markdown narrative kept
+    assert "answer = 42" in html  # the recorded output (40 + seed 2)
+    assert "injected-parameters" not in html and "output_dir" not in html
+    assert "data:image/png;base64" in html  # figure embedded despite MPLBACKEND=Agg
+    assert '<img src="http' not in html
+
+
+def test_html_keeps_only_the_cells_of_its_language(batch):
+    english = (batch["folder"] / "study" / "study.html").read_text(encoding="utf-8")
+    chinese = (batch["folder"] / "study_zh" / "study_zh.html").read_text(encoding="utf-8")
+    assert "English narrative only" in english and "\u53ea\u6709\u4e2d\u6587" not in english
+    assert "English narrative only" not in chinese and "\u53ea\u6709\u4e2d\u6587" in chinese
+    assert "Segmentation study" in chinese  # untagged cells are shared
+    nb = nbformat.read(batch["folder"] / "study_zh" / "study_zh.ipynb", as_version=4)
+    assert any("English narrative only" in c.source for c in nb.cells)  # notebook complete
+
+
+def test_metrics_json_holds_what_reproduces_the_run(batch):
+    metrics = load_json(batch["folder"] / "study" / "metrics.json")
+    assert metrics["status"] == "succeeded" and metrics["error"] is None
+    assert metrics["metrics"] == {"answer": 42, "language": "en", "data_files": 1}
+    params = metrics["parameters"]
+    assert params["seed"] == 2 and params["language"] == "en" and params["size"] == "small"
+    assert params["data_dir"] == str(batch["root"] / "data" / "world")
+    assert params["output_dir"] == str(batch["folder"] / "study")
+    assert metrics["parameter_sources"]["seed"] == "override"
+    assert metrics["parameter_sources"]["data_dir"] == "batch defaults"
+    fingerprint = metrics["data_fingerprint"]
+    assert fingerprint["inputs"]["data_dir"]["files"] == 1 and len(fingerprint["sha256"]) == 64
+    packages = metrics["environment"]["packages"]
+    for name in ("crm_lib", "pandas", "numpy", "scipy", "papermill", "duckdb", "pyarrow"):
+        assert name in packages
+    assert metrics["environment"]["python"].count(".") == 2
+    assert metrics["started_at"].endswith("Z") and metrics["duration_s"] > 0
+    nb = nbformat.read(batch["folder"] / "study" / "study.ipynb", as_version=4)
+    assert nb.metadata["crm_lib"]["metrics"] == metrics["metrics"]
+    zh = load_json(batch["folder"] / "study_zh" / "metrics.json")
+    assert (
+        zh["metrics"]["language"] == "zh"
+        and zh["parameter_sources"]["language"] == "run parameters"
+    )
+    assert (batch["folder"] / "study_zh" / "artefact.txt").read_text() == "zh"
+
+
+def test_failing_run_is_marked_and_the_batch_goes_on(batch):
+    folder = batch["folder"]
+    failed = load_json(folder / "failing" / "metrics.json")
+    assert failed["status"] == "failed"
+    assert failed["error"] == "ValueError: the data is inconsistent"
+    nb = nbformat.read(folder / "failing" / "failing.ipynb", as_version=4)
+    assert nb.cells[failed["failed_cell"]].outputs[0]["ename"] == "ValueError"
+    assert (folder / "failing" / "failing.html").is_file()  # rendered anyway
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert "1 of 3 runs failed" in index
+    assert "ValueError: the data is inconsistent" in index
+    assert 'href="failing/failing.ipynb"' in index
+    assert 'href="failing/failing.html#papermill-error-cell"' in index
+    summary = load_json(folder / "batch.json")
+    assert (summary["status"], summary["n_succeeded"], summary["n_failed"]) == ("failed", 2, 1)
+    assert [r["status"] for r in summary["runs"]] == ["succeeded", "failed", "succeeded"]
+    assert summary["runs"][0]["html"] == "study/study.html"
+    assert summary["overrides"] == {"seed": "2"}
+
+
+def test_logs_are_timestamped_lines_when_not_a_terminal(batch):
+    err = batch["err"]
+    assert "INFO [1/3] study: executing notebooks/study.ipynb" in err
+    assert "ERROR [2/3] failing failed after" in err
+    first = err.splitlines()[0]
+    assert first[:4].isdigit() and first[10] == "T" and first[19] == "Z"
+
+
+def test_same_run_id_replaces_the_batch_and_quiet_prints_summary_only(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(make_project(tmp_path))
+    args = ["report", "run", "--run-id", "again", "--only", "study", "--quiet"]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert first.out == "crm report: 1 run, 1 succeeded, 0 failed -> reports/again/index.html\n"
+    assert first.err == ""
+    stale = Path("reports/again/stale.txt")
+    stale.write_text("from the first batch")
+    assert main([*args, "-p", "seed", "5"]) == 0
+    assert not stale.exists()  # replaced as a whole
+    assert load_json(Path("reports/again/study/metrics.json"))["metrics"]["answer"] == 45
+    assert sorted(p.name for p in Path("reports").iterdir()) == ["again", "latest"]
+
+
+def test_interrupted_batch_leaves_no_complete_looking_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(make_project(tmp_path))
+    real = runner._execute
+    calls = []
+
+    def interrupt_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_execute", interrupt_second)
+    assert main(["report", "run", "--run-id", "cut"]) == 130
+    assert "interrupted; nothing was published" in capsys.readouterr().err
+    reports = Path("reports")
+    assert not (reports / "cut").exists() and not (reports / "latest").exists()
+    assert (reports / ".cut.partial" / "study" / "study.ipynb").is_file()  # kept for inspection
+
+    monkeypatch.setattr(runner, "_execute", lambda *a, **k: None)  # no kernel needed below
+    result = run_batch({"runs": [{"notebook": "notebooks/failing.ipynb"}]}, run_id="next")
+    assert not (reports / ".cut.partial").exists()  # stale leftover cleaned up
+    assert result.folder == (reports / "next").resolve()
+    assert not result.ok and result.runs[0].error == "papermill wrote no executed notebook"
+
+
+def test_python_api_returns_results(tmp_path, monkeypatch):
+    monkeypatch.chdir(make_project(tmp_path))
+    result = run_batch("reports.yml", only=["study"], overrides={"seed": 0}, quiet=True)
+    assert result.ok and result.run_id.endswith("Z") and len(result.run_id) == 16
+    (run,) = result.runs
+    assert run.ok and run.metrics["answer"] == 40 and run.html.is_file() and run.ipynb.is_file()
+    table = result.summary()
+    assert list(table["status"]) == ["succeeded"]
+    monkeypatch.setattr(runner, "default_run_id", lambda: result.run_id)  # same second
+    again = run_batch("reports.yml", only=["study"], quiet=True)
+    assert again.run_id == f"{result.run_id}-2" and result.folder.is_dir()
+
+
+def test_run_with_a_missing_data_file_is_refused_alone(tmp_path, monkeypatch, capsys):
+    """Issue 3: one run pointing at a missing file fails; the others still report."""
+    root = make_project(tmp_path)
+    (root / "missing.yml").write_text(
+        "defaults:\n"
+        "  data_dir: data/world\n"
+        "runs:\n"
+        "  - notebook: notebooks/study.ipynb\n"
+        "    name: good\n"
+        "  - notebook: notebooks/study.ipynb\n"
+        "    name: no_data\n"
+        "    parameters: {data_dir: data/not-delivered}\n"
+    )
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    assert main(["report", "run", "missing.yml", "--run-id", "partial-data", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "2 runs, 1 succeeded, 1 failed" in out
+    folder = root / "reports" / "partial-data"
+    assert (folder / "good" / "good.html").is_file()
+    assert not (folder / "no_data" / "no_data.ipynb").exists()  # never executed
+    failed = load_json(folder / "no_data" / "metrics.json")
+    assert failed["status"] == "failed"
+    assert "refused before execution" in failed["error"] and "missing data file" in failed["error"]
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert "not-delivered" in index and "missing data file" in index
+
+
+def test_batch_where_every_run_is_refused_executes_nothing(tmp_path, monkeypatch, capsys):
+    root = make_project(tmp_path)
+    monkeypatch.chdir(root)
+    assert main(["report", "run", "-p", "data_dir", "data/nowhere", "--quiet"]) == 2
+    assert "missing data file" in capsys.readouterr().err
+    assert not (root / "reports").exists() or not any((root / "reports").iterdir())
