@@ -1,0 +1,404 @@
+"""Estimators on sufficient statistics (arrays), shared by the DataFrame API and simulations.
+
+Every function here takes per-arm summaries -- counts, means, variances -- as numpy arrays
+that broadcast against each other, so that one call analyses one experiment or a million
+simulated ones. The DataFrame functions in :mod:`crm_lib.experiments.analysis` reduce the
+raw rows to these summaries (one pass with ``numpy.bincount``) and call into this module.
+
+Conventions: index 0 is the control arm, 1 the treatment arm; ``diff = treatment -
+control``; ``rel_diff = treatment / control - 1``; variances are unbiased (``ddof=1``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import special, stats
+
+__all__ = [
+    "cuped_from_stats",
+    "nps_from_counts",
+    "ratio_from_stats",
+    "srm_from_counts",
+    "two_proportions_from_counts",
+    "welch_from_stats",
+]
+
+ArrayLike = np.ndarray | float | int
+
+
+def _z(alpha: float) -> float:
+    return float(stats.norm.isf(alpha / 2))
+
+
+def _two_sided_p(z: np.ndarray) -> np.ndarray:
+    return 2.0 * stats.norm.sf(np.abs(z))
+
+
+def _log_ratio_ci(m0, m1, var_log, alpha):
+    """Relative difference m1/m0 - 1 and its CI from the delta method on log(m1/m0)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_r = np.log(m1) - np.log(m0)
+        half = _z(alpha) * np.sqrt(var_log)
+        rel = np.expm1(log_r)
+        lo, hi = np.expm1(log_r - half), np.expm1(log_r + half)
+    bad = ~((np.asarray(m0) > 0) & (np.asarray(m1) > 0))
+    if np.any(bad):
+        rel, lo, hi = (np.where(bad, np.nan, a) for a in (rel, lo, hi))
+    return rel, lo, hi
+
+
+def _wilson(x, n, alpha):
+    """Wilson score interval for a binomial proportion (vectorised)."""
+    z = _z(alpha)
+    p = x / n
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return centre - half, centre + half
+
+
+def two_proportions_from_counts(
+    n0: ArrayLike, x0: ArrayLike, n1: ArrayLike, x1: ArrayLike, *, alpha: float = 0.05
+) -> dict[str, np.ndarray]:
+    """Two-proportion z test, Newcombe CI for the difference, log-ratio CI for the lift.
+
+    Parameters
+    ----------
+    n0, x0, n1, x1 : array_like
+        Units and conversions of control (0) and treatment (1); broadcastable.
+    alpha : float
+        Two-sided level of the intervals.
+
+    Returns
+    -------
+    dict of arrays
+        ``estimate_control, estimate_treatment, diff, ci_low, ci_high, rel_diff, rel_ci_low,
+        rel_ci_high, statistic, p_value``.
+
+    Notes
+    -----
+    Test (pooled, as ``statsmodels.stats.proportion.proportions_ztest``):
+    ``z = (p1 - p0) / sqrt(p (1 - p) (1/n0 + 1/n1))`` with ``p = (x0 + x1) / (n0 + n1)``.
+    When no arm has any conversion (or every unit converts) the pooled variance is zero:
+    there is no evidence of a difference and the result is ``z = 0, p = 1``.
+
+    CI for ``p1 - p0``: Newcombe's hybrid score interval (method 10), built from the Wilson
+    intervals ``[l_i, u_i]`` of each arm:
+    ``diff - sqrt((p1 - l1)^2 + (u0 - p0)^2)``, ``diff + sqrt((u1 - p1)^2 + (p0 - l0)^2)``.
+    It keeps its coverage near rates of 0 or 1, where the Wald interval does not.
+
+    Relative lift ``p1/p0 - 1``: delta method on ``log(p1/p0)``,
+    ``Var = (1 - p1)/(n1 p1) + (1 - p0)/(n0 p0)``; undefined (NaN) when an arm has no
+    conversions.
+
+    References
+    ----------
+    Newcombe, R. G. (1998). Interval estimation for the difference between independent
+    proportions: comparison of eleven methods. Statistics in Medicine, 17(8), 873-890.
+    """
+    n0, x0, n1, x1 = (np.asarray(a, dtype=float) for a in (n0, x0, n1, x1))
+    p0, p1 = x0 / n0, x1 / n1
+    diff = p1 - p0
+    pooled = (x0 + x1) / (n0 + n1)
+    se0 = np.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se0 > 0, diff / se0, 0.0)
+    p_value = np.where(se0 > 0, _two_sided_p(z), 1.0)
+    l0, u0 = _wilson(x0, n0, alpha)
+    l1, u1 = _wilson(x1, n1, alpha)
+    ci_low = diff - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
+    ci_high = diff + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_log = (1 - p1) / (n1 * p1) + (1 - p0) / (n0 * p0)
+    rel, rel_lo, rel_hi = _log_ratio_ci(p0, p1, var_log, alpha)
+    return {
+        "estimate_control": p0,
+        "estimate_treatment": p1,
+        "diff": diff,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "rel_diff": rel,
+        "rel_ci_low": rel_lo,
+        "rel_ci_high": rel_hi,
+        "statistic": z,
+        "p_value": p_value,
+    }
+
+
+def welch_from_stats(
+    n0: ArrayLike,
+    mean0: ArrayLike,
+    var0: ArrayLike,
+    n1: ArrayLike,
+    mean1: ArrayLike,
+    var1: ArrayLike,
+    *,
+    alpha: float = 0.05,
+) -> dict[str, np.ndarray]:
+    """Welch's unequal-variance t test and CIs for the difference and ratio of means.
+
+    Notes
+    -----
+    ``t = (m1 - m0) / se`` with ``se^2 = s1^2/n1 + s0^2/n0`` and Welch-Satterthwaite
+    degrees of freedom ``df = se^4 / ((s1^2/n1)^2/(n1 - 1) + (s0^2/n0)^2/(n0 - 1))``; the
+    CI for the difference is ``diff +/- t_{df, 1-alpha/2} se`` (as ``scipy.stats.ttest_ind``
+    with ``equal_var=False``). The relative difference ``m1/m0 - 1`` uses the delta method
+    on the log ratio, ``Var = s1^2/(n1 m1^2) + s0^2/(n0 m0^2)`` (normal quantile), defined
+    only when both means are positive.
+
+    References
+    ----------
+    Welch, B. L. (1947). The generalization of "Student's" problem when several different
+    population variances are involved. Biometrika, 34(1/2), 28-35.
+    """
+    n0, m0, v0, n1, m1, v1 = (
+        np.asarray(a, dtype=float) for a in (n0, mean0, var0, n1, mean1, var1)
+    )
+    a0, a1 = v0 / n0, v1 / n1
+    se2 = a0 + a1
+    se = np.sqrt(se2)
+    diff = m1 - m0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = se2**2 / (a0**2 / (n0 - 1) + a1**2 / (n1 - 1))
+        t = diff / se
+    p_value = 2.0 * stats.t.sf(np.abs(t), df)
+    half = stats.t.isf(alpha / 2, df) * se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_log = a1 / m1**2 + a0 / m0**2
+    rel, rel_lo, rel_hi = _log_ratio_ci(m0, m1, var_log, alpha)
+    return {
+        "estimate_control": m0,
+        "estimate_treatment": m1,
+        "diff": diff,
+        "ci_low": diff - half,
+        "ci_high": diff + half,
+        "rel_diff": rel,
+        "rel_ci_low": rel_lo,
+        "rel_ci_high": rel_hi,
+        "statistic": t,
+        "p_value": p_value,
+        "df": df,
+        "std_error": se,
+    }
+
+
+def cuped_from_stats(
+    n: np.ndarray,
+    mean_y: np.ndarray,
+    mean_x: np.ndarray,
+    var_y: np.ndarray,
+    var_x: np.ndarray,
+    cov_xy: np.ndarray,
+    *,
+    alpha: float = 0.05,
+) -> dict[str, np.ndarray]:
+    """CUPED-adjusted Welch test from per-arm moments of metric ``y`` and covariate ``x``.
+
+    Parameters
+    ----------
+    n, mean_y, mean_x, var_y, var_x, cov_xy : ndarray
+        Per-arm moments; the last axis has length 2 (control, treatment). Variances and
+        covariances are unbiased within each arm.
+
+    Returns
+    -------
+    dict of arrays
+        The keys of :func:`welch_from_stats` plus ``theta`` and ``variance_reduction``
+        (``1 - Var(y_adj) / Var(y)``, pooled within arms).
+
+    Notes
+    -----
+    ``theta = Cov(y, x) / Var(x)`` over the pooled data of both arms (total moments, from the
+    per-arm ones by the law of total covariance). The adjusted metric is
+    ``y_adj = y - theta (x - mean(x))``; per arm its mean is ``m_y - theta (m_x - mean(x))`` and
+    its variance ``s_y^2 - 2 theta s_xy + theta^2 s_x^2``. The variance of the difference
+    shrinks by the factor ``1 - rho^2`` (``rho`` the within-arm correlation of y and x).
+    Because ``theta`` does not depend on the assignment, the adjusted estimator stays unbiased.
+
+    References
+    ----------
+    Deng, A., Xu, Y., Kohavi, R., & Walker, T. (2013). Improving the sensitivity of online
+    controlled experiments by utilizing pre-experiment data. WSDM '13, 123-132.
+    """
+    n, my, mx, vy, vx, cxy = (
+        np.asarray(a, dtype=float) for a in (n, mean_y, mean_x, var_y, var_x, cov_xy)
+    )
+    total = n.sum(axis=-1, keepdims=True)
+    gx = (n * mx).sum(axis=-1, keepdims=True) / total
+    gy = (n * my).sum(axis=-1, keepdims=True) / total
+    cov_tot = ((n - 1) * cxy + n * (mx - gx) * (my - gy)).sum(axis=-1, keepdims=True)
+    var_tot = ((n - 1) * vx + n * (mx - gx) ** 2).sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = np.where(var_tot > 0, cov_tot / var_tot, 0.0)
+    adj_mean = my - theta * (mx - gx)
+    adj_var = np.maximum(vy - 2 * theta * cxy + theta**2 * vx, 0.0)
+    res = welch_from_stats(
+        n[..., 0],
+        adj_mean[..., 0],
+        adj_var[..., 0],
+        n[..., 1],
+        adj_mean[..., 1],
+        adj_var[..., 1],
+        alpha=alpha,
+    )
+    # Relative lift is relative to the unadjusted control mean (the adjusted one is shifted
+    # by chance imbalance of x); delta method with the adjusted variances.
+    m0, m1 = my[..., 0], my[..., 0] + res["diff"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_log = adj_var[..., 1] / (n[..., 1] * m1**2) + adj_var[..., 0] / (n[..., 0] * m0**2)
+    res["rel_diff"], res["rel_ci_low"], res["rel_ci_high"] = _log_ratio_ci(m0, m1, var_log, alpha)
+    res["estimate_control"], res["estimate_treatment"] = my[..., 0], my[..., 1]
+    within = ((n - 1) * vy).sum(axis=-1) / (total[..., 0] - 2)
+    within_adj = ((n - 1) * adj_var).sum(axis=-1) / (total[..., 0] - 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res["variance_reduction"] = np.where(within > 0, 1 - within_adj / within, 0.0)
+    res["theta"] = theta[..., 0]
+    return res
+
+
+def ratio_from_stats(
+    n0: ArrayLike,
+    mean_num0: ArrayLike,
+    mean_den0: ArrayLike,
+    var_num0: ArrayLike,
+    var_den0: ArrayLike,
+    cov0: ArrayLike,
+    n1: ArrayLike,
+    mean_num1: ArrayLike,
+    mean_den1: ArrayLike,
+    var_num1: ArrayLike,
+    var_den1: ArrayLike,
+    cov1: ArrayLike,
+    *,
+    alpha: float = 0.05,
+) -> dict[str, np.ndarray]:
+    """Delta-method z test for a ratio metric ``R = sum(num) / sum(den)`` per arm.
+
+    Notes
+    -----
+    With per-unit numerator ``y`` and denominator ``d`` (e.g. revenue and orders per
+    customer), ``R = mean(y)/mean(d)`` and, by the delta method,
+    ``Var(R) = (s_y^2 - 2 R s_yd + R^2 s_d^2) / (n mean(d)^2)``. The difference
+    ``R1 - R0`` has a normal CI; the relative lift uses ``Var(log R) = Var(R)/R^2``.
+    The unit of randomisation (the customer) is the unit of the sums, so the correlation of
+    orders within a customer is accounted for.
+
+    References
+    ----------
+    Deng, A., Knoblich, U., & Lu, J. (2018). Applying the delta method in metric analytics:
+    a practical guide with novel ideas. KDD '18, 233-242.
+    """
+    arrs = [
+        np.asarray(a, dtype=float) for a in (n0, mean_num0, mean_den0, var_num0, var_den0, cov0)
+    ]
+    arrs1 = [
+        np.asarray(a, dtype=float) for a in (n1, mean_num1, mean_den1, var_num1, var_den1, cov1)
+    ]
+
+    def arm(n, my, md, vy, vd, c):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = my / md
+            v = (vy - 2 * r * c + r**2 * vd) / (n * md**2)
+        return r, np.maximum(v, 0.0)
+
+    r0, v0 = arm(*arrs)
+    r1, v1 = arm(*arrs1)
+    diff = r1 - r0
+    se = np.sqrt(v0 + v1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = diff / se
+        var_log = v1 / r1**2 + v0 / r0**2
+    half = _z(alpha) * se
+    rel, lo, hi = _log_ratio_ci(r0, r1, var_log, alpha)
+    return {
+        "estimate_control": r0,
+        "estimate_treatment": r1,
+        "diff": diff,
+        "ci_low": diff - half,
+        "ci_high": diff + half,
+        "rel_diff": rel,
+        "rel_ci_low": lo,
+        "rel_ci_high": hi,
+        "statistic": z,
+        "p_value": _two_sided_p(z),
+        "std_error": se,
+    }
+
+
+def nps_from_counts(
+    n0: ArrayLike,
+    promoters0: ArrayLike,
+    detractors0: ArrayLike,
+    n1: ArrayLike,
+    promoters1: ArrayLike,
+    detractors1: ArrayLike,
+    *,
+    alpha: float = 0.05,
+) -> dict[str, np.ndarray]:
+    """Difference in Net Promoter Score (points, -100..100) with a Wald CI and z test.
+
+    Notes
+    -----
+    Per arm ``NPS = 100 (p+ - p-)``; the answer is multinomial (promoter, passive,
+    detractor), so ``Var(p+ - p-) = (p+ + p- - (p+ - p-)^2) / n``. The difference of two
+    independent arms has the sum of the variances; ``z = diff / se``.
+
+    References
+    ----------
+    Rocks, B. (2016). Interval estimation for the "net promoter score". The American
+    Statistician, 70(4), 365-372.
+    """
+    n0, a0, d0, n1, a1, d1 = (
+        np.asarray(v, dtype=float)
+        for v in (n0, promoters0, detractors0, n1, promoters1, detractors1)
+    )
+    s0, s1 = (a0 - d0) / n0, (a1 - d1) / n1
+    v0 = ((a0 + d0) / n0 - s0**2) / n0
+    v1 = ((a1 + d1) / n1 - s1**2) / n1
+    diff = s1 - s0
+    se = np.sqrt(v0 + v1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, diff / se, 0.0)
+    p = np.where(se > 0, _two_sided_p(z), 1.0)
+    half = _z(alpha) * se
+    nan = np.full_like(diff, np.nan)  # a relative change of a score that can be 0 or < 0
+    return {
+        "estimate_control": 100 * s0,
+        "estimate_treatment": 100 * s1,
+        "diff": 100 * diff,
+        "ci_low": 100 * (diff - half),
+        "ci_high": 100 * (diff + half),
+        "rel_diff": nan,
+        "rel_ci_low": nan,
+        "rel_ci_high": nan,
+        "statistic": z,
+        "p_value": p,
+    }
+
+
+def srm_from_counts(
+    counts: np.ndarray, expected_shares: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chi-square goodness-of-fit statistic and p-value for sample ratio mismatch.
+
+    ``counts`` has the arms on its last axis; ``expected_shares`` sums to one.
+    ``chi2 = sum_k (n_k - N q_k)^2 / (N q_k)`` on ``k - 1`` degrees of freedom (as
+    ``scipy.stats.chisquare``).
+    """
+    counts = np.asarray(counts, dtype=float)
+    q = np.asarray(expected_shares, dtype=float)
+    total = counts.sum(axis=-1, keepdims=True)
+    exp = total * q
+    chi2 = ((counts - exp) ** 2 / exp).sum(axis=-1)
+    return chi2, special.chdtrc(counts.shape[-1] - 1, chi2)
+
+
+def warn_relative_undefined(name: str) -> None:
+    warnings.warn(
+        f"{name}: the control estimate is zero or negative, so the relative difference is "
+        "undefined and reported as NaN; use the absolute difference.",
+        RuntimeWarning,
+        stacklevel=3,
+    )

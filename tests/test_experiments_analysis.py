@@ -1,0 +1,439 @@
+"""Analysis functions: agreement with statsmodels/scipy, ground truth, and input errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+from crm_lib.experiments import (
+    COLUMNS,
+    Metric,
+    adjust_pvalues,
+    analyze,
+    bootstrap_test,
+    cuped,
+    decide,
+    experiment_frame,
+    means_test,
+    nps_test,
+    proportions_test,
+    rank_test,
+    ratio_test,
+    srm_check,
+)
+
+REL = 1e-8
+
+
+@pytest.fixture(scope="module")
+def ab() -> pd.DataFrame:
+    """Three arms of skewed revenue, conversions, orders, a pre-period covariate and NPS."""
+    rng = np.random.default_rng(42)
+    n = 3000
+    variant = rng.choice(["control", "coupon", "discount"], n, p=[0.4, 0.3, 0.3])
+    lift = np.select([variant == "coupon", variant == "discount"], [0.03, 0.0], 0.0)
+    pre = rng.gamma(2.0, 50.0, n)
+    converted = rng.random(n) < 0.2 + lift
+    orders = np.where(converted, 1 + rng.poisson(0.5, n), 0)
+    revenue = np.where(converted, 0.4 * pre + rng.gamma(2.0, 30.0, n), 0.0)
+    nps = np.clip(np.round(7 + 2 * rng.standard_normal(n) + 2 * lift / 0.03), 0, 10)
+    nps = pd.array(np.where(rng.random(n) < 0.4, nps, np.nan), dtype="Int64")
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "variant": variant,
+            "converted": converted,
+            "orders": orders,
+            "revenue": revenue,
+            "pre_revenue": pre,
+            "nps": nps,
+        }
+    )
+
+
+def _arm(df, v, col):
+    return df.loc[df["variant"] == v, col].to_numpy(dtype=float)
+
+
+# ------------------------------------------------------------ agreement with libraries
+
+
+def test_proportions_test_matches_statsmodels(ab):
+    res = proportions_test(ab, group_col="variant", converted_col="converted", control="control")
+    assert list(res.columns) == COLUMNS
+    assert res["treatment"].tolist() == ["coupon", "discount"]
+    for _, r in res.iterrows():
+        x1, n1 = _arm(ab, r["treatment"], "converted").sum(), r["n_treatment"]
+        x0, n0 = _arm(ab, "control", "converted").sum(), r["n_control"]
+        z, p = proportions_ztest([x1, x0], [n1, n0])  # reference: statsmodels pooled z
+        lo, hi = confint_proportions_2indep(x1, n1, x0, n0, method="newcomb", compare="diff")
+        np.testing.assert_allclose([r["statistic"], r["p_value"]], [z, p], rtol=REL)
+        np.testing.assert_allclose([r["ci_low"], r["ci_high"]], [lo, hi], rtol=REL)
+        # relative lift: statsmodels log-ratio interval ("log", Katz) on p1/p0
+        rlo, rhi = confint_proportions_2indep(x1, n1, x0, n0, method="log", compare="ratio")
+        np.testing.assert_allclose(
+            [r["rel_ci_low"] + 1, r["rel_ci_high"] + 1], [rlo, rhi], rtol=REL
+        )
+
+
+def test_means_test_matches_scipy_welch(ab):
+    res = means_test(ab, group_col="variant", value_col="revenue", control="control")
+    for _, r in res.iterrows():
+        ref = sps.ttest_ind(
+            _arm(ab, r["treatment"], "revenue"), _arm(ab, "control", "revenue"), equal_var=False
+        )
+        ci = ref.confidence_interval(0.95)
+        np.testing.assert_allclose(
+            [r["statistic"], r["p_value"], r["df"], r["ci_low"], r["ci_high"]],
+            [ref.statistic, ref.pvalue, ref.df, ci.low, ci.high],
+            rtol=REL,
+        )
+
+
+def test_means_test_is_stable_with_large_offset(ab):
+    shifted = ab.assign(revenue=ab["revenue"] + 1e9)
+    a = means_test(ab, group_col="variant", value_col="revenue", control="control")
+    b = means_test(shifted, group_col="variant", value_col="revenue", control="control")
+    np.testing.assert_allclose(b["statistic"], a["statistic"], rtol=1e-6)
+
+
+def test_rank_test_matches_scipy(ab):
+    res = rank_test(ab, group_col="variant", value_col="revenue", control="control")
+    for _, r in res.iterrows():
+        t, c = _arm(ab, r["treatment"], "revenue"), _arm(ab, "control", "revenue")
+        ref = sps.mannwhitneyu(t, c, alternative="two-sided")
+        np.testing.assert_allclose(
+            [r["statistic"], r["p_value"]], [ref.statistic, ref.pvalue], rtol=REL
+        )
+        assert r["prob_superiority"] == pytest.approx(ref.statistic / (len(t) * len(c)), rel=REL)
+
+
+def test_srm_check_matches_scipy_chisquare(ab):
+    res = srm_check(
+        ab, group_col="variant", expected={"control": 0.4, "coupon": 0.3, "discount": 0.3}
+    )
+    counts = ab["variant"].value_counts().sort_index().to_numpy()
+    ref = sps.chisquare(counts, 0.1 * counts.sum() * np.array([4, 3, 3]))
+    assert res["statistic"].iloc[0] == pytest.approx(ref.statistic, rel=REL)
+    assert res["p_value"].iloc[0] == pytest.approx(ref.pvalue, rel=REL)
+    assert not res["srm"].any()
+    assert res["action"].iloc[0].startswith("ok")
+    # the wrong plan (equal thirds) raises the alarm and says to stop
+    bad = srm_check(ab, group_col="variant")
+    assert bad["srm"].all() and bad["action"].iloc[0].startswith("STOP")
+
+
+def test_srm_51_49_on_a_table():
+    df = pd.DataFrame({"variant": ["a"] * 51_000 + ["b"] * 49_000})
+    res = srm_check(df, group_col="variant")
+    assert bool(res["srm"].iloc[0]) and res["p_value"].iloc[0] < 1e-9
+
+
+def test_adjust_pvalues_matches_multipletests():
+    p = np.array([0.01, 0.04, 0.03, 0.2, np.nan])
+    for m in ("holm", "fdr_bh"):
+        out = adjust_pvalues(p, m)
+        np.testing.assert_allclose(out[:4], multipletests(p[:4], method=m)[1], rtol=REL)
+        assert np.isnan(out[4])
+    with pytest.raises(ValueError, match="method must be"):
+        adjust_pvalues(p, "sidak")
+
+
+def test_ratio_test_matches_linearisation(ab):
+    res = ratio_test(
+        ab,
+        group_col="variant",
+        numerator_col="revenue",
+        denominator_col="orders",
+        control="control",
+    )
+    r = res.iloc[0]
+    assert r["metric"] == "revenue/orders"
+    # reference: linearised metric (y - R d)/mean(d) has the delta-method variance
+    se2 = 0.0
+    for v in ("control", r["treatment"]):
+        y, d = _arm(ab, v, "revenue"), _arm(ab, v, "orders")
+        ratio = y.sum() / d.sum()
+        lin = (y - ratio * d) / d.mean()
+        se2 += lin.var(ddof=1) / len(y)
+        est = r["estimate_control"] if v == "control" else r["estimate_treatment"]
+        assert est == pytest.approx(ratio, rel=REL)
+    assert r["std_error"] == pytest.approx(np.sqrt(se2), rel=REL)
+
+
+def test_cuped_matches_adjusted_welch(ab):
+    res = cuped(
+        ab,
+        metric_col="revenue",
+        covariate_col="pre_revenue",
+        group_col="variant",
+        control="control",
+    )
+    r = res.iloc[0]
+    sub = ab[ab["variant"].isin(["control", r["treatment"]])]
+    x, y = sub["pre_revenue"].to_numpy(), sub["revenue"].to_numpy()
+    theta = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
+    adj = y - theta * (x - x.mean())
+    g = sub["variant"].to_numpy()
+    ref = sps.ttest_ind(adj[g == r["treatment"]], adj[g == "control"], equal_var=False)
+    assert r["theta"] == pytest.approx(theta, rel=REL)
+    np.testing.assert_allclose(
+        [r["statistic"], r["p_value"]], [ref.statistic, ref.pvalue], rtol=REL
+    )
+    plain = means_test(ab, group_col="variant", value_col="revenue", control="control").iloc[0]
+    assert r["std_error"] < plain["std_error"]
+    assert 0 < r["variance_reduction"] < 1
+
+
+def test_nps_test_formula(ab):
+    res = nps_test(ab, group_col="variant", score_col="nps", control="control")
+    r = res.iloc[0]
+    assert r["n_missing"] == int(ab["nps"].isna().sum())
+    se2 = 0.0
+    for v in ("control", r["treatment"]):
+        s = ab.loc[(ab["variant"] == v) & ab["nps"].notna(), "nps"].to_numpy(dtype=float)
+        pp, pm = np.mean(s >= 9), np.mean(s <= 6)
+        se2 += (pp + pm - (pp - pm) ** 2) / len(s)
+        est = r["estimate_control"] if v == "control" else r["estimate_treatment"]
+        assert est == pytest.approx(100 * (pp - pm), rel=REL)
+    half = 100 * sps.norm.isf(0.025) * np.sqrt(se2)
+    assert r["ci_high"] - r["ci_low"] == pytest.approx(2 * half, rel=REL)
+    t = ab.loc[(ab["variant"] == r["treatment"]) & ab["nps"].notna(), "nps"].to_numpy(dtype=float)
+    c = ab.loc[(ab["variant"] == "control") & ab["nps"].notna(), "nps"].to_numpy(dtype=float)
+    assert r["rank_p_value"] == pytest.approx(sps.mannwhitneyu(t, c).pvalue, rel=REL)
+
+
+def test_bootstrap_close_to_welch_and_seeded(ab):
+    kw = {"group_col": "variant", "value_col": "revenue", "control": "control"}
+    b1 = bootstrap_test(ab, n_resamples=1000, seed=3, **kw)
+    b2 = bootstrap_test(ab, n_resamples=1000, seed=3, **kw)
+    pd.testing.assert_frame_equal(b1, b2)
+    w = means_test(ab, **kw)
+    np.testing.assert_allclose(b1["diff"], w["diff"], rtol=REL)
+    # percentile CI close to Welch's (B = 1000: the 2.5% quantile has MC error ~0.09 se; skew)
+    se = w["std_error"].to_numpy()
+    assert (np.abs(b1["ci_low"] - w["ci_low"]).to_numpy() < 0.3 * se).all()
+    assert (np.abs(b1["ci_high"] - w["ci_high"]).to_numpy() < 0.3 * se).all()
+    assert ((b1["p_value"] > 0) & (b1["p_value"] <= 1)).all()
+
+
+# ---------------------------------------------------------------- simulated world truth
+
+
+@pytest.fixture(scope="module")
+def world_frame():
+    from crm_lib.datasets import simulate
+
+    w = simulate(12_000, seed=7, dirty=False)
+    return w, experiment_frame(w.experiment_assignments, w.experiment_outcomes)
+
+
+def test_world_proportions_interval_covers_true_ate(world_frame):
+    w, df = world_frame
+    res = proportions_test(df, group_col="variant", converted_col="converted", control="control")
+    r = res.iloc[0]
+    truth = w.truth.experiment
+    assert r["ci_low"] <= truth["ate_conversion"] <= r["ci_high"]
+    assert r["rel_ci_low"] <= truth["relative_lift"] <= r["rel_ci_high"]
+    assert not srm_check(df, group_col="variant")["srm"].any()
+
+
+def test_world_nps_and_revenue_cover_truth(world_frame):
+    w, df = world_frame
+    truth = w.truth.experiment
+    nps = nps_test(df, group_col="variant", score_col="nps", control="control").iloc[0]
+    assert nps["ci_low"] <= truth["ate_nps_points"] <= nps["ci_high"]
+    cu = cuped(
+        df,
+        metric_col="revenue",
+        covariate_col="pre_period_revenue",
+        group_col="variant",
+        control="control",
+    )
+    assert cu["ci_low"].iloc[0] <= truth["ate_revenue"] <= cu["ci_high"].iloc[0]
+    assert cu["variance_reduction"].iloc[0] > 0.1
+
+
+def test_analyze_and_decide_on_world(world_frame):
+    _, df = world_frame
+    metrics = [
+        Metric("converted", kind="proportion", role="primary"),
+        Metric("revenue", kind="cuped", covariate="pre_period_revenue"),
+        Metric("nps", kind="nps", role="guardrail"),
+    ]
+    s = analyze(df, group_col="variant", control="control", metrics=metrics)
+    assert s["metric"].tolist() == ["converted", "revenue", "nps"]
+    assert (s["p_adjusted"] >= s["p_value"]).all()
+    # guardrail adjusted alone: one guardrail -> unchanged
+    assert (
+        s.loc[s["role"] == "guardrail", "p_adjusted"].iloc[0]
+        == s.loc[s["role"] == "guardrail", "p_value"].iloc[0]
+    )
+    d = decide(s, srm=srm_check(df, group_col="variant"), n_required=10_000)
+    assert d["decision"].iloc[0] == "keep running"
+    assert "underpowered" in d["caveats"].iloc[0]
+
+
+# -------------------------------------------------------------------------- decisions
+
+
+def _summary(direction_primary="better", breached=False, n=5000):
+    rows = [
+        {
+            "metric": "converted",
+            "role": "primary",
+            "direction": direction_primary,
+            "guardrail_breached": False,
+        },
+        {
+            "metric": "refunds",
+            "role": "guardrail",
+            "direction": "worse" if breached else "flat",
+            "guardrail_breached": breached,
+        },
+    ]
+    base = {
+        "control": "control", "treatment": "coupon", "n_control": n, "n_treatment": n,
+        "diff": 0.01, "ci_low": 0.001, "ci_high": 0.02, "p_adjusted": 0.01,
+    }  # fmt: skip
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+def test_decide_rules():
+    assert decide(_summary("better"), n_required=4000)["decision"].iloc[0] == "ship"
+    assert decide(_summary("worse"), n_required=4000)["decision"].iloc[0] == "do not ship"
+    d = decide(_summary("better", breached=True), n_required=4000).iloc[0]
+    assert d["decision"] == "do not ship" and "guardrail" in d["reason"]
+    assert decide(_summary("flat", n=100), n_required=4000)["decision"].iloc[0] == "keep running"
+    assert decide(_summary("flat"), n_required=4000)["decision"].iloc[0] == "do not ship"
+    srm = pd.DataFrame({"srm": [True, True], "p_value": [1e-6, 1e-6]})
+    d = decide(_summary("better"), srm=srm, n_required=4000).iloc[0]
+    assert d["decision"] == "do not ship" and "sample ratio" in d["caveats"]
+    with pytest.raises(ValueError, match="no primary metric"):
+        decide(_summary().assign(role="secondary"))
+
+
+# ------------------------------------------------------------------------------ errors
+
+
+def test_error_one_variant_only(ab):
+    one = ab[ab["variant"] == "control"]
+    with pytest.raises(ValueError, match="only one variant"):
+        proportions_test(one, group_col="variant", converted_col="converted", control="control")
+    with pytest.raises(ValueError, match="only one variant"):
+        srm_check(one, group_col="variant")
+
+
+def test_error_unknown_control_and_missing_column(ab):
+    with pytest.raises(ValueError, match="control='ctrl' is not a value"):
+        means_test(ab, group_col="variant", value_col="revenue", control="ctrl")
+    with pytest.raises(KeyError, match=r"column\(s\) \['spend'\] not in data"):
+        means_test(ab, group_col="variant", value_col="spend", control="control")
+
+
+def test_error_missing_outcome_values(ab):
+    bad = ab.assign(revenue=ab["revenue"].where(ab.index % 10 != 0))
+    with pytest.raises(ValueError, match="missing values; fill them"):
+        means_test(bad, group_col="variant", value_col="revenue", control="control")
+
+
+def test_error_customer_in_two_variants():
+    a = pd.DataFrame(
+        {"customer_id": ["c1", "c1", "c2"], "variant": ["control", "coupon", "coupon"]}
+    )
+    o = pd.DataFrame({"customer_id": ["c1", "c2"], "converted": [True, False]})
+    with pytest.raises(ValueError, match="more than one variant"):
+        experiment_frame(a, o)
+    with pytest.raises(ValueError, match="duplicated units"):
+        srm_check(a, group_col="variant", customer_col="customer_id")
+
+
+def test_error_assigned_customer_without_outcome():
+    a = pd.DataFrame({"customer_id": ["c1", "c2"], "variant": ["control", "coupon"]})
+    o = pd.DataFrame({"customer_id": ["c1"], "converted": [True]})
+    with pytest.raises(ValueError, match="no outcome row"):
+        experiment_frame(a, o)
+
+
+def test_error_non_binary_conversion(ab):
+    with pytest.raises(ValueError, match="must be boolean or 0/1"):
+        proportions_test(ab, group_col="variant", converted_col="orders", control="control")
+
+
+def test_zero_conversions_documented_handling():
+    df = pd.DataFrame({"variant": ["a"] * 50 + ["b"] * 50, "converted": [False] * 100})
+    with pytest.warns(RuntimeWarning, match="relative difference is undefined"):
+        res = proportions_test(df, group_col="variant", converted_col="converted", control="a")
+    r = res.iloc[0]
+    assert r["statistic"] == 0 and r["p_value"] == 1
+    assert r["ci_low"] < 0 < r["ci_high"]  # Newcombe stays informative at zero
+    df.loc[60:, "converted"] = True
+    with pytest.warns(RuntimeWarning, match="relative difference is undefined"):
+        r = proportions_test(df, group_col="variant", converted_col="converted", control="a").iloc[
+            0
+        ]
+    assert np.isnan(r["rel_diff"]) and r["diff"] > 0 and r["p_value"] < 0.05
+
+
+def test_error_ratio_zero_denominator(ab):
+    bad = ab.assign(orders=np.where(ab["variant"] == "control", 0, ab["orders"]))
+    with pytest.raises(ValueError, match="sums to zero"):
+        ratio_test(
+            bad,
+            group_col="variant",
+            numerator_col="revenue",
+            denominator_col="orders",
+            control="control",
+        )
+
+
+def test_error_nps_out_of_range(ab):
+    with pytest.raises(ValueError, match="integer answers 0-10"):
+        nps_test(
+            ab.assign(nps=ab["revenue"]), group_col="variant", score_col="nps", control="control"
+        )
+
+
+def test_no_warnings_on_clean_data(ab):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proportions_test(ab, group_col="variant", converted_col="converted", control="control")
+        means_test(ab, group_col="variant", value_col="revenue", control="control")
+
+
+def test_experiment_frame_filters_experiment(world_frame):
+    w, df = world_frame
+    again = experiment_frame(
+        w.experiment_assignments, w.experiment_outcomes, experiment_id="EXP-2025-COUPON"
+    )
+    assert len(again) == len(df) == len(w.experiment_assignments)
+    assert {"variant", "converted", "revenue", "pre_period_revenue", "nps"} <= set(again.columns)
+    with pytest.raises(ValueError, match="no assignments for experiment_id"):
+        experiment_frame(w.experiment_assignments, w.experiment_outcomes, experiment_id="NOPE")
+
+
+def test_analyze_options_and_errors(ab):
+    kw = {"group_col": "variant", "control": "control"}
+    metrics = [
+        Metric("converted", kind="proportion", role="primary"),
+        Metric("revenue", kind="ratio", denominator="orders"),
+        Metric("revenue", kind="mean", role="guardrail", higher_is_better=False),
+    ]
+    s = analyze(ab, metrics=metrics, correction="fdr_bh", **kw)
+    assert len(s) == 6  # 3 metrics x 2 treatment arms
+    fam = s["role"] != "guardrail"
+    np.testing.assert_allclose(
+        s.loc[fam, "p_adjusted"], multipletests(s.loc[fam, "p_value"], method="fdr_bh")[1]
+    )
+    with pytest.raises(ValueError, match="metrics is empty"):
+        analyze(ab, metrics=[], **kw)
+    with pytest.raises(ValueError, match="needs covariate"):
+        analyze(ab, metrics=[Metric("revenue", kind="cuped")], **kw)
+    with pytest.raises(ValueError, match="unknown metric kind"):
+        analyze(ab, metrics=[Metric("revenue", kind="median")], **kw)  # type: ignore[arg-type]
