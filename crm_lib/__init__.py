@@ -21,6 +21,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 _SUBMODULES = {
     "cli",
+    "clv",
+    "experiments",
+    "segmentation",
     "config",
     "datasets",
     "i18n",

@@ -1,0 +1,290 @@
+"""Benchmark: RFM customer summary of a 10M-line log, and BG/NBD + gamma-gamma fits.
+
+Targets (issue 5), on a 2-core machine:
+
+- ``customer_summary`` of 10M transaction lines (Parquet, DuckDB engine) in <= 2 s;
+  baseline in the same run: the plain pandas job an analyst would write (read the Parquet
+  columns, group lines into orders netting returns, group orders into customers);
+- BG/NBD + gamma-gamma fit on ~1M customers in <= 2 s; baseline: the same likelihood
+  (``bgnbd_log_likelihood`` / ``gamma_gamma_log_likelihood``) per customer, not collapsed,
+  with L-BFGS-B's finite-difference gradient.
+
+Every step runs in its own subprocess, so the peak memory (VmHWM, which includes the
+interpreter and imports) is that step's alone. The 10M-line log is generated once with
+``simulate_to_parquet`` into ``benchmarks/.cache/`` (git-ignored) and reused.
+
+Usage: python benchmarks/bench_clv.py [--rows 10000000] [--customers 1000000] [--repeat 3]
+       [--with-pandas-engine]
+Writes benchmarks/results/clv.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+END_WEEKS = 156  # observation end: the end of the simulated period
+
+
+def _end() -> pd.Timestamp:
+    from crm_lib.datasets.world import START
+
+    return START + pd.Timedelta(weeks=END_WEEKS)
+
+
+# ------------------------------------------------------------------------ the steps
+
+
+def step_summary_duckdb(path: str) -> None:
+    from crm_lib.clv import customer_summary
+
+    customer_summary(path, observation_end=_end())
+
+
+def step_summary_crm_pandas(path: str) -> None:
+    from crm_lib.clv import customer_summary
+
+    customer_summary(path, observation_end=_end(), engine="pandas")
+
+
+def step_summary_pandas_baseline(path: str) -> None:
+    """The same summary as a plain pandas job (what the issue measured at ~7 s)."""
+    cols = ["order_id", "customer_id", "ordered_at", "amount", "original_order_id"]
+    df = pd.read_parquet(path, columns=cols)
+    df = df[df["ordered_at"] <= _end()]
+    sale = df["original_order_id"].isna()
+    df["key"] = df["original_order_id"].fillna(df["order_id"])
+    df["t"] = df["ordered_at"].where(sale)
+    orders = (
+        df.groupby(["customer_id", "key"])
+        .agg(t=("t", "min"), value=("amount", "sum"))
+        .dropna(subset=["t"])
+        .reset_index()
+        .sort_values(["customer_id", "t", "key"])
+    )
+    g = orders.groupby("customer_id")
+    out = g.agg(
+        n=("t", "size"),
+        first=("t", "min"),
+        last=("t", "max"),
+        total=("value", "sum"),
+        first_value=("value", "first"),
+    )
+    week = pd.Timedelta(weeks=1)
+    out["frequency"] = out["n"] - 1
+    out["recency"] = (out["last"] - out["first"]) / week
+    out["T"] = (_end() - out["first"]) / week
+    out["monetary_value"] = ((out["total"] - out["first_value"]) / out["frequency"]).where(
+        out["frequency"] > 0, 0.0
+    )
+
+
+def _fit_data(path: str) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def step_fit(path: str) -> None:
+    from crm_lib.clv import BetaGeoModel, GammaGammaModel
+
+    data = _fit_data(path)
+    t0 = time.perf_counter()
+    BetaGeoModel().fit(data)
+    GammaGammaModel().fit(data)
+    _report_inner(time.perf_counter() - t0)
+
+
+def step_fit_baseline(path: str) -> None:
+    from scipy import optimize
+
+    from crm_lib.clv import bgnbd_log_likelihood, gamma_gamma_log_likelihood
+
+    data = _fit_data(path)
+    t0 = time.perf_counter()
+    x, tx, T = (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    optimize.minimize(
+        lambda th: -bgnbd_log_likelihood(np.exp(th), x, tx, T).mean(),
+        np.log([1.0, T.sum() / x.sum(), 1.0, 3.0]),
+        method="L-BFGS-B",
+    )
+    rep = data[data["frequency"] > 0]
+    xr, m = rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float)
+    optimize.minimize(
+        lambda th: -gamma_gamma_log_likelihood(np.exp(th), xr, m).mean(),
+        np.log([1.0, 2.0, m.mean()]),
+        method="L-BFGS-B",
+    )
+    _report_inner(time.perf_counter() - t0)
+
+
+_INNER: list[float] = []
+
+
+def _report_inner(seconds: float) -> None:
+    """Fits are timed without reading their input table."""
+    _INNER.append(seconds)
+
+
+STEPS = {
+    "summary_pandas_baseline": step_summary_pandas_baseline,
+    "summary_duckdb": step_summary_duckdb,
+    "summary_crm_pandas": step_summary_crm_pandas,
+    "fit_baseline": step_fit_baseline,
+    "fit": step_fit,
+}
+
+
+def run_step(name: str, path: str, repeat: int) -> None:
+    """Child process: run one step ``repeat`` times, print seconds and peak RSS as JSON."""
+    import crm_lib.clv  # noqa: F401  (imports are not part of the timing)
+
+    seconds = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        _INNER.clear()
+        STEPS[name](path)
+        seconds.append(_INNER[0] if _INNER else time.perf_counter() - t0)
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}))
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM; ru_maxrss where /proc is missing).
+
+    ru_maxrss survives exec on Linux, so a child would inherit its parent's peak; VmHWM
+    belongs to the process image and starts afresh.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
+def in_subprocess(name: str, path: Path, repeat: int) -> dict:
+    cmd = [sys.executable, __file__, "--step", name, "--path", str(path), "--repeat", str(repeat)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    res = json.loads(out.strip().splitlines()[-1])
+    res["median_s"] = statistics.median(res["seconds"])
+    return res
+
+
+# -------------------------------------------------------------------------- the data
+
+
+def ensure_log(rows: int, seed: int) -> Path:
+    from crm_lib.datasets import simulate_to_parquet
+
+    folder = HERE / ".cache" / f"clv-log-{rows}-seed{seed}"
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        print(f"generating {rows:,} lines into {folder.relative_to(HERE.parent)} ...", flush=True)
+        simulate_to_parquet(folder, rows, seed=seed)
+    return folder / "transactions.parquet"
+
+
+def ensure_fit_table(n: int, seed: int) -> Path:
+    """~n customers' frequency, recency, T (pure BG/NBD) and mean repeat order value."""
+    from crm_lib.datasets._btyd import (
+        BGNBDParams,
+        GammaGammaParams,
+        draw_order_values,
+        simulate_bgnbd,
+    )
+
+    path = HERE / ".cache" / f"clv-fit-{n}-seed{seed}.parquet"
+    if not path.exists():
+        rng = np.random.default_rng(seed)
+        T = rng.uniform(1.0, 156.0, n)
+        d = simulate_bgnbd(rng, BGNBDParams(), T)
+        x = d.n_repeat
+        last = np.zeros(n)
+        has = x > 0
+        last[has] = d.times[d.offsets[1:][has] - 1]
+        _, values = draw_order_values(rng, GammaGammaParams(), n, d.owner)
+        monetary = np.zeros(n)
+        monetary[has] = (np.bincount(d.owner, values, minlength=n) / np.maximum(x, 1))[has]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(
+            {"frequency": x, "recency": last, "T": T, "monetary_value": monetary}
+        ).to_parquet(path)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--with-pandas-engine", action="store_true", help="also time engine='pandas'")
+    ap.add_argument("--out", default=str(HERE / "results" / "clv.json"))
+    ap.add_argument("--step", choices=list(STEPS), help=argparse.SUPPRESS)
+    ap.add_argument("--path", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.step:
+        run_step(args.step, args.path, args.repeat)
+        return
+
+    log = ensure_log(args.rows, args.seed)
+    fit_table = ensure_fit_table(args.customers, args.seed)
+    import pyarrow.parquet as pq
+
+    n_lines = pq.ParquetFile(log).metadata.num_rows
+    plan = [
+        ("summary", "summary_pandas_baseline", log, "plain pandas groupby (baseline)"),
+        ("summary", "summary_duckdb", log, "crm_lib customer_summary, DuckDB"),
+    ]
+    if args.with_pandas_engine:
+        plan.append(("summary", "summary_crm_pandas", log, "crm_lib customer_summary, pandas"))
+    plan += [
+        ("fit", "fit_baseline", fit_table, "per-row LL, numeric gradient (baseline)"),
+        ("fit", "fit", fit_table, "crm_lib BetaGeoModel + GammaGammaModel"),
+    ]
+    results: dict[str, dict] = {}
+    for _group, name, path, _label in plan:
+        print(f"running {name} ...", flush=True)
+        results[name] = in_subprocess(name, path, args.repeat)
+
+    print(f"\n{'step':<46}{'median s':>10}{'peak MB':>10}{'ratio':>8}")
+    targets = {"summary_duckdb": 2.0, "fit": 2.0}
+    for group, name, _path, label in plan:
+        base = results[f"{group}_pandas_baseline" if group == "summary" else "fit_baseline"]
+        res = results[name]
+        res["ratio_to_baseline"] = res["median_s"] / base["median_s"]
+        res["label"] = label
+        print(
+            f"{label:<46}{res['median_s']:>10.2f}{res['peak_rss_mb']:>10.0f}"
+            f"{res['ratio_to_baseline']:>8.2f}"
+        )
+    for name, target in targets.items():
+        verdict = "meets" if results[name]["median_s"] <= target else "MISSES"
+        print(f"{results[name]['label']}: {verdict} the {target:g} s target")
+    summary = {
+        "lines": n_lines,
+        "fit_customers": args.customers,
+        "repeat": args.repeat,
+        "targets_s": targets,
+        "steps": results,
+        "note": "ratio = median seconds / median seconds of the baseline of the same group; "
+        "fits are timed without reading their input table; peak MB is the peak resident "
+        "memory of the step's own process (interpreter and imports included)",
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

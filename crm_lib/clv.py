@@ -1,0 +1,1277 @@
+"""Customer lifetime value: RFM summaries of a transaction log, BG/NBD and gamma-gamma.
+
+The heavy step, turning millions of order lines into one row per customer, is SQL on
+DuckDB (over a DataFrame, a warehouse table or Parquet files, without loading the log into
+pandas); a pandas implementation gives identical results for small data and for checking.
+The models then work on the per-customer table:
+
+>>> import crm_lib
+>>> world = crm_lib.datasets.simulate("small", seed=1, dirty=False)
+>>> rfm = customer_summary(world.transactions, time_unit="W")
+>>> list(rfm.columns)[:5]
+['customer_id', 'frequency', 'recency', 'T', 'monetary_value']
+>>> bgnbd = BetaGeoModel().fit(rfm)
+>>> sorted(bgnbd.params_)
+['a', 'alpha', 'b', 'r']
+>>> spend = GammaGammaModel().fit(rfm[rfm["monetary_value"] > 0])
+>>> sorted(spend.params_)
+['gamma', 'p', 'q']
+
+Vocabulary (as in lifetimes and pymc-marketing): ``frequency`` is the number of repeat
+purchases, ``recency`` the time from the first to the last purchase, ``T`` the time from
+the first purchase to the end of observation, ``monetary_value`` the mean value of the
+repeat purchases.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+__all__ = [
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "bgnbd_log_likelihood",
+    "calibration_holdout_split",
+    "customer_summary",
+    "gamma_gamma_log_likelihood",
+]
+
+_US_PER_DAY = 86_400_000_000
+_UNIT_US = {"D": _US_PER_DAY, "W": 7 * _US_PER_DAY}
+_SUMMARY_COLUMNS = [
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "monetary_total",
+    "first_purchase",
+    "last_purchase",
+]
+
+# --------------------------------------------------------------------------- summary
+
+
+def _check_choice(name: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ValueError(
+            f"{name}={value!r} is not supported: use one of {', '.join(map(repr, allowed))}"
+        )
+
+
+def _to_utc_timestamp(value: Any, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name}={value!r} is not a date or timestamp (e.g. '2025-11-01' or a pandas.Timestamp)"
+        ) from None
+    if ts is pd.NaT:
+        raise ValueError(f"{name} is missing (NaT): pass a date or timestamp")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _ts_to_us(ts: pd.Timestamp) -> int:
+    return int(ts.as_unit("us").asm8.astype(np.int64))
+
+
+def _day_start_us(us: np.ndarray | int, tz: str) -> np.ndarray:
+    """Start of the local calendar day (in ``tz``) as local wall-clock microseconds."""
+    idx = pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(us), unit="us", utc=True))
+    local = idx.tz_convert(tz).tz_localize(None).as_unit("us").asi8
+    return (local // _US_PER_DAY) * _US_PER_DAY
+
+
+class _Columns:
+    """Column names of the transaction log (validated against the source)."""
+
+    def __init__(
+        self,
+        customer: str,
+        date: str,
+        amount: str,
+        order: str | None,
+        ret: str | None,
+        net: bool = True,
+    ):
+        self.customer, self.date, self.amount = customer, date, amount
+        self.order, self.ret, self.net = order, ret, net
+
+    def needed(self) -> list[str]:
+        return [c for c in (self.customer, self.date, self.amount, self.order, self.ret) if c]
+
+    def check(self, available: list[str], source: str) -> None:
+        args = {
+            "customer_col": self.customer,
+            "date_col": self.date,
+            "amount_col": self.amount,
+            "order_col": self.order,
+            "return_col": self.ret,
+        }
+        for arg, col in args.items():
+            if col is not None and col not in available:
+                hint = (
+                    " (pass return_col=None if the log has no returns, or returns='ignore')"
+                    if arg == "return_col"
+                    else " (pass order_col=None to treat each timestamp as one order)"
+                    if arg == "order_col"
+                    else ""
+                )
+                raise ValueError(
+                    f"{source} has no column {col!r} given as {arg}{hint}; "
+                    f"available columns: {', '.join(map(str, available))}"
+                )
+
+
+def _is_parquet(source: Any) -> bool:
+    if isinstance(source, Path):
+        return True
+    return isinstance(source, str) and (
+        source.endswith(".parquet") or any(ch in source for ch in "*?[")
+    )
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_TIMESTAMP_TYPES = re.compile(r"^(TIMESTAMP(_NS|_MS|_S)?|DATE|TIMESTAMP WITH TIME ZONE)$")
+
+
+def _duckdb_aggregates(
+    transactions: Any,
+    cols: _Columns,
+    *,
+    lo_us: int | None,
+    hi_us: int | None,
+    by_day: bool,
+    tz: str,
+    con: Any,
+) -> tuple[pd.DataFrame, int | None]:
+    """Per-customer raw aggregates computed by DuckDB; also the latest line time (us)."""
+    import duckdb
+
+    own = con is None
+    con = duckdb.connect() if own else con
+    view = None
+    try:
+        if isinstance(transactions, pd.DataFrame) or type(transactions).__module__.startswith(
+            "pyarrow"
+        ):
+            view = "__crm_clv_transactions"
+            con.register(view, transactions)
+            src = _quote_ident(view)
+            label = "transactions"
+        elif _is_parquet(transactions):
+            src = f"read_parquet({_quote_literal(str(transactions))})"
+            label = f"Parquet source {str(transactions)!r}"
+        elif isinstance(transactions, str):
+            if own:
+                raise ValueError(
+                    f"transactions={transactions!r} looks like a table name: pass the DuckDB "
+                    "connection as con=... (e.g. crm_lib.warehouse.connect()), or a Parquet path "
+                    "ending in .parquet"
+                )
+            src = ".".join(_quote_ident(p) for p in transactions.split("."))
+            label = f"table {transactions!r}"
+        else:
+            raise TypeError(
+                "transactions must be a pandas DataFrame, a pyarrow Table, a Parquet path/glob "
+                f"or a table name with con=..., not {type(transactions).__name__}"
+            )
+        desc = con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()
+        types = {row[0]: str(row[1]) for row in desc}
+        cols.check(list(types), label)
+        date_type = types[cols.date]
+        if not _TIMESTAMP_TYPES.match(date_type):
+            raise ValueError(
+                f"date_col {cols.date!r} has type {date_type}; expected a timestamp "
+                "(parse it first, e.g. pandas.to_datetime)"
+            )
+        q = _quote_ident
+        ts = q(cols.date)
+        if date_type != "TIMESTAMP WITH TIME ZONE":  # naive times are taken as UTC
+            ts = f"timezone('UTC', {ts}::TIMESTAMP)"
+        us = f"epoch_us({ts})"
+        where = [f"{ts} IS NOT NULL", f"{q(cols.amount)} IS NOT NULL"]
+        if lo_us is not None:
+            where.append(f"{us} > {int(lo_us)}")
+        if hi_us is not None:
+            where.append(f"{us} <= {int(hi_us)}")
+        cid = q(cols.customer)
+        if cols.ret is not None and not cols.net:
+            where.append(f"{q(cols.ret)} IS NULL")  # returns ignored: sale lines only
+        if cols.order is None:
+            key, is_sale = us, "TRUE"
+        elif cols.ret is None or not cols.net:
+            key, is_sale = q(cols.order), "TRUE"
+        else:
+            key = f"coalesce({q(cols.ret)}, {q(cols.order)})"
+            is_sale = f"{q(cols.ret)} IS NULL"
+        units = f"""
+            SELECT {cid} AS cid, {key} AS k,
+                   min({us}) FILTER (WHERE {is_sale}) AS pos,
+                   sum({q(cols.amount)}) AS value
+            FROM {src} WHERE {" AND ".join(where)}
+            GROUP BY ALL
+            HAVING min({us}) FILTER (WHERE {is_sale}) IS NOT NULL"""  # else an orphan return
+        if by_day:
+            local = f"epoch_us(timezone({_quote_literal(tz)}, make_timestamptz(pos)))"
+            units = f"""
+                SELECT cid, ({local} // {_US_PER_DAY}) * {_US_PER_DAY} AS k, min(pos) AS t_min,
+                       max(pos) AS t_max, sum(value) AS value
+                FROM ({units}) GROUP BY ALL"""
+            pos = "k"
+        else:
+            units = f"SELECT *, pos AS t_min, pos AS t_max FROM ({units})"
+            pos = "pos"
+        sql = f"""
+            SELECT cid, count(*) AS n_units, min({pos}) AS p0, max({pos}) AS p1,
+                   min(t_min) AS t_first, max(t_max) AS t_last, sum(value) AS total,
+                   arg_min(value, {{'p': {pos}, 'k': k}}) AS first_value
+            FROM ({units}) GROUP BY cid"""
+        out = con.sql(sql).to_arrow_table().to_pandas()
+        latest = None
+        if hi_us is None:
+            latest = con.sql(f"SELECT max({us}) FROM {src} WHERE {ts} IS NOT NULL").fetchall()[0][0]
+        return out, latest
+    finally:
+        if view is not None:
+            con.unregister(view)
+        if own:
+            con.close()
+
+
+def _pandas_frame(transactions: Any, cols: _Columns, con: Any) -> pd.DataFrame:
+    if isinstance(transactions, pd.DataFrame):
+        cols.check(list(transactions.columns), "transactions")
+        return transactions
+    if type(transactions).__module__.startswith("pyarrow"):
+        cols.check(transactions.column_names, "transactions")
+        return transactions.select(cols.needed()).to_pandas()
+    if _is_parquet(transactions):
+        import pyarrow.dataset as ds
+
+        dataset = ds.dataset(str(transactions), format="parquet")
+        cols.check(dataset.schema.names, f"Parquet source {str(transactions)!r}")
+        return dataset.to_table(columns=cols.needed()).to_pandas()
+    if isinstance(transactions, str) and con is not None:
+        src = ".".join(_quote_ident(p) for p in transactions.split("."))
+        names = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+        cols.check(names, f"table {transactions!r}")
+        sel = ", ".join(_quote_ident(c) for c in cols.needed())
+        return con.sql(f"SELECT {sel} FROM {src}").to_arrow_table().to_pandas()
+    raise TypeError(
+        "transactions must be a pandas DataFrame, a pyarrow Table, a Parquet path/glob "
+        f"or a table name with con=..., not {type(transactions).__name__}"
+    )
+
+
+def _pandas_aggregates(
+    transactions: Any,
+    cols: _Columns,
+    *,
+    lo_us: int | None,
+    hi_us: int | None,
+    by_day: bool,
+    tz: str,
+    con: Any,
+) -> tuple[pd.DataFrame, int | None]:
+    """The same raw aggregates as :func:`_duckdb_aggregates`, in pandas."""
+    df = _pandas_frame(transactions, cols, con)
+    dates = df[cols.date]
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        raise ValueError(
+            f"date_col {cols.date!r} has dtype {dates.dtype}; expected a timestamp "
+            "(parse it first, e.g. pandas.to_datetime)"
+        )
+    dates = pd.DatetimeIndex(dates)
+    dates = dates.tz_localize("UTC") if dates.tz is None else dates.tz_convert("UTC")
+    valid = ~np.asarray(dates.isna())
+    us = np.where(valid, dates.as_unit("us").asi8, 0)
+    latest = int(us[valid].max()) if hi_us is None and valid.any() else None
+    amount = df[cols.amount].to_numpy(dtype=float, na_value=np.nan)
+    keep = valid & ~np.isnan(amount)
+    if lo_us is not None:
+        keep &= us > lo_us
+    if hi_us is not None:
+        keep &= us <= hi_us
+    if cols.ret is not None and not cols.net:
+        keep &= df[cols.ret].isna().to_numpy()  # returns ignored: sale lines only
+    cid = df[cols.customer].to_numpy()[keep]
+    us, amount = us[keep], amount[keep]
+    if cols.order is None:
+        key = us
+        is_sale = np.ones(us.shape[0], dtype=bool)
+    else:
+        order = df[cols.order].to_numpy(dtype=object)[keep]
+        if cols.ret is None or not cols.net:
+            key, is_sale = order, np.ones(us.shape[0], dtype=bool)
+        else:
+            ret = df[cols.ret]
+            is_sale = ret.isna().to_numpy()[keep]
+            key = np.where(is_sale, order, ret.to_numpy(dtype=object)[keep])
+    lines = pd.DataFrame(
+        {
+            "cid": cid,
+            "k": key,
+            "pos": np.where(is_sale, us, np.iinfo(np.int64).max),
+            "value": amount,
+            "sale": is_sale,
+        }
+    )
+    units = lines.groupby(["cid", "k"], sort=False).agg(
+        pos=("pos", "min"), value=("value", "sum"), sale=("sale", "any")
+    )
+    units = units[units["sale"]].reset_index()
+    if by_day:
+        units["day"] = _day_start_us(units["pos"].to_numpy(), tz) if len(units) else 0
+        units = (
+            units.groupby(["cid", "day"], sort=False)
+            .agg(t_min=("pos", "min"), t_max=("pos", "max"), value=("value", "sum"))
+            .reset_index()
+            .rename(columns={"day": "k"})
+        )
+        units["pos"] = units["k"]
+    else:
+        units["t_min"] = units["pos"]
+        units["t_max"] = units["pos"]
+    units = units.sort_values(["cid", "pos", "k"], kind="stable")
+    g = units.groupby("cid", sort=False)
+    out = pd.DataFrame(
+        {
+            "n_units": g.size(),
+            "p0": g["pos"].min(),
+            "p1": g["pos"].max(),
+            "t_first": g["t_min"].min(),
+            "t_last": g["t_max"].max(),
+            "total": g["value"].sum(),
+            "first_value": g["value"].first(),
+        }
+    ).reset_index()
+    return out, latest
+
+
+def _aggregates(engine: str, transactions: Any, cols: _Columns, **kwargs) -> tuple:
+    fn = _duckdb_aggregates if engine == "duckdb" else _pandas_aggregates
+    return fn(transactions, cols, **kwargs)
+
+
+def _resolve_args(
+    customer_col, date_col, amount_col, order_col, return_col, returns, time_unit, freq_by, engine
+) -> _Columns:
+    _check_choice("time_unit", time_unit, ("W", "D"))
+    _check_choice("freq_by", freq_by, ("order", "day"))
+    _check_choice("engine", engine, ("duckdb", "pandas"))
+    _check_choice("returns", returns, ("net", "ignore"))
+    if order_col is None and return_col is not None and returns == "net":
+        raise ValueError(
+            "returns can only be netted against their orders when order_col is given: pass "
+            "order_col=..., or return_col=None / returns='ignore'"
+        )
+    return _Columns(customer_col, date_col, amount_col, order_col, return_col, returns == "net")
+
+
+def _finish_summary(
+    agg: pd.DataFrame, end_pos: int, unit_us: int, customer_col: str
+) -> pd.DataFrame:
+    n = agg["n_units"].to_numpy(dtype=np.int64)
+    p0 = agg["p0"].to_numpy(dtype=np.int64)
+    p1 = agg["p1"].to_numpy(dtype=np.int64)
+    total = agg["total"].to_numpy(dtype=float)
+    first = agg["first_value"].to_numpy(dtype=float)
+    freq = n - 1
+    repeat = total - first
+    # a repeat total that is zero up to rounding (e.g. a fully returned order) is zero
+    repeat[np.abs(repeat) <= 1e-12 * (np.abs(total) + np.abs(first))] = 0.0
+    monetary = np.where(freq > 0, repeat / np.maximum(freq, 1), 0.0)
+    out = pd.DataFrame(
+        {
+            customer_col: agg["cid"].to_numpy(),
+            "frequency": freq,
+            "recency": (p1 - p0) / unit_us,
+            "T": (end_pos - p0) / unit_us,
+            "monetary_value": monetary,
+            "monetary_total": total,
+            "first_purchase": pd.to_datetime(
+                agg["t_first"].to_numpy(np.int64), unit="us", utc=True
+            ),
+            "last_purchase": pd.to_datetime(agg["t_last"].to_numpy(np.int64), unit="us", utc=True),
+        }
+    )
+    return out.sort_values(customer_col, kind="stable").reset_index(drop=True)
+
+
+def customer_summary(
+    transactions: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "ordered_at",
+    amount_col: str = "amount",
+    order_col: str | None = "order_id",
+    return_col: str | None = "original_order_id",
+    observation_end: Any = None,
+    time_unit: Literal["W", "D"] = "W",
+    freq_by: Literal["order", "day"] = "order",
+    returns: Literal["net", "ignore"] = "net",
+    tz: str = "Asia/Shanghai",
+    engine: Literal["duckdb", "pandas"] = "duckdb",
+    con: Any = None,
+) -> pd.DataFrame:
+    """One row per customer: frequency, recency, T and monetary value (the RFM summary).
+
+    Parameters
+    ----------
+    transactions : DataFrame, pyarrow Table, Parquet path/glob, or table name
+        The order-line log (``transactions`` of the data contract). A ``str``/``Path``
+        ending in ``.parquet`` or containing a glob (``*``) is read by DuckDB directly; any
+        other ``str`` is a table (or view) name in the DuckDB connection ``con``.
+    customer_col, date_col, amount_col : str
+        Customer id, line timestamp (timezone-aware, or naive = UTC) and line amount
+        (negative on return lines).
+    order_col : str or None
+        Order id; the lines of one order form one purchase. ``None``: every distinct
+        (customer, timestamp) is one purchase (a log without order ids).
+    return_col : str or None
+        On return lines, the id of the original order (``original_order_id``); ``None``
+        when the log has no returns.
+    observation_end : date or timestamp, optional
+        End of observation; lines after it are ignored. Default: the latest timestamp in
+        the log. Naive values are taken as UTC.
+    time_unit : {"W", "D"}
+        Unit of ``recency`` and ``T``: weeks (the unit of the simulated world) or days.
+    freq_by : {"order", "day"}
+        What one purchase is. ``"order"`` (default): each distinct order, at the time of
+        its first sale line, so ``frequency`` = distinct orders after the first one and
+        ``recency``/``T`` are exact times. ``"day"``: each local calendar day with at least
+        one order (as lifetimes' ``summary_data_from_transaction_data`` with
+        ``freq="D"``): ``frequency`` = purchase days after the first, ``recency`` = days
+        between the first and last purchase day, ``T`` = days from the first purchase day
+        to the day of ``observation_end`` (both in ``time_unit``).
+    returns : {"net", "ignore"}
+        ``"net"`` (default): a return line (``return_col`` not null) is added to the order
+        it references, so an order's value is its net value; a return whose original
+        order is not in the log (or not in the window) is dropped, and an order counts as
+        a purchase even if fully returned (net value 0). ``"ignore"``: return lines are
+        dropped (gross order values). Net values are what a customer is worth; but a
+        return takes back single lines, so net order values are no longer gamma
+        distributed: fit :class:`GammaGammaModel` on gross values when returns are
+        frequent.
+    tz : str
+        Time zone of calendar days for ``freq_by="day"`` (default Asia/Shanghai).
+    engine : {"duckdb", "pandas"}
+        DuckDB SQL (default; never loads the log into pandas) or the pandas fallback,
+        which gives identical counts and floats equal to rounding error.
+    con : duckdb.DuckDBPyConnection, optional
+        Connection to run in (needed for a table name); default a private in-memory one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by customer id, one row per customer with a purchase up to
+        ``observation_end``: ``customer_id`` (named ``customer_col``), ``frequency``
+        (int), ``recency``, ``T`` (in ``time_unit``), ``monetary_value`` (mean net value
+        of the repeat purchases, 0 when ``frequency == 0``), ``monetary_total`` (net value
+        of all purchases, the first included), ``first_purchase``, ``last_purchase`` (UTC).
+
+    Notes
+    -----
+    With purchases at times :math:`t_0 < t_1 < \\dots < t_x \\le \\tau` (``tau`` the
+    observation end): ``frequency`` :math:`= x`, ``recency`` :math:`= t_x - t_0`,
+    ``T`` :math:`= \\tau - t_0`, ``monetary_value`` :math:`= \\frac1x\\sum_{j=1}^x v_j`
+    (the first purchase is left out, as the gamma-gamma model expects). Ties at the first
+    purchase time are broken by the smallest order id.
+
+    References
+    ----------
+    Fader, P. S., Hardie, B. G. S., & Lee, K. L. (2005). RFM and CLV: Using iso-value
+    curves for customer base analysis. Journal of Marketing Research, 42(4), 415-430.
+    """
+    cols = _resolve_args(
+        customer_col, date_col, amount_col, order_col, return_col, returns, time_unit, freq_by,
+        engine,
+    )  # fmt: skip
+    hi_us = None
+    if observation_end is not None:
+        hi_us = _ts_to_us(_to_utc_timestamp(observation_end, "observation_end"))
+    by_day = freq_by == "day"
+    agg, latest = _aggregates(
+        engine, transactions, cols, lo_us=None, hi_us=hi_us, by_day=by_day, tz=tz, con=con
+    )
+    end_us = hi_us if hi_us is not None else latest
+    if end_us is None:
+        return _finish_summary(agg, 0, _UNIT_US[time_unit], customer_col)
+    end_pos = int(_day_start_us(end_us, tz)[0]) if by_day else int(end_us)
+    return _finish_summary(agg, end_pos, _UNIT_US[time_unit], customer_col)
+
+
+def calibration_holdout_split(
+    transactions: Any,
+    *,
+    calibration_end: Any,
+    observation_end: Any,
+    customer_col: str = "customer_id",
+    date_col: str = "ordered_at",
+    amount_col: str = "amount",
+    order_col: str | None = "order_id",
+    return_col: str | None = "original_order_id",
+    time_unit: Literal["W", "D"] = "W",
+    freq_by: Literal["order", "day"] = "order",
+    returns: Literal["net", "ignore"] = "net",
+    tz: str = "Asia/Shanghai",
+    engine: Literal["duckdb", "pandas"] = "duckdb",
+    con: Any = None,
+) -> pd.DataFrame:
+    """RFM summary of a calibration period and the purchases of the following holdout period.
+
+    Parameters
+    ----------
+    transactions, customer_col, date_col, amount_col, order_col, return_col, time_unit, \
+freq_by, returns, tz, engine, con
+        As in :func:`customer_summary`.
+    calibration_end : date or timestamp
+        End of the calibration period (inclusive); the holdout is
+        ``(calibration_end, observation_end]``.
+    observation_end : date or timestamp
+        End of the holdout period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`customer_summary` columns for the calibration period (customers with
+        a purchase up to ``calibration_end``) plus ``frequency_holdout`` (purchases in the
+        holdout: all of them count, there is no "first" one), ``monetary_value_holdout``
+        (their mean net value, 0 if none) and ``duration_holdout`` (holdout length in
+        ``time_unit``).
+
+    Notes
+    -----
+    Netting of returns is done within each period: a holdout return of a calibration
+    order affects neither period (the calibration does not see it, the holdout has no
+    sale line of that order).
+    """
+    cols = _resolve_args(
+        customer_col, date_col, amount_col, order_col, return_col, returns, time_unit, freq_by,
+        engine,
+    )  # fmt: skip
+    cal = _to_utc_timestamp(calibration_end, "calibration_end")
+    end = _to_utc_timestamp(observation_end, "observation_end")
+    if end <= cal:
+        raise ValueError(
+            f"observation_end ({end}) must be after calibration_end ({cal}): the holdout "
+            "period is (calibration_end, observation_end]"
+        )
+    kwargs = {"cols": cols, "by_day": freq_by == "day", "tz": tz, "con": con}
+    cal_us, end_us = _ts_to_us(cal), _ts_to_us(end)
+    summary = customer_summary(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        order_col=order_col,
+        return_col=return_col,
+        observation_end=cal,
+        time_unit=time_unit,
+        freq_by=freq_by,
+        returns=returns,
+        tz=tz,
+        engine=engine,
+        con=con,
+    )
+    hold, _ = _aggregates(engine, transactions, lo_us=cal_us, hi_us=end_us, **kwargs)
+    hold = hold.set_index("cid")
+    ids = summary[customer_col].to_numpy()
+    n = hold["n_units"].reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
+    total = hold["total"].reindex(ids, fill_value=0.0).to_numpy(dtype=float)
+    summary["frequency_holdout"] = n
+    summary["monetary_value_holdout"] = np.where(n > 0, total / np.maximum(n, 1), 0.0)
+    if freq_by == "day":
+        span = int(_day_start_us(end_us, tz)[0] - _day_start_us(cal_us, tz)[0])
+    else:
+        span = end_us - cal_us
+    summary["duration_holdout"] = span / _UNIT_US[time_unit]
+    return summary
+
+
+# ---------------------------------------------------------------------------- models
+
+
+def _as_float(summary: pd.DataFrame, col: str, arg: str) -> np.ndarray:
+    if col not in summary.columns:
+        raise ValueError(
+            f"summary has no column {col!r} given as {arg}; available columns: "
+            f"{', '.join(map(str, summary.columns))} (build it with customer_summary)"
+        )
+    values = pd.to_numeric(summary[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(
+            f"column {col!r} has {int(bad.sum())} missing or non-numeric values "
+            f"(first at row {int(np.flatnonzero(bad)[0])}): drop or fill them before fitting"
+        )
+    return values
+
+
+def _rfm_arrays(
+    summary: pd.DataFrame, frequency_col: str, recency_col: str, T_col: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated frequency, recency and T arrays."""
+    if not isinstance(summary, pd.DataFrame):
+        raise TypeError(f"summary must be a pandas DataFrame, not {type(summary).__name__}")
+    x = _as_float(summary, frequency_col, "frequency_col")
+    tx = _as_float(summary, recency_col, "recency_col")
+    T = _as_float(summary, T_col, "T_col")
+    checks = [
+        (T < 0, f"{T_col} must be >= 0 (a first purchase after the observation end?)"),
+        ((x < 0) | (x != np.round(x)), f"{frequency_col} must be a whole number >= 0"),
+        (tx < 0, f"{recency_col} must be >= 0"),
+        (tx > T * (1 + 1e-12), f"{recency_col} must be <= {T_col}"),
+        ((x == 0) & (tx != 0), f"{recency_col} must be 0 where {frequency_col} is 0"),
+    ]
+    for bad, msg in checks:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{msg}: {int(bad.sum())} rows violate this (first at row {i}: "
+                f"{frequency_col}={x[i]:g}, {recency_col}={tx[i]:g}, {T_col}={T[i]:g})"
+            )
+    return x, np.minimum(tx, T), T
+
+
+def _collapse(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Unique rows of the given columns and their counts (weights).
+
+    Rows can only repeat where the last column repeats, so only those rows go through the
+    (slower) multi-column grouping: cheap for continuous times, effective for discrete ones.
+    """
+    dup = pd.Series(columns[-1]).duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return [np.asarray(c, dtype=float) for c in columns], np.ones(columns[0].shape[0])
+    frame = pd.DataFrame({f"c{i}": c[dup] for i, c in enumerate(columns)})
+    counts = frame.groupby(list(frame.columns), sort=False).size()
+    uniq = counts.index.to_frame(index=False)
+    out = [
+        np.concatenate([c[~dup], uniq[f"c{i}"].to_numpy()]).astype(float)
+        for i, c in enumerate(columns)
+    ]
+    return out, np.concatenate([np.ones(int((~dup).sum())), counts.to_numpy(dtype=float)])
+
+
+def _dot(u: np.ndarray, v: np.ndarray) -> float:
+    """Inner product without BLAS (whose threads are slow for one vector on a busy machine)."""
+    return float(np.einsum("i,i->", u, v))
+
+
+class _MLE:
+    """Maximum likelihood in log-parameter space with inverse-Hessian standard errors."""
+
+    _param_names: tuple[str, ...] = ()
+
+    def _neg_ll_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+    def _optimise(self, theta0: np.ndarray, n: float) -> None:
+        """Minimise the mean negative log-likelihood; set params_, cov_, etc."""
+        res = optimize.minimize(
+            self._neg_ll_and_grad,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-15.0, 15.0)] * len(theta0),
+            options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-9},
+        )
+        theta = res.x
+        # Hessian of the total negative log-likelihood in log space: forward differences
+        # of the analytic gradient from the optimum (step 1e-5 in log-parameters).
+        k = theta.shape[0]
+        h = 1e-5
+        g0 = self._neg_ll_and_grad(theta)[1]
+        hess = np.empty((k, k))
+        for j in range(k):
+            e = np.zeros(k)
+            e[j] = h
+            hess[:, j] = (self._neg_ll_and_grad(theta + e)[1] - g0) / h
+        hess = 0.5 * (hess + hess.T) * n
+        try:
+            cov_log = np.linalg.inv(hess)
+        except np.linalg.LinAlgError:
+            cov_log = np.full((k, k), np.nan)
+        est = np.exp(theta)
+        self.params_ = dict(zip(self._param_names, est.tolist(), strict=True))
+        self.log_likelihood_ = float(-res.fun * n)
+        # L-BFGS-B may stop "abnormally" in the line search when it is already at the
+        # optimum to rounding error; a vanishing gradient is convergence all the same.
+        self.converged_ = bool(res.success) or bool(np.max(np.abs(res.jac)) < 1e-6)
+        self.n_iter_ = int(res.nit)
+        self.cov_log_params_ = cov_log
+        # delta method: Var(exp(theta)) ~ exp(theta)^2 Var(theta)
+        self.cov_params_ = cov_log * np.outer(est, est)
+        self.hessian_ = hess
+        if not self.converged_:
+            import warnings
+
+            warnings.warn(
+                f"{type(self).__name__}: the optimiser did not converge ({res.message}); "
+                "check the data (enough repeat buyers?) before using the estimates",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise ValueError(
+                f"this {type(self).__name__} is not fitted yet: call fit(summary) first"
+            )
+
+    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Estimates with standard errors and confidence intervals.
+
+        Parameters
+        ----------
+        alpha : float
+            1 - confidence level of the intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: parameter names; columns ``estimate, std_error, ci_low, ci_high``.
+            ``std_error`` is the delta-method standard error (inverse Hessian of the
+            negative log-likelihood at the optimum, in log space, times the estimate);
+            the interval is Wald on the log scale, ``exp(log(estimate) +- z * se_log)``,
+            so it is positive and asymmetric.
+        """
+        self._check_fitted()
+        est = np.array(list(self.params_.values()))
+        se_log = np.sqrt(np.diag(self.cov_log_params_))
+        z = stats.norm.ppf(1 - alpha / 2)
+        return pd.DataFrame(
+            {
+                "estimate": est,
+                "std_error": est * se_log,
+                "ci_low": est * np.exp(-z * se_log),
+                "ci_high": est * np.exp(z * se_log),
+            },
+            index=pd.Index(list(self.params_), name="parameter"),
+        )
+
+
+def bgnbd_log_likelihood(
+    params: dict[str, float] | tuple, frequency: Any, recency: Any, T: Any
+) -> np.ndarray:
+    """Per-customer BG/NBD log-likelihood.
+
+    Parameters
+    ----------
+    params : dict or tuple
+        ``r, alpha, a, b``.
+    frequency, recency, T : array-like
+        Repeat purchases ``x``, time of the last purchase ``t_x`` and observation time
+        ``T`` (from the first purchase).
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`\\log L_i` for each customer.
+
+    Notes
+    -----
+    (Fader, Hardie & Lee 2005, eq. 6)
+
+    .. math::
+
+        L(r, \\alpha, a, b \\mid x, t_x, T) =
+        \\frac{B(a, b + x)}{B(a, b)} \\frac{\\Gamma(r + x)\\,\\alpha^r}
+        {\\Gamma(r)\\,(\\alpha + T)^{r + x}}
+        + \\delta_{x > 0} \\frac{B(a + 1, b + x - 1)}{B(a, b)}
+        \\frac{\\Gamma(r + x)\\,\\alpha^r}{\\Gamma(r)\\,(\\alpha + t_x)^{r + x}}
+
+    evaluated in logs with ``gammaln``, ``betaln`` and log-sum-exp.
+    """
+    r, alpha, a, b = (
+        (params["r"], params["alpha"], params["a"], params["b"])
+        if isinstance(params, dict)
+        else params
+    )
+    x = np.asarray(frequency, dtype=float)
+    tx = np.asarray(recency, dtype=float)
+    T = np.asarray(T, dtype=float)
+    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
+    t1 = special.betaln(a, b + x) - (r + x) * np.log(alpha + T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t2 = np.where(
+            x > 0,
+            special.betaln(a + 1, np.where(x > 0, b + x - 1, b)) - (r + x) * np.log(alpha + tx),
+            -np.inf,
+        )
+    return common + np.logaddexp(t1, t2)
+
+
+class BetaGeoModel(_MLE):
+    """BG/NBD model of repeat purchases (Fader, Hardie & Lee, 2005).
+
+    While alive, a customer buys as a Poisson process with rate
+    :math:`\\lambda \\sim \\text{Gamma}(r, \\text{rate}=\\alpha)`; after each repeat purchase
+    she drops out with probability :math:`p \\sim \\text{Beta}(a, b)`. Fitted by maximum
+    likelihood on ``frequency, recency, T`` (:func:`customer_summary`); the time unit of
+    ``alpha`` is that of ``recency`` and ``T``.
+
+    Parameters
+    ----------
+    frequency_col, recency_col, T_col : str
+        Columns of the summary table.
+
+    Attributes
+    ----------
+    params_ : dict
+        ``r, alpha, a, b``.
+    cov_params_ : numpy.ndarray
+        Delta-method covariance of the estimates (order of ``params_``).
+    cov_log_params_ : numpy.ndarray
+        Covariance of the log-parameters (inverse Hessian of the negative log-likelihood).
+    log_likelihood_ : float
+        Maximised log-likelihood.
+    n_customers_ : int
+        Customers used.
+    converged_ : bool
+        Whether L-BFGS-B reported convergence.
+
+    Notes
+    -----
+    The log-likelihood (:func:`bgnbd_log_likelihood`) is summed over identical
+    ``(x, t_x, T)`` rows with weights and maximised over ``log(r, alpha, a, b)`` with
+    L-BFGS-B and its analytic gradient, from the deterministic start ``r = a = 1``,
+    ``b = 3``, ``alpha = r * sum(T) / sum(x)``. Standard errors come from the inverse of the
+    Hessian of the negative log-likelihood (forward differences of the analytic gradient)
+    at the optimum.
+
+    References
+    ----------
+    Fader, P. S., Hardie, B. G. S., & Lee, K. L. (2005). "Counting your customers" the
+    easy way: An alternative to the Pareto/NBD model. Marketing Science, 24(2), 275-284.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from crm_lib.datasets._btyd import BGNBDParams, simulate_bgnbd
+    >>> rng = np.random.default_rng(0)
+    >>> T = rng.uniform(10, 100, 5_000)
+    >>> d = simulate_bgnbd(rng, BGNBDParams(), T)
+    >>> last = np.zeros(5_000)
+    >>> last[d.n_repeat > 0] = d.times[d.offsets[1:][d.n_repeat > 0] - 1]
+    >>> rfm = pd.DataFrame({"frequency": d.n_repeat, "recency": last, "T": T})
+    >>> model = BetaGeoModel().fit(rfm)
+    >>> list(model.summary().columns)
+    ['estimate', 'std_error', 'ci_low', 'ci_high']
+    """
+
+    _param_names = ("r", "alpha", "a", "b")
+
+    def __init__(
+        self, *, frequency_col: str = "frequency", recency_col: str = "recency", T_col: str = "T"
+    ):
+        self.frequency_col = frequency_col
+        self.recency_col = recency_col
+        self.T_col = T_col
+
+    def _arrays(self, summary: pd.DataFrame | None):
+        if summary is None:
+            self._check_fitted()
+            return self._x_full, self._tx_full, self._T_full
+        return _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
+
+    def fit(self, summary: pd.DataFrame) -> BetaGeoModel:
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : pandas.DataFrame
+            One row per customer with ``frequency``, ``recency``, ``T``.
+
+        Returns
+        -------
+        BetaGeoModel
+            self.
+        """
+        x, tx, T = _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
+        if x.shape[0] == 0 or not (x > 0).any():
+            raise ValueError(
+                "BG/NBD needs customers with repeat purchases: no row has frequency > 0"
+            )
+        (ux, utx, uT), w = _collapse(x, tx, T)
+        self._data = _BGNBDData(ux, utx, uT, w)
+        n = float(w.sum())
+        r0 = 1.0
+        theta0 = np.log([r0, r0 * T.sum() / max(x.sum(), 1.0), 1.0, 3.0])
+        self._optimise(theta0, n)
+        self.n_customers_ = int(n)
+        self._x_full, self._tx_full, self._T_full = x, tx, T
+        del self._data
+        return self
+
+    def _neg_ll_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, grad = self._data.loglik(np.exp(theta))
+        n = self._data.n
+        return -ll / n, -grad * np.exp(theta) / n
+
+    def predict_purchases(self, t: float, summary: pd.DataFrame | None = None) -> pd.Series:
+        """Expected repeat purchases in ``(T, T + t]`` given each customer's history.
+
+        Parameters
+        ----------
+        t : float
+            Length of the future period (in the time unit of the summary).
+        summary : pandas.DataFrame, optional
+            Customers to predict for (default: the training data).
+
+        Returns
+        -------
+        pandas.Series
+            ``expected_purchases``, indexed like ``summary``.
+
+        Notes
+        -----
+        Fader, Hardie & Lee (2005), eq. 10:
+
+        .. math::
+
+            E[Y(t) \\mid x, t_x, T] = \\frac{\\frac{a + b + x - 1}{a - 1}
+            \\left[1 - \\left(\\frac{\\alpha + T}{\\alpha + T + t}\\right)^{r + x}
+            {}_2F_1\\!\\left(r + x, b + x; a + b + x - 1; \\frac{t}{\\alpha + T + t}\\right)\\right]}
+            {1 + \\delta_{x > 0} \\frac{a}{b + x - 1}
+            \\left(\\frac{\\alpha + T}{\\alpha + t_x}\\right)^{r + x}}
+        """
+        self._check_fitted()
+        if not np.isfinite(t) or t < 0:
+            raise ValueError(f"t must be a finite number >= 0, not {t!r}")
+        x, tx, T = self._arrays(summary)
+        r, alpha, a, b = (self.params_[k] for k in self._param_names)
+        z = t / (alpha + T + t)
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        num = (a + b + x - 1) / (a - 1) * (1 - np.exp((r + x) * np.log1p(-z)) * hyp)
+        out = num * self._prob_alive(x, tx, T)
+        index = summary.index if summary is not None else None
+        return pd.Series(out, index=index, name="expected_purchases")
+
+    def _prob_alive(self, x, tx, T) -> np.ndarray:
+        r, alpha, a, b = (self.params_[k] for k in self._param_names)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_odds = (
+                np.log(a)
+                - np.log(np.where(x > 0, b + x - 1, 1.0))
+                + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
+            )
+        return np.where(x > 0, special.expit(-log_odds), 1.0)
+
+    def prob_alive(self, summary: pd.DataFrame | None = None) -> pd.Series:
+        """Probability that each customer is still alive at ``T``.
+
+        Notes
+        -----
+        Fader, Hardie & Lee (2005), eq. 11 (with the later correction for ``x = 0``):
+
+        .. math::
+
+            P(\\text{alive} \\mid x, t_x, T) = \\left[1 + \\delta_{x > 0}
+            \\frac{a}{b + x - 1}
+            \\left(\\frac{\\alpha + T}{\\alpha + t_x}\\right)^{r + x}\\right]^{-1}
+
+        Returns
+        -------
+        pandas.Series
+            ``prob_alive``, indexed like ``summary``.
+        """
+        self._check_fitted()
+        x, tx, T = self._arrays(summary)
+        index = summary.index if summary is not None else None
+        return pd.Series(self._prob_alive(x, tx, T), index=index, name="prob_alive")
+
+    def log_likelihood(self, summary: pd.DataFrame | None = None) -> pd.Series:
+        """Per-customer log-likelihood at the fitted parameters (:func:`bgnbd_log_likelihood`)."""
+        self._check_fitted()
+        x, tx, T = self._arrays(summary)
+        index = summary.index if summary is not None else None
+        return pd.Series(
+            bgnbd_log_likelihood(self.params_, x, tx, T), index=index, name="log_likelihood"
+        )
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and the index of each element into them (hash-based, unsorted)."""
+    codes, uniques = pd.factorize(values, sort=False)
+    return np.asarray(uniques, dtype=float), codes.astype(np.intp)
+
+
+class _BGNBDData:
+    """Collapsed BG/NBD data with the log-likelihood and its analytic gradient.
+
+    Customers with ``x = 0`` only need ``T``; for ``x > 0`` the terms that depend on ``x``
+    alone (``gammaln``, ``betaln``, ``digamma``) are evaluated once per distinct ``x``, and
+    the per-customer terms are computed in preallocated buffers.
+    """
+
+    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
+        self.n = float(w.sum())
+        zero = x == 0
+        self.T0, self.w0 = T[zero], w[zero]
+        self.W0 = float(self.w0.sum())
+        pos = ~zero
+        self.x1, self.tx1, self.T1, self.w1 = x[pos], tx[pos], T[pos], w[pos]
+        self.xu, self.inv = _factorize(self.x1)
+        self.wxu = np.bincount(self.inv, weights=self.w1, minlength=self.xu.shape[0])
+        self.wx1 = self.w1 * self.x1
+        self._buf = np.empty((6, self.x1.shape[0]))
+
+    def loglik(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = params
+        dg, gl, bl = special.digamma, special.gammaln, special.betaln
+        xu, inv, w, wx1, n, W0 = self.xu, self.inv, self.w1, self.wx1, self.n, self.W0
+        # x = 0: log L = r log(alpha) - r log(alpha + T)
+        lT0 = np.log(alpha + self.T0)
+        # x > 0, per distinct x
+        lb1 = bl(a, b + xu)
+        lb2 = bl(a + 1, b + xu - 1)
+        dab = dg(a + b + xu)
+        # x > 0, per customer: t1 - t2 = (lb1 - lb2) - (r + x) log((alpha + T) / (alpha + t_x))
+        a_T, a_tx, dl, ltx, u, v = self._buf
+        np.add(self.T1, alpha, out=a_T)
+        np.add(self.tx1, alpha, out=a_tx)
+        np.log(a_tx, out=ltx)
+        np.log(a_T, out=dl)
+        np.subtract(dl, ltx, out=dl)
+        np.add(self.x1, r, out=u)
+        np.multiply(u, dl, out=u)
+        np.take(lb1 - lb2, inv, out=v)
+        np.subtract(v, u, out=v)
+        # clipped: exp(-200) is already negligible, and subnormals are slow
+        np.maximum(v, -200.0, out=v)
+        np.exp(v, out=v)  # e = exp(t1 - t2)
+        np.add(v, 1.0, out=u)  # 1 + e
+        s_log1p = _dot(w, np.log(u))
+        np.divide(v, u, out=v)  # p1 = e / (1 + e): weight of "alive at T"
+        np.multiply(w, v, out=u)  # w p1
+        s_wp1_dl = _dot(u, dl)
+        s1 = np.bincount(inv, weights=u, minlength=xu.shape[0])
+        s_ltx, s_xltx = _dot(w, ltx), _dot(wx1, ltx)
+        # d/d alpha: (r + x) [p1 / (alpha + T) + (1 - p1) / (alpha + t_x)]
+        np.divide(1.0, a_T, out=a_T)
+        np.divide(1.0, a_tx, out=a_tx)
+        np.subtract(a_T, a_tx, out=a_T)
+        np.multiply(v, a_T, out=a_T)
+        np.add(a_T, a_tx, out=a_T)
+        s_mix, s_xmix = _dot(w, a_T), _dot(wx1, a_T)
+        ll = (
+            n * r * np.log(alpha)
+            - (n - W0) * gl(r)
+            - r * _dot(self.w0, lT0)
+            + _dot(self.wxu, gl(r + xu) + lb2)
+            - (n - W0) * bl(a, b)
+            - r * s_ltx
+            - s_xltx
+            + s_log1p
+        )
+        g_r = (
+            n * np.log(alpha)
+            - (n - W0) * dg(r)
+            - _dot(self.w0, lT0)
+            + _dot(self.wxu, dg(r + xu))
+            - s_ltx
+            - s_wp1_dl
+        )
+        g_alpha = n * r / alpha - r * np.sum(self.w0 / (alpha + self.T0)) - r * s_mix - s_xmix
+        s2 = self.wxu - s1
+        dab0 = dg(a + b)
+        g_a = (n - W0) * (dab0 - dg(a)) + _dot(s1, dg(a) - dab) + _dot(s2, dg(a + 1) - dab)
+        g_b = (
+            (n - W0) * (dab0 - dg(b)) + _dot(s1, dg(b + xu) - dab) + _dot(s2, dg(b + xu - 1) - dab)
+        )
+        return float(ll), np.array([g_r, g_alpha, g_a, g_b], dtype=float)
+
+
+def gamma_gamma_log_likelihood(
+    params: dict[str, float] | tuple, frequency: Any, monetary_value: Any
+) -> np.ndarray:
+    """Per-customer gamma-gamma log-likelihood of the mean repeat order value.
+
+    Notes
+    -----
+    With ``x`` repeat orders of mean value :math:`\\bar z` (Fader, Hardie & Lee 2005b;
+    Fader & Hardie 2013, "The gamma-gamma model of monetary value"):
+
+    .. math::
+
+        L(p, q, \\gamma \\mid \\bar z, x) = \\frac{\\Gamma(px + q)}{\\Gamma(px)\\Gamma(q)}
+        \\frac{\\gamma^q\\, \\bar z^{px - 1}\\, x^{px}}{(\\gamma + x \\bar z)^{px + q}}
+    """
+    p, q, g = (params["p"], params["q"], params["gamma"]) if isinstance(params, dict) else params
+    x = np.asarray(frequency, dtype=float)
+    m = np.asarray(monetary_value, dtype=float)
+    px = p * x
+    return (
+        special.gammaln(px + q)
+        - special.gammaln(px)
+        - special.gammaln(q)
+        + q * np.log(g)
+        + (px - 1) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * np.log(g + m * x)
+    )
+
+
+class GammaGammaModel(_MLE):
+    """Gamma-gamma model of the value of repeat orders (Fader, Hardie & Lee, 2005b).
+
+    Each order's value is :math:`z \\sim \\text{Gamma}(p, \\text{rate}=\\nu)`, with
+    :math:`\\nu \\sim \\text{Gamma}(q, \\text{rate}=\\gamma)` across customers, independent of
+    the purchase process; a customer's mean order value is :math:`p / \\nu` and the
+    population mean :math:`p\\gamma / (q - 1)`. Fitted by maximum likelihood on customers
+    with ``frequency > 0`` (others are ignored) and their ``monetary_value``.
+
+    Parameters
+    ----------
+    frequency_col, monetary_value_col : str
+        Columns of the summary table.
+
+    Attributes
+    ----------
+    params_ : dict
+        ``p, q, gamma``.
+    cov_params_, cov_log_params_, log_likelihood_, n_customers_, converged_
+        As in :class:`BetaGeoModel`.
+
+    Notes
+    -----
+    Likelihood: :func:`gamma_gamma_log_likelihood`, maximised over ``log(p, q, gamma)``
+    with L-BFGS-B and its analytic gradient from ``p = 1, q = 2, gamma = mean value``;
+    standard errors from the inverse Hessian as for :class:`BetaGeoModel`.
+
+    References
+    ----------
+    Fader, P. S., Hardie, B. G. S., & Lee, K. L. (2005b). RFM and CLV: Using iso-value
+    curves for customer base analysis. Journal of Marketing Research, 42(4), 415-430.
+    Colombo, R., & Jiang, W. (1999). A stochastic RFM model. Journal of Interactive
+    Marketing, 13(3), 2-12.
+    """
+
+    _param_names = ("p", "q", "gamma")
+
+    def __init__(
+        self, *, frequency_col: str = "frequency", monetary_value_col: str = "monetary_value"
+    ):
+        self.frequency_col = frequency_col
+        self.monetary_value_col = monetary_value_col
+
+    def _arrays(self, summary: pd.DataFrame):
+        if not isinstance(summary, pd.DataFrame):
+            raise TypeError(f"summary must be a pandas DataFrame, not {type(summary).__name__}")
+        x = _as_float(summary, self.frequency_col, "frequency_col")
+        m = _as_float(summary, self.monetary_value_col, "monetary_value_col")
+        if ((x < 0) | (x != np.round(x))).any():
+            raise ValueError(f"{self.frequency_col} must be a whole number >= 0")
+        bad = (x > 0) & (m <= 0)
+        if bad.any():
+            raise ValueError(
+                f"{int(bad.sum())} customers with {self.frequency_col} > 0 have "
+                f"{self.monetary_value_col} <= 0 (e.g. all repeat orders returned); the "
+                "gamma-gamma model needs positive values: drop them "
+                f"(summary[summary['{self.monetary_value_col}'] > 0]) or summarise gross "
+                "values with customer_summary(..., returns='ignore')"
+            )
+        return x, m
+
+    def fit(self, summary: pd.DataFrame) -> GammaGammaModel:
+        """Fit by maximum likelihood on the rows with ``frequency > 0``.
+
+        Returns
+        -------
+        GammaGammaModel
+            self.
+        """
+        x, m = self._arrays(summary)
+        keep = x > 0
+        if keep.sum() < 2:
+            raise ValueError("gamma-gamma needs at least 2 customers with frequency > 0")
+        (ux, um), w = _collapse(x[keep], m[keep])
+        xu, inv = _factorize(ux)
+        log_m = np.log(um)
+        n = float(w.sum())
+        self._fit_data = {
+            "n": n,
+            "w": w,
+            "wx": w * ux,
+            "mx": um * ux,
+            "xu": xu,
+            "wxu": np.bincount(inv, weights=w, minlength=xu.shape[0]),
+            "s_w_log_m": _dot(w, log_m),
+            "s_wx_log_m": _dot(w * ux, log_m),
+        }
+        theta0 = np.log([1.0, 2.0, float(np.average(um, weights=w))])
+        self._optimise(theta0, n)
+        self.n_customers_ = int(n)
+        del self._fit_data
+        return self
+
+    def _neg_ll_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        p, q, g = np.exp(theta)
+        d = self._fit_data
+        n = d["n"]
+        dg, gl = special.digamma, special.gammaln
+        # terms in x only, once per distinct x (weighted by the customers with that x)
+        xu, wxu = d["xu"], d["wxu"]
+        pxu = p * xu
+        d_pq, d_px = dg(pxu + q), dg(pxu)
+        # per customer: only log(gamma + m x) and 1 / (gamma + m x) change with the parameters
+        gm = g + d["mx"]
+        log_gm = np.log(gm)
+        inv_gm = 1.0 / gm
+        wx_log_gm, w_log_gm = _dot(d["wx"], log_gm), _dot(d["w"], log_gm)
+        ll = (
+            _dot(wxu, gl(pxu + q) - gl(pxu) + pxu * np.log(xu))
+            + n * (q * np.log(g) - gl(q))
+            + p * d["s_wx_log_m"]
+            - d["s_w_log_m"]
+            - p * wx_log_gm
+            - q * w_log_gm
+        )
+        g_p = _dot(wxu * xu, d_pq - d_px + np.log(xu)) + d["s_wx_log_m"] - wx_log_gm
+        g_q = _dot(wxu, d_pq) + n * (np.log(g) - dg(q)) - w_log_gm
+        g_g = n * q / g - p * _dot(d["wx"], inv_gm) - q * _dot(d["w"], inv_gm)
+        grad = np.array([g_p, g_q, g_g])
+        return -ll / n, -grad * np.exp(theta) / n
+
+    def expected_average_value(self, summary: pd.DataFrame) -> pd.Series:
+        """Expected mean order value of each customer given her history.
+
+        Notes
+        -----
+        Fader, Hardie & Lee (2005b), eq. A3:
+
+        .. math::
+
+            E[Z \\mid p, q, \\gamma, \\bar z, x] =
+            \\frac{(\\gamma + x\\bar z)\\, p}{p x + q - 1}
+
+        a weighted average of the population mean :math:`p\\gamma/(q-1)` and the
+        customer's own mean :math:`\\bar z`; customers with ``x = 0`` get the population
+        mean.
+
+        Returns
+        -------
+        pandas.Series
+            ``expected_average_value``, indexed like ``summary``.
+        """
+        self._check_fitted()
+        x, m = self._arrays(summary)
+        p, q, g = (self.params_[k] for k in self._param_names)
+        m = np.where(x > 0, m, 0.0)
+        out = (g + m * x) * p / (p * x + q - 1)
+        return pd.Series(out, index=summary.index, name="expected_average_value")
