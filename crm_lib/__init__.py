@@ -24,6 +24,8 @@ _SUBMODULES = {
     "clv",
     "experiments",
     "segmentation",
+    "survey",
+    "text",
     "config",
     "datasets",
     "i18n",

@@ -1,0 +1,361 @@
+"""Measurement quality of multi-item scales: reliability, KMO, Bartlett, factor analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from crm_lib.survey.instrument import Instrument, _require
+
+
+def _items_frame(
+    data: pd.DataFrame, items: list[str], instrument: Instrument | None, min_items: int = 2
+) -> pd.DataFrame:
+    """The items as float columns, reverse-coded per ``instrument``, listwise complete."""
+    if len(items) < min_items:
+        raise ValueError(f"need at least {min_items} items, got {len(items)}: {items}")
+    if len(set(items)) != len(items):
+        raise ValueError(f"items must be distinct, got {items}")
+    _require(data, items, "data")
+    df = data[items]
+    if instrument is not None:
+        df = instrument.reverse_code(df)
+    return df.apply(pd.to_numeric).astype("float64").dropna()
+
+
+# ------------------------------------------------------------------ reliability
+
+
+@dataclass
+class Reliability:
+    """Result of :func:`reliability`.
+
+    Attributes
+    ----------
+    scale : pandas.DataFrame
+        One row: ``n, k, alpha, ci_low, ci_high``.
+    items : pandas.DataFrame
+        One row per item: ``item, mean, sd, item_total_r`` (corrected: item against the
+        sum of the other items), ``alpha_if_deleted``.
+    """
+
+    scale: pd.DataFrame
+    items: pd.DataFrame
+
+    @property
+    def alpha(self) -> float:
+        return float(self.scale["alpha"].iloc[0])
+
+    def summary(self) -> pd.DataFrame:
+        return self.scale
+
+
+def _cronbach(x: np.ndarray) -> float:
+    k = x.shape[1]
+    return k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
+
+
+def reliability(
+    data: pd.DataFrame,
+    items: list[str],
+    *,
+    instrument: Instrument | None = None,
+    ci: float = 0.95,
+) -> Reliability:
+    """Cronbach's alpha with its interval, corrected item-total correlations and
+    alpha-if-item-deleted.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    items : list of str
+        Item columns of one scale (two or more).
+    instrument : Instrument, optional
+        When given, its reverse-coded items are recoded first (``min + max - x``);
+        without it the items must already point the same way.
+    ci : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    Reliability
+        ``.scale`` (``n, k, alpha, ci_low, ci_high``) and ``.items``.
+
+    Notes
+    -----
+    .. math:: \\alpha = \\frac{k}{k-1}\\left(1 - \\frac{\\sum_j s_j^2}{s_X^2}\\right)
+
+    with item variances :math:`s_j^2` and the variance :math:`s_X^2` of the sum score.
+    Respondents with a missing item are left out (listwise). The interval is the F-based
+    one of Feldt et al. (1987), via ``pingouin.cronbach_alpha``.
+
+    References
+    ----------
+    Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests.
+    Psychometrika, 16(3), 297-334.
+    Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). Statistical inference for
+    coefficient alpha. Applied Psychological Measurement, 11(1), 93-103.
+    """
+    import pingouin as pg
+
+    df = _items_frame(data, list(items), instrument)
+    if len(df) < 3:
+        raise ValueError(f"need at least 3 complete respondents, got {len(df)}")
+    alpha, interval = pg.cronbach_alpha(data=df, ci=ci, nan_policy="listwise")
+    x = df.to_numpy()
+    total = x.sum(axis=1)
+    rows = []
+    for j, item in enumerate(df.columns):
+        rest = np.delete(x, j, axis=1)
+        rows.append(
+            {
+                "item": item,
+                "mean": x[:, j].mean(),
+                "sd": x[:, j].std(ddof=1),
+                "item_total_r": float(np.corrcoef(x[:, j], total - x[:, j])[0, 1]),
+                "alpha_if_deleted": _cronbach(rest) if rest.shape[1] >= 2 else np.nan,
+            }
+        )
+    scale = pd.DataFrame(
+        {
+            "n": [len(df)],
+            "k": [df.shape[1]],
+            "alpha": [float(alpha)],
+            "ci_low": [float(interval[0])],
+            "ci_high": [float(interval[1])],
+        }
+    )
+    return Reliability(scale=scale, items=pd.DataFrame(rows))
+
+
+def reliability_table(
+    data: pd.DataFrame, instrument: Instrument, *, ci: float = 0.95
+) -> pd.DataFrame:
+    """:func:`reliability` of every construct of ``instrument`` (reverse-coded first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per construct: ``construct, n, k, alpha, ci_low, ci_high,
+        min_item_total_r``.
+    """
+    rows = []
+    for name, items in instrument.constructs.items():
+        if len(items) < 2:
+            continue
+        rel = reliability(data, items, instrument=instrument, ci=ci)
+        row = rel.scale.iloc[0].to_dict()
+        rows.append({"construct": name, **row, "min_item_total_r": rel.items["item_total_r"].min()})
+    out = pd.DataFrame(rows)
+    out[["n", "k"]] = out[["n", "k"]].astype("int64")
+    return out
+
+
+# ------------------------------------------------------------- KMO and Bartlett
+
+
+def _check_corr(corr) -> np.ndarray:
+    r = np.asarray(corr, dtype="float64")
+    if r.ndim != 2 or r.shape[0] != r.shape[1] or r.shape[0] < 2:
+        raise ValueError(f"corr must be a square matrix of at least 2 x 2, got shape {r.shape}")
+    if not np.allclose(r, r.T) or not np.allclose(np.diag(r), 1):
+        raise ValueError("corr must be a symmetric correlation matrix with ones on the diagonal")
+    return r
+
+
+def kmo_from_corr(corr) -> tuple[float, np.ndarray]:
+    """Kaiser-Meyer-Olkin measure of sampling adequacy from a correlation matrix.
+
+    Returns
+    -------
+    (float, numpy.ndarray)
+        Overall KMO and the per-variable MSA.
+
+    Notes
+    -----
+    With the partial correlations :math:`p_{ij} = -q_{ij}/\\sqrt{q_{ii} q_{jj}}`,
+    :math:`Q = R^{-1}`,
+
+    .. math:: \\mathrm{KMO} = \\frac{\\sum_{i \\ne j} r_{ij}^2}
+              {\\sum_{i \\ne j} r_{ij}^2 + \\sum_{i \\ne j} p_{ij}^2},
+
+    and :math:`\\mathrm{MSA}_i` the same with the sums over :math:`j \\ne i` only.
+
+    References
+    ----------
+    Kaiser, H. F. (1970). A second generation little jiffy. Psychometrika, 35(4), 401-415.
+    Kaiser, H. F. (1974). An index of factorial simplicity. Psychometrika, 39(1), 31-36.
+    """
+    r = _check_corr(corr)
+    q = np.linalg.inv(r)
+    d = np.sqrt(np.diag(q))
+    p = -q / np.outer(d, d)
+    off = ~np.eye(r.shape[0], dtype=bool)
+    r2, p2 = np.where(off, r**2, 0), np.where(off, p**2, 0)
+    overall = float(r2.sum() / (r2.sum() + p2.sum()))
+    per = r2.sum(axis=1) / (r2.sum(axis=1) + p2.sum(axis=1))
+    return overall, per
+
+
+def bartlett_from_corr(corr, n: int) -> tuple[float, int, float]:
+    """Bartlett's test of sphericity (H0: the correlation matrix is the identity).
+
+    Returns
+    -------
+    (statistic, df, p_value)
+
+    Notes
+    -----
+    .. math:: \\chi^2 = -\\left(n - 1 - \\frac{2p + 5}{6}\\right) \\ln |R|,
+              \\quad df = p(p-1)/2.
+
+    References
+    ----------
+    Bartlett, M. S. (1951). The effect of standardization on a chi square approximation
+    in factor analysis. Biometrika, 38(3/4), 337-344.
+    """
+    r = _check_corr(corr)
+    p = r.shape[0]
+    if n <= p:
+        raise ValueError(f"Bartlett's test needs more respondents than items (n={n}, p={p})")
+    sign, logdet = np.linalg.slogdet(r)
+    if sign <= 0:
+        raise ValueError("corr is singular or not positive definite; drop redundant items")
+    stat = float(-(n - 1 - (2 * p + 5) / 6) * logdet)
+    df = p * (p - 1) // 2
+    return stat, df, float(stats.chi2.sf(stat, df))
+
+
+def kmo(data: pd.DataFrame, items: list[str]) -> pd.DataFrame:
+    """KMO per item and overall (last row, ``item = 'overall'``): columns ``item, kmo``.
+
+    See :func:`kmo_from_corr` for the formula; missing answers are dropped listwise.
+    Kaiser (1974): >= 0.9 marvelous, 0.8 meritorious, 0.7 middling, 0.6 mediocre,
+    0.5 miserable, below unacceptable.
+    """
+    df = _items_frame(data, list(items), None)
+    overall, per = kmo_from_corr(np.corrcoef(df.to_numpy(), rowvar=False))
+    return pd.DataFrame({"item": [*df.columns, "overall"], "kmo": [*per, overall]})
+
+
+def bartlett_sphericity(data: pd.DataFrame, items: list[str]) -> pd.DataFrame:
+    """Bartlett's sphericity test on the item correlations (:func:`bartlett_from_corr`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``n, p, statistic, df, p_value``.
+    """
+    df = _items_frame(data, list(items), None)
+    stat, dof, pval = bartlett_from_corr(np.corrcoef(df.to_numpy(), rowvar=False), len(df))
+    return pd.DataFrame(
+        {"n": [len(df)], "p": [df.shape[1]], "statistic": [stat], "df": [dof], "p_value": [pval]}
+    )
+
+
+# --------------------------------------------------------------- factor analysis
+
+
+@dataclass
+class FactorResult:
+    """Result of :func:`factor_analysis`.
+
+    Attributes
+    ----------
+    loadings : pandas.DataFrame
+        Items x factors (``factor_1`` ...), in correlation units (items standardised).
+    communalities : pandas.DataFrame
+        ``item, communality, uniqueness``.
+    variance : pandas.DataFrame
+        ``factor, ss_loadings, share_of_variance``.
+    kmo : pandas.DataFrame
+        See :func:`kmo`.
+    bartlett : pandas.DataFrame
+        See :func:`bartlett_sphericity`.
+    """
+
+    loadings: pd.DataFrame
+    communalities: pd.DataFrame
+    variance: pd.DataFrame
+    kmo: pd.DataFrame
+    bartlett: pd.DataFrame
+
+    def primary_factor(self) -> pd.Series:
+        """The factor each item loads highest on (by absolute loading)."""
+        return self.loadings.abs().idxmax(axis=1).rename("factor")
+
+    def summary(self) -> pd.DataFrame:
+        return self.variance
+
+
+def factor_analysis(
+    data: pd.DataFrame,
+    items: list[str],
+    n_factors: int,
+    *,
+    rotation: str | None = "varimax",
+    instrument: Instrument | None = None,
+    random_state: int = 0,
+) -> FactorResult:
+    """Exploratory (maximum-likelihood) factor analysis with KMO and Bartlett's test.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    items : list of str
+    n_factors : int
+        Number of factors (1 to number of items - 1).
+    rotation : {"varimax", "quartimax", None}
+        Passed to :class:`sklearn.decomposition.FactorAnalysis`.
+    instrument : Instrument, optional
+        Reverse-code its reverse items first (then all loadings of one construct share a
+        sign).
+    random_state : int
+        Seed of the randomised SVD of scikit-learn.
+
+    Returns
+    -------
+    FactorResult
+
+    Notes
+    -----
+    Items are standardised, so the model :math:`z = \\Lambda f + \\epsilon` has loadings
+    :math:`\\Lambda` on the correlation scale and communality
+    :math:`h_i^2 = \\sum_k \\lambda_{ik}^2`. Factor signs are set so that each factor's
+    largest loading is positive. Missing answers are dropped listwise.
+
+    References
+    ----------
+    Kaiser, H. F. (1958). The varimax criterion for analytic rotation in factor analysis.
+    Psychometrika, 23(3), 187-200.
+    """
+    from sklearn.decomposition import FactorAnalysis
+
+    items = list(items)
+    if not 1 <= n_factors < len(items):
+        raise ValueError(f"n_factors must be between 1 and {len(items) - 1}, got {n_factors}")
+    df = _items_frame(data, items, instrument, min_items=3)
+    z = (df - df.mean()) / df.std(ddof=0)
+    fa = FactorAnalysis(n_components=n_factors, rotation=rotation, random_state=random_state)
+    fa.fit(z.to_numpy())
+    lam = fa.components_.T
+    flip = np.sign(lam[np.abs(lam).argmax(axis=0), np.arange(n_factors)])
+    lam = lam * flip
+    names = [f"factor_{k + 1}" for k in range(n_factors)]
+    loadings = pd.DataFrame(lam, index=pd.Index(items, name="item"), columns=names)
+    comm = (lam**2).sum(axis=1)
+    ss = (lam**2).sum(axis=0)
+    return FactorResult(
+        loadings=loadings,
+        communalities=pd.DataFrame(
+            {"item": items, "communality": comm, "uniqueness": fa.noise_variance_}
+        ),
+        variance=pd.DataFrame(
+            {"factor": names, "ss_loadings": ss, "share_of_variance": ss / len(items)}
+        ),
+        kmo=kmo(df, items),
+        bartlett=bartlett_sphericity(df, items),
+    )
