@@ -144,3 +144,40 @@ def histogram(
         suffix = f" (n = {len(clean):,}, {t('missing', language)} {n_missing:,})"
         ax.set_title(t(title, language) + suffix)
     return ax
+
+
+def estimates(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    estimate: str = "estimate",
+    ci_low: str = "ci_low",
+    ci_high: str = "ci_high",
+    ax=None,
+    language: str = "en",
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    translate_x: bool = True,
+    percent: bool = False,
+    reference: float | None = None,
+):
+    """Point estimates with their confidence intervals (error bars), one per ``x``.
+
+    An estimate is never drawn without its interval: readers compare intervals, not dots.
+    ``reference`` draws a horizontal line (e.g. 0 for a difference).
+    """
+    ax = _ax(ax)
+    xs = [label(v, language) if translate_x else str(v) for v in data[x]]
+    est = data[estimate].to_numpy(dtype=float)
+    err = [est - data[ci_low].to_numpy(dtype=float), data[ci_high].to_numpy(dtype=float) - est]
+    ax.errorbar(xs, est, yerr=err, fmt="o", capsize=4, color=mpl.colormaps["tab10"](0))
+    if reference is not None:
+        ax.axhline(reference, color="grey", linewidth=1, linestyle="--")
+    ax.set_xlabel(t(xlabel or x, language))
+    ax.set_ylabel(t(ylabel or estimate, language))
+    if title:
+        ax.set_title(t(title, language))
+    if percent:
+        ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
+    return ax

@@ -21,8 +21,15 @@ from crm_lib.experiments.analysis import (
     ratio_test,
     srm_check,
 )
+from crm_lib.experiments.armstats import ArmStats, arm_stats
 from crm_lib.experiments.bayes import bayes_proportions, prob_to_beat
-from crm_lib.experiments.decision import decide
+from crm_lib.experiments.decision import (
+    METHODS,
+    decide,
+    decide_bayesian,
+    decide_sequential,
+    verdict,
+)
 from crm_lib.experiments.design import (
     assign_variants,
     balance_check,
@@ -33,24 +40,70 @@ from crm_lib.experiments.design import (
     sample_size_means,
     sample_size_proportions,
 )
+from crm_lib.experiments.plots import (
+    plot_lift_ci,
+    plot_peeking,
+    plot_power_curve,
+    plot_qini,
+    plot_sequential,
+)
+from crm_lib.experiments.segments import (
+    CAUTION_EXPLORATORY,
+    CAUTION_PREREGISTERED,
+    birth_cohort,
+    effect_by_segment,
+)
 from crm_lib.experiments.sequential import (
     msprt_boundary,
     msprt_from_stats,
     obrien_fleming_boundary,
+    peeking_simulation,
     sequential_test,
+)
+from crm_lib.experiments.uplift import (
+    PII_COLUMNS,
+    ClassTransformationUplift,
+    TwoModelUplift,
+    UpliftEvaluation,
+    evaluate_uplift,
+    qini_coefficient,
+    qini_curve,
+    target_list,
+    uplift_curve,
+    uplift_features,
 )
 
 __all__ = [
+    "ArmStats",
+    "CAUTION_EXPLORATORY",
+    "CAUTION_PREREGISTERED",
     "COLUMNS",
+    "METHODS",
+    "PII_COLUMNS",
+    "ClassTransformationUplift",
+    "TwoModelUplift",
+    "UpliftEvaluation",
+    "evaluate_uplift",
+    "qini_coefficient",
+    "qini_curve",
+    "target_list",
+    "uplift_curve",
+    "uplift_features",
+    "verdict",
     "Metric",
     "adjust_pvalues",
     "analyze",
+    "arm_stats",
     "assign_variants",
     "balance_check",
     "bayes_proportions",
+    "birth_cohort",
     "bootstrap_test",
     "cuped",
     "decide",
+    "decide_bayesian",
+    "decide_sequential",
+    "effect_by_segment",
     "expected_duration",
     "experiment_frame",
     "means_test",
@@ -59,6 +112,12 @@ __all__ = [
     "msprt_from_stats",
     "nps_test",
     "obrien_fleming_boundary",
+    "peeking_simulation",
+    "plot_lift_ci",
+    "plot_peeking",
+    "plot_power_curve",
+    "plot_qini",
+    "plot_sequential",
     "power_curve",
     "power_proportions",
     "prob_to_beat",

@@ -642,21 +642,24 @@ def nps_test(
 
 def adjust_pvalues(
     p: Sequence[float] | np.ndarray | pd.Series,
-    method: Literal["holm", "fdr_bh", "bonferroni"] = "holm",
+    method: Literal["holm", "fdr_bh", "bonferroni", "none"] = "holm",
 ) -> np.ndarray:
     """Adjust p-values for multiple comparisons (``statsmodels`` ``multipletests``).
 
     ``holm`` controls the family-wise error rate (Holm 1979); ``fdr_bh`` the false discovery
-    rate (Benjamini & Hochberg 1995). NaN p-values are left NaN and not counted.
+    rate (Benjamini & Hochberg 1995); ``none`` returns the p-values unchanged (for a single
+    pre-registered comparison). NaN p-values are left NaN and not counted.
     """
-    if method not in ("holm", "fdr_bh", "bonferroni"):
-        raise ValueError(f"method must be 'holm', 'fdr_bh' or 'bonferroni', got {method!r}")
+    if method not in ("holm", "fdr_bh", "bonferroni", "none"):
+        raise ValueError(f"method must be 'holm', 'fdr_bh', 'bonferroni' or 'none', got {method!r}")
     arr = np.asarray(p, dtype=float)
     out = np.full_like(arr, np.nan)
     ok = ~np.isnan(arr)
     if ((arr[ok] < 0) | (arr[ok] > 1)).any():
         raise ValueError("p-values must lie in [0, 1]")
-    if ok.any():
+    if method == "none":
+        out[ok] = arr[ok]
+    elif ok.any():
         out[ok] = multipletests(arr[ok], method=method)[1]
     return out
 
@@ -716,7 +719,7 @@ def analyze(
     control: object,
     metrics: Sequence[Metric],
     alpha: float = 0.05,
-    correction: Literal["holm", "fdr_bh", "bonferroni"] = "holm",
+    correction: Literal["holm", "fdr_bh", "bonferroni", "none"] = "holm",
 ) -> pd.DataFrame:
     """Multi-metric summary: every metric for every treatment arm, with adjusted p-values.
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from crm_lib.experiments._validate import require_columns
 
-__all__ = ["decide"]
+__all__ = ["METHODS", "decide", "decide_bayesian", "decide_sequential", "verdict"]
 
 SHIP = "ship"
 NO_SHIP = "do not ship"
@@ -126,3 +126,223 @@ def decide(
             }
         )
     return pd.DataFrame(rows, columns=["control", "treatment", "decision", "reason", "caveats"])
+
+
+def _guard_and_srm(srm, guardrails, control, treat):
+    """Shared overrides of the method-specific rules: SRM alarm, breached guardrail."""
+    caveats, override = [], None
+    if srm is not None and bool(srm["srm"].any()):
+        caveats.append(f"sample ratio mismatch (p = {float(srm['p_value'].iloc[0]):.2g})")
+        override = (
+            NO_SHIP,
+            "The arm sizes do not match the planned split, so assignment or logging is "
+            "broken and no effect estimate can be trusted. Find the cause and rerun.",
+        )
+    if guardrails is not None and len(guardrails):
+        require_columns(guardrails, ["treatment", "guardrail_breached"], "guardrails")
+        g = guardrails[(guardrails["treatment"] == treat) & guardrails["guardrail_breached"]]
+        if len(g):
+            text = "; ".join(_fmt(r) for _, r in g.iterrows())
+            caveats.append("guardrail breached: " + text)
+            override = override or (NO_SHIP, "A guardrail metric got significantly worse: " + text)
+    return override, caveats
+
+
+def decide_bayesian(
+    posterior: pd.DataFrame,
+    *,
+    srm: pd.DataFrame | None = None,
+    guardrails: pd.DataFrame | None = None,
+    prob_threshold: float = 0.95,
+    max_expected_loss: float = 0.001,
+) -> pd.DataFrame:
+    """Ship / do not ship / keep running from a Bayesian comparison (probability and loss).
+
+    Parameters
+    ----------
+    posterior : DataFrame
+        Output of :func:`~crm_lib.experiments.bayes_proportions`.
+    srm, guardrails : DataFrame, optional
+        :func:`~crm_lib.experiments.srm_check` output (an alarm overrides everything) and
+        guardrail rows of :func:`~crm_lib.experiments.analyze` (a breach means do not ship).
+    prob_threshold : float
+        Ship when ``P(treatment beats control) >= prob_threshold`` ...
+    max_expected_loss : float
+        ... and the expected loss of shipping, ``E[max(p_C - p_T, 0)]``, is at most this
+        (in conversion-rate units; 0.001 = 0.1 percentage point). Do not ship when
+        ``P(beats) <= 1 - prob_threshold``; otherwise keep running.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``control, treatment, decision, reason, caveats`` (as :func:`decide`).
+
+    Notes
+    -----
+    The expected-loss rule stops when the cost of a wrong choice is below a threshold of
+    caring, rather than when an effect is "significant" (Stucchio 2015). Like any rule
+    applied repeatedly, checking it every day inflates the chance of a wrong ship.
+
+    References
+    ----------
+    Stucchio, C. (2015). Bayesian A/B testing at VWO. VWO technical report.
+    """
+    require_columns(
+        posterior,
+        ["control", "treatment", "prob_beat_control", "expected_loss_treatment", "diff"],
+        "posterior",
+    )
+    if not 0.5 < prob_threshold < 1:
+        raise ValueError(f"prob_threshold must be in (0.5, 1), got {prob_threshold!r}")
+    rows = []
+    for _, r in posterior.iterrows():
+        override, caveats = _guard_and_srm(srm, guardrails, r["control"], r["treatment"])
+        pb, loss = float(r["prob_beat_control"]), float(r["expected_loss_treatment"])
+        text = (
+            f"P(beats control) = {pb:.3f}, expected loss if shipped = {loss:.2g}, "
+            f"posterior mean difference {float(r['diff']):+.4g}"
+        )
+        if override:
+            decision, reason = override
+        elif pb >= prob_threshold and loss <= max_expected_loss:
+            decision, reason = SHIP, "The treatment very probably beats the control: " + text
+        elif pb <= 1 - prob_threshold:
+            decision, reason = NO_SHIP, "The treatment very probably does not beat it: " + text
+        else:
+            decision, reason = KEEP, "Not yet conclusive: " + text
+        rows.append(
+            {
+                "control": r["control"],
+                "treatment": r["treatment"],
+                "decision": decision,
+                "reason": reason,
+                "caveats": "; ".join(caveats) if caveats else "none",
+            }
+        )
+    return pd.DataFrame(rows, columns=["control", "treatment", "decision", "reason", "caveats"])
+
+
+def decide_sequential(
+    monitoring: pd.DataFrame,
+    *,
+    srm: pd.DataFrame | None = None,
+    guardrails: pd.DataFrame | None = None,
+    n_required: int | None = None,
+) -> pd.DataFrame:
+    """Ship / do not ship / keep running from the last look of an always-valid test.
+
+    Parameters
+    ----------
+    monitoring : DataFrame
+        Output of :func:`~crm_lib.experiments.sequential_test` (one row per look and arm).
+    srm, guardrails : DataFrame, optional
+        As in :func:`decide_bayesian`.
+    n_required : int, optional
+        Maximum planned units per arm; reaching it without a rejection means do not ship.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``control, treatment, decision, reason, caveats``.
+
+    Notes
+    -----
+    The mSPRT p-value and confidence sequence are valid at every look, so stopping at the
+    first look with ``reject`` keeps the error rate: a confidence sequence above zero ->
+    ship; below zero -> do not ship; otherwise keep running (or stop without an effect once
+    the planned maximum is reached).
+    """
+    require_columns(
+        monitoring,
+        [
+            "look",
+            "control",
+            "treatment",
+            "n_control",
+            "n_treatment",
+            "diff",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "reject",
+        ],
+        "monitoring",
+    )
+    rows = []
+    for (control, treat), g in monitoring.groupby(["control", "treatment"], sort=False):
+        last = g.sort_values("look").iloc[-1]
+        override, caveats = _guard_and_srm(srm, guardrails, control, treat)
+        n_min = int(min(last["n_control"], last["n_treatment"]))
+        text = (
+            f"look {int(last['look'])}: difference {float(last['diff']):+.4g}, always-valid "
+            f"CI {float(last['ci_low']):.4g} to {float(last['ci_high']):.4g}, "
+            f"always-valid p = {float(last['p_value']):.3g}"
+        )
+        if override:
+            decision, reason = override
+        elif bool(last["reject"]) and last["ci_low"] > 0:
+            decision, reason = SHIP, "The always-valid test rejects in favour of the treatment: "
+        elif bool(last["reject"]) and last["ci_high"] < 0:
+            decision, reason = NO_SHIP, "The always-valid test rejects against the treatment: "
+        elif n_required is not None and n_min >= n_required:
+            decision, reason = NO_SHIP, "No effect detected at the planned maximum sample: "
+        else:
+            decision, reason = KEEP, "No rejection yet; it is safe to keep looking: "
+        if n_required is None:
+            caveats.append("no planned maximum sample size given")
+        rows.append(
+            {
+                "control": control,
+                "treatment": treat,
+                "decision": decision,
+                "reason": reason + text if not override else reason,
+                "caveats": "; ".join(caveats) if caveats else "none",
+            }
+        )
+    return pd.DataFrame(rows, columns=["control", "treatment", "decision", "reason", "caveats"])
+
+
+METHODS = ("frequentist", "bayesian", "sequential")
+
+
+def verdict(
+    method: str,
+    *,
+    summary: pd.DataFrame,
+    posterior: pd.DataFrame | None = None,
+    monitoring: pd.DataFrame | None = None,
+    srm: pd.DataFrame | None = None,
+    n_required: int | None = None,
+) -> pd.DataFrame:
+    """The decision of the analysis chosen to drive it: ``frequentist``, ``bayesian`` or
+    ``sequential``.
+
+    Parameters
+    ----------
+    method : {'frequentist', 'bayesian', 'sequential'}
+        :func:`decide` on ``summary``; :func:`decide_bayesian` on ``posterior``; or
+        :func:`decide_sequential` on ``monitoring``. The guardrail rows of ``summary``
+        apply to every method.
+    summary : DataFrame
+        :func:`~crm_lib.experiments.analyze` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``control, treatment, decision, reason, caveats, method``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    require_columns(summary, ["role"], "summary")
+    guards = summary[summary["role"] == "guardrail"]
+    if method == "frequentist":
+        out = decide(summary, srm=srm, n_required=n_required)
+    elif method == "bayesian":
+        if posterior is None:
+            raise ValueError("method='bayesian' needs posterior=bayes_proportions(...)")
+        out = decide_bayesian(posterior, srm=srm, guardrails=guards)
+    else:
+        if monitoring is None:
+            raise ValueError("method='sequential' needs monitoring=sequential_test(...)")
+        out = decide_sequential(monitoring, srm=srm, guardrails=guards, n_required=n_required)
+    return out.assign(method=method)

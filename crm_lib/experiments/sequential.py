@@ -21,7 +21,13 @@ from scipy import stats as sps
 
 from crm_lib.experiments._validate import arms, check_alpha, numeric, require_columns
 
-__all__ = ["msprt_boundary", "msprt_from_stats", "obrien_fleming_boundary", "sequential_test"]
+__all__ = [
+    "msprt_boundary",
+    "msprt_from_stats",
+    "obrien_fleming_boundary",
+    "peeking_simulation",
+    "sequential_test",
+]
 
 
 def msprt_from_stats(
@@ -296,5 +302,63 @@ def obrien_fleming_boundary(
             "alpha_spent": spent,
             "z_boundary": z,
             "nominal_p": 2 * sps.norm.sf(z),
+        }
+    )
+
+
+def peeking_simulation(
+    p0: float,
+    n_per_look: int,
+    n_looks: int,
+    *,
+    tau: float,
+    alpha: float = 0.05,
+    n_sims: int = 2000,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """Why peeking misleads: A/A experiments checked after every look, naive vs mSPRT.
+
+    Simulates ``n_sims`` A/A tests (both arms convert at ``p0``; ``n_per_look`` new units
+    per arm between looks) and, at every look, applies the fixed-horizon two-proportion z
+    test and the always-valid mSPRT (:func:`msprt_from_stats`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per look: ``look, n_per_arm, naive_false_positive`` (share of A/A tests that
+        a "stop at the first p < alpha" rule has declared significant by this look) and
+        ``msprt_false_positive`` (the same with the always-valid p-value; stays below
+        ``alpha``).
+
+    Notes
+    -----
+    Under the null each naive look has level ``alpha``, but the chance that *some* look
+    rejects grows with the number of looks (about 0.14 after 5 looks and 0.2 after 10 at
+    ``alpha = 0.05``; Armitage, McPherson & Rowe 1969). The mSPRT p-value is a running
+    minimum with ``P(ever <= alpha) <= alpha`` (Johari et al. 2017).
+    """
+    from crm_lib.experiments.stats import two_proportions_from_counts
+
+    check_alpha(alpha)
+    if not 0 < p0 < 1 or n_per_look < 2 or n_looks < 1 or n_sims < 100:
+        raise ValueError(
+            "need 0 < p0 < 1, n_per_look >= 2, n_looks >= 1 and n_sims >= 100, got "
+            f"p0={p0!r}, n_per_look={n_per_look!r}, n_looks={n_looks!r}, n_sims={n_sims!r}"
+        )
+    rng = np.random.default_rng(seed)
+    x = rng.binomial(n_per_look, p0, size=(2, n_sims, n_looks)).cumsum(axis=-1).astype(float)
+    n = n_per_look * np.arange(1, n_looks + 1, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        naive = two_proportions_from_counts(n, x[0], n, x[1], alpha=alpha)["p_value"]
+        p_c, p_t = x[0] / n, x[1] / n
+        v = (p_c * (1 - p_c) + p_t * (1 - p_t)) / n
+    seq = msprt_from_stats(p_t - p_c, v, tau=tau, alpha=alpha)["p_value"]
+    naive_any = np.maximum.accumulate(naive < alpha, axis=-1).mean(axis=0)
+    return pd.DataFrame(
+        {
+            "look": np.arange(1, n_looks + 1),
+            "n_per_arm": n.astype(np.int64),
+            "naive_false_positive": naive_any,
+            "msprt_false_positive": (seq <= alpha).mean(axis=0),
         }
     )
