@@ -66,3 +66,24 @@ def test_plot_functions_return_the_axes_they_were_given():
     assert plotting.histogram(pd.Series([1, 2, None]), ax=ax, title="title_orders_hist") is ax
     assert "missing" in ax.get_title().lower()
     plt.close(fig)
+
+
+def test_estimates_draws_intervals_and_translates():
+    data = pd.DataFrame(
+        {
+            "nps_group": ["detractor", "promoter"],
+            "rate": [0.5, 0.8],
+            "lo": [0.4, 0.7],
+            "hi": [0.6, 0.9],
+        }
+    )
+    fig, ax = plt.subplots()
+    out = plotting.estimates(
+        data, x="nps_group", estimate="rate", ci_low="lo", ci_high="hi", ax=ax, language="zh",
+        ylabel="rate", reference=0.0,
+    )  # fmt: skip
+    assert out is ax
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["贬损者", "推荐者"]
+    segments = ax.collections[0].get_segments()  # the error bars
+    assert [tuple(s[:, 1]) for s in segments] == [(0.4, 0.6), (0.7, 0.9)]
+    plt.close(fig)
