@@ -437,3 +437,17 @@ def test_analyze_options_and_errors(ab):
         analyze(ab, metrics=[Metric("revenue", kind="cuped")], **kw)
     with pytest.raises(ValueError, match="unknown metric kind"):
         analyze(ab, metrics=[Metric("revenue", kind="median")], **kw)  # type: ignore[arg-type]
+
+
+def test_metrics_from_spec_picks_presets_and_refuses_unknown_names():
+    from crm_lib.experiments import METRIC_PRESETS, metrics_from_spec
+
+    picked = metrics_from_spec(" converted, nps ")
+    assert [m.column for m in picked] == ["converted", "nps"]
+    assert picked[1] is METRIC_PRESETS["nps"] and picked[1].role == "guardrail"
+    with pytest.raises(ValueError, match=r"unknown metric\(s\) 'revnue': use any of converted"):
+        metrics_from_spec("converted,revnue")
+    with pytest.raises(ValueError, match="no metric named"):
+        metrics_from_spec(" , ")
+    with pytest.raises(ValueError, match="named twice"):
+        metrics_from_spec("orders,orders")

@@ -8,6 +8,7 @@ arrays out) live in :mod:`crm_lib.experiments.stats` and are what the simulation
 
 from crm_lib.experiments.analysis import (
     COLUMNS,
+    METRIC_PRESETS,
     Metric,
     adjust_pvalues,
     analyze,
@@ -15,6 +16,7 @@ from crm_lib.experiments.analysis import (
     cuped,
     experiment_frame,
     means_test,
+    metrics_from_spec,
     nps_test,
     proportions_test,
     rank_test,
@@ -78,6 +80,7 @@ __all__ = [
     "CAUTION_EXPLORATORY",
     "CAUTION_PREREGISTERED",
     "COLUMNS",
+    "METRIC_PRESETS",
     "METHODS",
     "PII_COLUMNS",
     "ClassTransformationUplift",
@@ -107,6 +110,7 @@ __all__ = [
     "expected_duration",
     "experiment_frame",
     "means_test",
+    "metrics_from_spec",
     "minimum_detectable_effect",
     "msprt_boundary",
     "msprt_from_stats",

@@ -693,6 +693,42 @@ class Metric:
     covariate: str | None = None
 
 
+#: How each outcome column of the contract's ``experiment_outcomes`` table is tested.
+METRIC_PRESETS: dict[str, Metric] = {
+    "converted": Metric("converted", kind="proportion", role="primary"),
+    "revenue": Metric("revenue", kind="cuped", role="secondary", covariate="pre_period_revenue"),
+    "orders": Metric("orders", kind="mean", role="secondary"),
+    "nps": Metric("nps", kind="nps", role="guardrail"),
+}
+
+
+def metrics_from_spec(spec: str, presets: dict[str, Metric] | None = None) -> list[Metric]:
+    """The metrics named in a comma-separated string, e.g. ``"converted,revenue,nps"``.
+
+    Each name is looked up in ``presets`` (default :data:`METRIC_PRESETS`: conversion is
+    primary, revenue is tested with CUPED on ``pre_period_revenue``, orders by Welch, the
+    NPS answer is a guardrail). A notebook parameter can therefore choose the metrics
+    without code.
+
+    Raises
+    ------
+    ValueError
+        For an empty list, a repeated name or a name without a preset.
+    """
+    presets = METRIC_PRESETS if presets is None else presets
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    if not names:
+        raise ValueError("no metric named: give e.g. 'converted,revenue,nps'")
+    unknown = [n for n in names if n not in presets]
+    if unknown:
+        raise ValueError(
+            f"unknown metric(s) {', '.join(map(repr, unknown))}: use any of {', '.join(presets)}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"metric named twice in {spec!r}")
+    return [presets[n] for n in names]
+
+
 def _run_metric(data, m: Metric, group_col, control, alpha) -> pd.DataFrame:
     kw = {"group_col": group_col, "control": control, "alpha": alpha}
     if m.kind == "proportion":
