@@ -183,3 +183,22 @@ def test_obrien_fleming_matches_published_boundaries():
     assert single["z_boundary"].iloc[0] == pytest.approx(1.959964, abs=1e-6)
     with pytest.raises(ValueError, match="increasing values"):
         obrien_fleming_boundary([0.5, 0.4])
+
+
+def test_bayes_per_arm_credible_intervals_are_beta_quantiles():
+    import pandas as pd
+    from scipy import stats
+
+    from crm_lib.experiments import bayes_proportions
+
+    df = pd.DataFrame(
+        {
+            "variant": ["a"] * 200 + ["b"] * 300,
+            "converted": [1] * 20 + [0] * 180 + [1] * 45 + [0] * 255,
+        }
+    )
+    res = bayes_proportions(df, group_col="variant", converted_col="converted", control="a").iloc[0]
+    # posterior Beta(1 + x, 1 + n - x) under the uniform prior (Gelman et al. 2013, sec. 2.4)
+    assert res["cri_low_control"] == pytest.approx(stats.beta.ppf(0.025, 21, 181), rel=1e-12)
+    assert res["cri_high_treatment"] == pytest.approx(stats.beta.ppf(0.975, 46, 256), rel=1e-12)
+    assert res["cri_low_control"] < 0.1 < res["cri_high_control"]

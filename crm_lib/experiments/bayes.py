@@ -61,7 +61,9 @@ def bayes_proportions(
         the probability to beat control, ``p_value`` NaN (not a frequentist test) -- plus
         ``prob_beat_control``, ``expected_loss_treatment`` (``E[max(p_C - p_T, 0)]``, the
         conversion rate lost on average if the treatment is shipped) and
-        ``expected_loss_control`` (``E[max(p_T - p_C, 0)]``, lost by keeping the control).
+        ``expected_loss_control`` (``E[max(p_T - p_C, 0)]``, lost by keeping the control),
+        and ``cri_low_*``/``cri_high_*``, each arm's own equal-tailed credible interval
+        (exact Beta quantiles).
 
     Notes
     -----
@@ -125,6 +127,11 @@ def bayes_proportions(
                 "prob_beat_control": pb,
                 "expected_loss_treatment": float(np.maximum(-d, 0).mean()),
                 "expected_loss_control": float(np.maximum(d, 0).mean()),
+                # exact equal-tailed credible intervals of each arm's own rate
+                "cri_low_control": float(sps.beta.ppf(q[0], *post[c])),
+                "cri_high_control": float(sps.beta.ppf(q[1], *post[c])),
+                "cri_low_treatment": float(sps.beta.ppf(q[0], *post[k])),
+                "cri_high_treatment": float(sps.beta.ppf(q[1], *post[k])),
             }
         )
     return frame(
@@ -133,5 +140,13 @@ def bayes_proportions(
         n,
         out,
         f"Beta-Binomial (prior Beta({a0:g}, {b0:g}), {n_draws} draws, seed={seed})",
-        extra=["prob_beat_control", "expected_loss_treatment", "expected_loss_control"],
+        extra=[
+            "prob_beat_control",
+            "expected_loss_treatment",
+            "expected_loss_control",
+            "cri_low_control",
+            "cri_high_control",
+            "cri_low_treatment",
+            "cri_high_treatment",
+        ],
     )
