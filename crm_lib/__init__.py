@@ -21,11 +21,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 _SUBMODULES = {
     "cli",
+    "clustering",
     "clv",
+    "clv_plots",
     "experiments",
     "segmentation",
     "survey",
     "text",
+    "value",
     "config",
     "datasets",
     "i18n",

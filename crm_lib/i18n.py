@@ -291,6 +291,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Repurchase after the survey by NPS group",
         "zh": "各 NPS 分组调查后的复购率",
     },
+    "title_cluster_profiles": {
+        "en": "Cluster profiles (colour: standardised mean; numbers: medians)",
+        "zh": "客群画像（颜色：标准化均值；数字：中位数）",
+    },
 }
 
 LABELS: dict[str, str] = {

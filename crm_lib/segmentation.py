@@ -32,6 +32,7 @@ __all__ = [
     "rfm_classes",
     "rfm_scores",
     "segment_table",
+    "segment_table_display",
 ]
 
 RFM_SEGMENTS = pd.DataFrame(
@@ -369,3 +370,33 @@ def segment_table(
         "action_zh",
     ]
     return table[cols].reset_index()
+
+
+def segment_table_display(table: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """:func:`segment_table` for a report: names and actions in ``language``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`segment_table`.
+    language : {"en", "zh"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``segment, customers, customer_share, total_value, value_share, mean_value,
+        action``
+        with the segment names and actions in ``language`` and column names translated
+        by :func:`crm_lib.i18n.translate_frame`.
+    """
+    from crm_lib.i18n import check_language, translate_frame
+
+    check_language(language)
+    needed = ["segment", "segment_zh", "customers", "customer_share", "value", "value_share"]
+    missing = [c for c in [*needed, "mean_value", "action_en", "action_zh"] if c not in table]
+    if missing:
+        raise ValueError(f"table has no columns {missing}: pass the output of segment_table")
+    out = table[needed[2:] + ["mean_value"]].copy()
+    out.insert(0, "segment", table["segment_zh" if language == "zh" else "segment"])
+    out["action"] = table[f"action_{language}"]
+    return translate_frame(out.rename(columns={"value": "total_value"}), language)
