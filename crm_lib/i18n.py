@@ -260,6 +260,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "std_stat": {"en": "Std. dev.", "zh": "标准差"},
     "p90_stat": {"en": "90th percentile", "zh": "第 90 百分位数"},
     # satisfaction study (notebook 05)
+    "omega": {"en": "McDonald's omega", "zh": "McDonald ω 系数"},
+    "reliability": {"en": "Reliability", "zh": "信度"},
     "group": {"en": "Group", "zh": "分组"},
     "doc_share": {"en": "Share of comments", "zh": "提及评论占比"},
     "comment": {"en": "Comment (redacted)", "zh": "评论（已脱敏）"},

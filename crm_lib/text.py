@@ -4,7 +4,10 @@ term frequencies by group, representative comments and a lexicon sentiment score
 Comments are personal data: every function that returns comment text returns it through
 :func:`redact`. Chinese word segmentation uses jieba, set up lazily on first use with its
 log silenced and its dictionary cache in the system temporary folder (never in the
-project or the installed package).
+project or the installed package). A private jieba tokenizer gets a small CRM user
+dictionary (:data:`ZH_USER_WORDS`: 物流, 快递, 客服, 性价比, 太慢, 太贵, 破损, ...), so
+that the domain's nouns and evaluations come out as words, not characters; jieba's
+global dictionary is not changed.
 
 >>> redact("Call me at +8613812345678 or mail a.b@example.com")
 'Call me at [phone] or mail [email]'
@@ -81,22 +84,73 @@ ZH_LEXICON = {
 }
 """Chinese sentiment terms (+1 / -1, 0 = neutral compound); matched longest first."""
 
+ZH_USER_WORDS = (
+    # customer-experience nouns
+    "物流 快递 快递员 客服 售后 售后服务 服务态度 性价比 包装 送货 发货 到货 做工 质量 "
+    "价格 优惠 退货 退款 换货 商品 描述"
+    # evaluations: degree adverb + adjective, negations, outcomes
+    " 太慢 太贵 很慢 很快 很好 很差 很贵 不好 不高 不符 不更新 好用 很好用 实惠 合理 "
+    "失望 满意 破损 完好 准时 及时 贴心 精细 坏了 晚了 没有解决 好几天 划算 耐用"
+).split()
+"""Words added to the private jieba dictionary (:func:`tokenize`, ``language='zh'``).
+
+jieba's general dictionary splits CRM evaluations into characters (很/好, 坏, 晚/了) or
+glues noun and evaluation into one word (价格合理); these words make the segmentation
+follow the domain: a noun for the experience area (物流, 客服, 性价比) and an
+evaluation (太慢, 很好, 破损). Each is added with a frequency high enough to win over
+the general dictionary's alternatives; 价格合理 is removed so that it splits into
+价格 / 合理. Extend it for another domain with :func:`add_zh_words`.
+"""
+_ZH_DEL_WORDS = ("价格合理",)
+_ZH_USER_FREQ = 100_000
+
 _ZH_LEX_RE = re.compile("|".join(sorted(map(re.escape, ZH_LEXICON), key=len, reverse=True)))
 _jieba = None
 
 
 def _get_jieba():
-    """jieba, initialised once: silent, cache file in the system temporary folder."""
+    """A private jieba tokenizer, initialised once: silent, cache file in the system
+    temporary folder, with the CRM user dictionary :data:`ZH_USER_WORDS`."""
     global _jieba
     if _jieba is None:
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
+        # also point jieba's global tokenizer at the temporary folder, in case a caller
+        # uses it after crm_lib (its default cache name stays jieba's own)
         jieba.dt.tmp_dir = tempfile.gettempdir()
-        jieba.dt.cache_file = "crm_lib_jieba.cache"
-        jieba.initialize()
-        _jieba = jieba
+        tk = jieba.Tokenizer()
+        tk.tmp_dir = tempfile.gettempdir()
+        tk.cache_file = "crm_lib_jieba.cache"
+        tk.initialize()
+        for word in ZH_USER_WORDS:
+            tk.add_word(word, freq=_ZH_USER_FREQ)
+        for word in _ZH_DEL_WORDS:
+            tk.del_word(word)
+        _jieba = tk
     return _jieba
+
+
+def add_zh_words(words) -> None:
+    """Add words to the Chinese dictionary used by :func:`tokenize` (this process only).
+
+    Parameters
+    ----------
+    words : iterable of str
+        Domain words that jieba should keep whole (product lines, brand names, ...); they
+        get the same frequency as :data:`ZH_USER_WORDS`.
+
+    Examples
+    --------
+    >>> tokenize("这款扫地机器人很好用", "zh")
+    ['扫地', '机器人', '很好用']
+    >>> add_zh_words(["扫地机器人"])
+    >>> tokenize("这款扫地机器人很好用", "zh")
+    ['扫地机器人', '很好用']
+    """
+    tk = _get_jieba()
+    for word in words:
+        tk.add_word(str(word), freq=_ZH_USER_FREQ)
 
 
 def _is_missing(x) -> bool:
@@ -147,14 +201,24 @@ def tokenize(text: str, language: str) -> list[str]:
     text : str
     language : {"en", "zh"}
         English: regular expression on letters (apostrophes kept inside words).
-        Chinese: jieba word segmentation; tokens without a letter, digit or CJK
-        character are dropped.
+        Chinese: jieba word segmentation with the CRM user dictionary
+        (:data:`ZH_USER_WORDS`); tokens without a letter, digit or CJK character are
+        dropped.
 
     Returns
     -------
     list of str
         Contact details never appear: the text is redacted first and the placeholders
-        are dropped.
+        are dropped. Single-character tokens are dropped in both languages: in Chinese
+        what remains a single character after segmentation with the user dictionary is
+        a particle or function word (了, 就, 比, 用), as in jieba's own keyword
+        extraction (``jieba.analyse``), which skips tokens shorter than two characters.
+
+    References
+    ----------
+    Sun, J. (2012-). jieba: Chinese text segmentation. https://github.com/fxsjy/jieba
+    (prefix dictionary, maximum-probability path by dynamic programming, HMM for
+    unknown words; user dictionaries via ``add_word``).
     """
     if text is None or _is_missing(text):
         return []
@@ -167,7 +231,7 @@ def tokenize(text: str, language: str) -> list[str]:
         return [
             w.lower()
             for w in (w.strip() for w in words)
-            if w and re.search(r"[\w]", w) and w not in ZH_STOPWORDS
+            if len(w) > 1 and re.search(r"[\w]", w) and w not in ZH_STOPWORDS
         ]
     raise ValueError(f"language must be 'en' or 'zh', got {language!r}")
 

@@ -7,9 +7,10 @@ screening       :func:`screen_responses` (out of range, partial, duplicate, spee
                 straight-lining) -> kept, excluded, ``.summary()``
 metrics         :func:`nps`, :func:`nps_change`, :func:`top_box`, :func:`mean_score`,
                 :func:`trend`, :func:`compare_groups`
-measurement     :func:`reliability`, :func:`reliability_table`, :func:`kmo`,
+measurement     :func:`reliability` (alpha, omega), :func:`reliability_table`, :func:`kmo`,
                 :func:`bartlett_sphericity`, :func:`factor_analysis`
-drivers         :func:`key_drivers` (Shapley R^2, relative weights),
+drivers         :func:`key_drivers` (Shapley R^2, relative weights, correction for
+                measurement error: :func:`disattenuate`),
                 :func:`importance_performance`, :func:`plot_importance_performance`
 weighting       :func:`rake`, :func:`design_effect`, :func:`effective_sample_size`,
                 :func:`weighted_estimates`
@@ -29,6 +30,7 @@ from __future__ import annotations
 from crm_lib.survey.behaviour import repurchase_by_nps_group
 from crm_lib.survey.drivers import (
     QUADRANTS,
+    disattenuate,
     importance_performance,
     key_drivers,
     plot_importance_performance,
@@ -82,6 +84,7 @@ __all__ = [
     "bartlett_sphericity",
     "compare_groups",
     "design_effect",
+    "disattenuate",
     "effective_sample_size",
     "factor_analysis",
     "FactorResult",

@@ -108,13 +108,86 @@ def relative_weights(corr) -> np.ndarray:
     return (half**2) @ (beta**2)
 
 
+def disattenuate(corr, reliabilities, *, outcome_reliability: float = 1.0) -> np.ndarray:
+    """Correct a correlation matrix (outcome last) for measurement error in the scores.
+
+    Parameters
+    ----------
+    corr : array-like, (k + 1) x (k + 1)
+        Correlations of the ``k`` driver scores and the outcome (last row/column).
+    reliabilities : array-like of length k
+        Reliability of each driver score (share of true-score variance), in (0, 1],
+        e.g. Cronbach's alpha or McDonald's omega of the construct's items.
+    outcome_reliability : float
+        Reliability of the outcome; the default 1 leaves the outcome column unscaled
+        (see Notes: it does not change relative importance).
+
+    Returns
+    -------
+    numpy.ndarray
+        The correlations of the true scores.
+
+    Raises
+    ------
+    ValueError
+        When a reliability is outside (0, 1], a corrected correlation exceeds 1 in
+        absolute value, or the corrected matrix is not positive definite (reliabilities
+        too low for the observed correlations: use a better estimate such as omega, or
+        merge constructs that are not empirically distinct).
+
+    Notes
+    -----
+    Spearman's correction for attenuation, with :math:`\\rho_i` the reliabilities:
+
+    .. math:: r^*_{ij} = \\frac{r_{ij}}{\\sqrt{\\rho_i \\rho_j}}, \\quad i \\ne j.
+
+    Dividing the outcome's column by :math:`\\sqrt{\\rho_y}` scales the R^2 of every
+    subset of drivers by :math:`1/\\rho_y`, so Shapley values scale by it too and their
+    shares do not change.
+
+    References
+    ----------
+    Spearman, C. (1904). The proof and measurement of association between two things.
+    American Journal of Psychology, 15(1), 72-101.
+    Schmidt, F. L., & Hunter, J. E. (1996). Measurement error in psychological research:
+    Lessons from 26 research scenarios. Psychological Methods, 1(2), 199-223.
+    """
+    corr = np.asarray(corr, dtype="float64")
+    rel = np.r_[np.asarray(reliabilities, dtype="float64").ravel(), outcome_reliability]
+    if corr.ndim != 2 or corr.shape != (len(rel), len(rel)):
+        raise ValueError(
+            f"corr must be (k + 1) x (k + 1) for k = {len(rel) - 1} reliabilities, "
+            f"got shape {corr.shape}"
+        )
+    if not np.all((rel > 0) & (rel <= 1)):
+        raise ValueError(f"reliabilities must be in (0, 1], got {rel.tolist()}")
+    d = np.sqrt(rel)
+    out = corr / np.outer(d, d)
+    np.fill_diagonal(out, 1.0)
+    if np.abs(out).max() > 1 + 1e-12:
+        raise ValueError(
+            "a disattenuated correlation exceeds 1: the reliabilities are too low for the "
+            "observed correlations (use omega, or merge constructs that are not distinct)"
+        )
+    if np.linalg.eigvalsh(out).min() <= 1e-10:
+        raise ValueError(
+            "the disattenuated correlation matrix is not positive definite: the "
+            "reliabilities are too low for the observed correlations (use omega, or merge "
+            "constructs that are not distinct)"
+        )
+    return out
+
+
 def key_drivers(
     data: pd.DataFrame,
     outcome_col: str,
     driver_cols: list[str],
+    *,
+    reliabilities: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Key-driver analysis: correlations, standardised OLS coefficients and relative
-    importance that is robust to correlated drivers.
+    importance that is robust to correlated drivers, optionally corrected for
+    measurement error in the driver scores.
 
     Parameters
     ----------
@@ -125,14 +198,24 @@ def key_drivers(
         Driver scores, e.g. construct scores from ``Instrument.construct_scores``
         (at most 12 for the exact Shapley decomposition). Rows with a missing value are
         left out (listwise); ``n`` says how many were used.
+    reliabilities : dict, optional
+        ``{driver: reliability}`` of every driver score, e.g.
+        ``reliability_table(kept, inst).set_index("construct")["omega"].to_dict()``.
+        When given, the importance is that of the constructs measured without error
+        (see Notes); default: of the observed scores.
 
     Returns
     -------
     pandas.DataFrame
-        One row per driver, sorted by ``shapley_r2``: ``driver, n, r, r_p_value, beta,
-        beta_p_value, shapley_r2, shapley_share, relative_weight, relative_weight_share,
-        rank, r2``; ``r2`` is the model R^2 (the same on every row), ``*_share`` the
-        importance as a share of it.
+        One row per driver, sorted by ``shapley_r2``: ``driver, n, reliability, r,
+        r_p_value, beta, beta_p_value, shapley_r2, shapley_share, relative_weight,
+        relative_weight_share, rank, r2``; ``r2`` is the model R^2 (the same on every
+        row), ``*_share`` the importance as a share of it. ``reliability`` is 1 without
+        correction. With ``reliabilities``, ``r, beta, shapley_r2, relative_weight, r2``
+        come from the corrected matrix, ``beta_p_value`` is missing (the OLS test does
+        not apply to corrected coefficients) and ``r_p_value`` stays the test of the
+        observed correlation (a true-score correlation is zero exactly when the
+        observed one is). ``attrs``: ``corrected`` and ``observed_r2``.
 
     Notes
     -----
@@ -140,10 +223,34 @@ def key_drivers(
     correlate. ``shapley_r2``: :func:`shapley_r2`; ``relative_weight``:
     :func:`relative_weights`. Both sum to ``r2`` and are usually close.
 
+    *Measurement error.* A construct score (mean of a few Likert items) is the
+    construct plus item noise; with reliability :math:`\\rho_j` its correlations are
+    attenuated, :math:`r_{jy} = \\sqrt{\\rho_j}\\, r^*_{jy}` and
+    :math:`r_{jl} = \\sqrt{\\rho_j \\rho_l}\\, r^*_{jl}`. The observed-score analysis
+    answers "how much does this *score* explain"; the question of a driver study is
+    how much the *experience area* (the latent construct) matters. Noisy scores
+    explain less and share less of their common variance, so the uncorrected shares
+    are pulled towards :math:`1/k`, and a less reliable construct looks less important
+    than it is. With ``reliabilities`` the correlation matrix is corrected by
+    :func:`disattenuate` (Spearman 1904),
+    :math:`r^*_{ij} = r_{ij} / \\sqrt{\\rho_i \\rho_j}`, before the Shapley and
+    relative-weight decompositions. The outcome's own reliability :math:`\\rho_y` is
+    not needed: it multiplies the R^2 of every subset of drivers by the same
+    :math:`\\rho_y`, hence every Shapley value, so it cancels in the shares (``r2``
+    is then the R^2 of the error-free drivers for the observed outcome, a lower bound
+    for that of the error-free outcome).
+    Alpha is a lower bound of a sum score's reliability (exact for tau-equivalent
+    items); omega from one-factor loadings is the better estimate when loadings
+    differ. Corrected estimates have larger sampling error than uncorrected ones and
+    need a positive definite corrected matrix (checked; low reliabilities can break
+    it).
+
     References
     ----------
     Grömping, U. (2007). The American Statistician, 61(2), 139-147.
     Johnson, J. W. (2000). Multivariate Behavioral Research, 35(1), 1-19.
+    Spearman, C. (1904). American Journal of Psychology, 15(1), 72-101.
+    Schmidt, F. L., & Hunter, J. E. (1996). Psychological Methods, 1(2), 199-223.
 
     Examples
     --------
@@ -173,27 +280,46 @@ def key_drivers(
     corr = np.corrcoef(df.to_numpy(), rowvar=False)
     z = (df - df.mean()) / sd
     ols = sm.OLS(z[outcome_col], sm.add_constant(z[driver_cols])).fit()
+    r_obs = corr[:-1, -1]
+    t_r = r_obs * np.sqrt((n - 2) / (1 - r_obs**2))
+    if reliabilities is None:
+        rel = np.ones(len(driver_cols))
+        beta, beta_p, r2 = ols.params[driver_cols].to_numpy(), ols.pvalues[driver_cols], None
+    else:
+        unknown = sorted(set(reliabilities) - set(driver_cols))
+        missing = [c for c in driver_cols if c not in reliabilities]
+        if missing or unknown:
+            what = [f"missing {missing}"] * bool(missing) + [f"not a driver {unknown}"] * bool(
+                unknown
+            )
+            raise ValueError(f"reliabilities must give one value per driver: {'; '.join(what)}")
+        rel = np.array([float(reliabilities[c]) for c in driver_cols])
+        corr = disattenuate(corr, rel)
+        k = len(driver_cols)
+        beta = np.linalg.solve(corr[:k, :k], corr[:k, k])
+        beta_p, r2 = np.full(k, np.nan), float(corr[:k, k] @ beta)
     phi = shapley_r2(corr)
     rw = relative_weights(corr)
-    r = corr[:-1, -1]
-    t_r = r * np.sqrt((n - 2) / (1 - r**2))
+    r2 = float(ols.rsquared) if r2 is None else r2
     out = pd.DataFrame(
         {
             "driver": driver_cols,
             "n": n,
-            "r": r,
+            "reliability": rel,
+            "r": corr[:-1, -1],
             "r_p_value": 2 * stats.t.sf(np.abs(t_r), n - 2),
-            "beta": ols.params[driver_cols].to_numpy(),
-            "beta_p_value": ols.pvalues[driver_cols].to_numpy(),
+            "beta": np.asarray(beta),
+            "beta_p_value": np.asarray(beta_p),
             "shapley_r2": phi,
-            "shapley_share": phi / ols.rsquared,
+            "shapley_share": phi / r2,
             "relative_weight": rw,
-            "relative_weight_share": rw / ols.rsquared,
+            "relative_weight_share": rw / r2,
         }
     )
     out = out.sort_values("shapley_r2", ascending=False, ignore_index=True)
     out["rank"] = np.arange(1, len(out) + 1)
-    out["r2"] = float(ols.rsquared)
+    out["r2"] = r2
+    out.attrs.update(corrected=reliabilities is not None, observed_r2=float(ols.rsquared))
     return out
 
 
@@ -205,11 +331,15 @@ def importance_performance(
     importance: str = "shapley_share",
     importance_cut: float | None = None,
     performance_cut: float | None = None,
+    reliabilities: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Importance-performance table: where improvement pays most.
 
     Parameters
     ----------
+    reliabilities : dict, optional
+        Passed to :func:`key_drivers` (importance of the constructs corrected for
+        measurement error).
     importance : {"shapley_share", "relative_weight_share", "beta", "r"}
         Column of :func:`key_drivers` used as importance.
     importance_cut, performance_cut : float, optional
@@ -227,7 +357,7 @@ def importance_performance(
     Martilla, J. A., & James, J. C. (1977). Importance-performance analysis. Journal of
     Marketing, 41(1), 77-79.
     """
-    kd = key_drivers(data, outcome_col, driver_cols)
+    kd = key_drivers(data, outcome_col, driver_cols, reliabilities=reliabilities)
     if importance not in ("shapley_share", "relative_weight_share", "beta", "r"):
         raise ValueError(
             "importance must be one of 'shapley_share', 'relative_weight_share', 'beta', "

@@ -36,7 +36,7 @@ class Reliability:
     Attributes
     ----------
     scale : pandas.DataFrame
-        One row: ``n, k, alpha, ci_low, ci_high``.
+        One row: ``n, k, alpha, ci_low, ci_high, omega``.
     items : pandas.DataFrame
         One row per item: ``item, mean, sd, item_total_r`` (corrected: item against the
         sum of the other items), ``alpha_if_deleted``.
@@ -58,6 +58,30 @@ def _cronbach(x: np.ndarray) -> float:
     return k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
 
 
+def _feldt_interval(alpha: float, n: int, k: int, ci: float) -> tuple[float, float]:
+    """Feldt, Woodruff & Salih (1987): (1 - alpha) / (1 - alpha_hat) ~ F(n - 1, (n - 1)(k - 1))."""
+    df1 = n - 1
+    df2 = df1 * (k - 1)
+    tail = (1 - ci) / 2
+    lower = 1 - (1 - alpha) * stats.f.isf(tail, df1, df2)
+    upper = 1 - (1 - alpha) * stats.f.isf(1 - tail, df1, df2)
+    return float(lower), float(upper)
+
+
+def _omega(x: np.ndarray) -> float:
+    """McDonald's omega of the sum score from a one-factor model fitted to the
+    covariance matrix by maximum likelihood (scikit-learn's FactorAnalysis)."""
+    from sklearn.decomposition import FactorAnalysis
+
+    if x.shape[1] < 3:
+        return np.nan  # a one-factor model of two items is not identified
+    fa = FactorAnalysis(n_components=1, tol=1e-10, max_iter=10_000, svd_method="lapack")
+    fa.fit(x - x.mean(axis=0))
+    lam = fa.components_[0]
+    common = lam.sum() ** 2
+    return float(common / (common + fa.noise_variance_.sum()))
+
+
 def reliability(
     data: pd.DataFrame,
     items: list[str],
@@ -65,8 +89,8 @@ def reliability(
     instrument: Instrument | None = None,
     ci: float = 0.95,
 ) -> Reliability:
-    """Cronbach's alpha with its interval, corrected item-total correlations and
-    alpha-if-item-deleted.
+    """Cronbach's alpha with its interval, McDonald's omega, corrected item-total
+    correlations and alpha-if-item-deleted.
 
     Parameters
     ----------
@@ -82,7 +106,7 @@ def reliability(
     Returns
     -------
     Reliability
-        ``.scale`` (``n, k, alpha, ci_low, ci_high``) and ``.items``.
+        ``.scale`` (``n, k, alpha, ci_low, ci_high, omega``) and ``.items``.
 
     Notes
     -----
@@ -90,7 +114,20 @@ def reliability(
 
     with item variances :math:`s_j^2` and the variance :math:`s_X^2` of the sum score.
     Respondents with a missing item are left out (listwise). The interval is the F-based
-    one of Feldt et al. (1987), via ``pingouin.cronbach_alpha``.
+    one of Feldt et al. (1987), limits :math:`1 - (1 - \\hat\\alpha) F_{1 - \\gamma/2}` and
+    :math:`1 - (1 - \\hat\\alpha) F_{\\gamma/2}` (quantiles of
+    :math:`F(n - 1, (n - 1)(k - 1))`, :math:`\\gamma` = 1 - ``ci``); the same as
+    ``pingouin.cronbach_alpha``, which rounds the limits to three decimals (not here).
+
+    Omega (McDonald 1999) is the reliability of the sum score under a one-factor model
+    :math:`x_j = \\mu_j + \\lambda_j f + \\epsilon_j` fitted by maximum likelihood to
+    the item covariances,
+
+    .. math:: \\omega = \\frac{(\\sum_j \\lambda_j)^2}
+              {(\\sum_j \\lambda_j)^2 + \\sum_j \\psi_j};
+
+    alpha equals it for tau-equivalent items (equal loadings) and is a lower bound
+    otherwise. Missing (NaN) for fewer than three items.
 
     References
     ----------
@@ -98,14 +135,16 @@ def reliability(
     Psychometrika, 16(3), 297-334.
     Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). Statistical inference for
     coefficient alpha. Applied Psychological Measurement, 11(1), 93-103.
+    McDonald, R. P. (1999). Test theory: A unified treatment. Erlbaum. Chapter 6.
     """
-    import pingouin as pg
-
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be in (0, 1), got {ci}")
     df = _items_frame(data, list(items), instrument)
     if len(df) < 3:
         raise ValueError(f"need at least 3 complete respondents, got {len(df)}")
-    alpha, interval = pg.cronbach_alpha(data=df, ci=ci, nan_policy="listwise")
     x = df.to_numpy()
+    alpha = _cronbach(x)
+    interval = _feldt_interval(alpha, x.shape[0], x.shape[1], ci)
     total = x.sum(axis=1)
     rows = []
     for j, item in enumerate(df.columns):
@@ -126,6 +165,7 @@ def reliability(
             "alpha": [float(alpha)],
             "ci_low": [float(interval[0])],
             "ci_high": [float(interval[1])],
+            "omega": [_omega(x)],
         }
     )
     return Reliability(scale=scale, items=pd.DataFrame(rows))
@@ -139,7 +179,7 @@ def reliability_table(
     Returns
     -------
     pandas.DataFrame
-        One row per construct: ``construct, n, k, alpha, ci_low, ci_high,
+        One row per construct: ``construct, n, k, alpha, ci_low, ci_high, omega,
         min_item_total_r``.
     """
     rows = []
