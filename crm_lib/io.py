@@ -1,0 +1,1244 @@
+"""Collection: read raw exports, map them to the data contract, quarantine, load with lineage.
+
+Data flow (see the guide): ``data/raw`` -> :func:`read_table` (every cell as text) ->
+:func:`apply_mapping` (declarative YAML mapping: source column -> contract column, parse
+rules, constants) -> contract check (:func:`crm_lib.schemas.validate`) -> accepted rows and
+a quarantine table (:mod:`crm_lib.quarantine`) -> :func:`ingest` loads both into the DuckDB
+warehouse with a ``lineage`` record (file checksum, row counts, mapping name and version).
+
+Every failure raises an :class:`IngestError` (:class:`ReadError`, :class:`MappingError`)
+that names the file and the problem; a row that breaks a rule is quarantined with the
+reason, never dropped.
+
+Mapping files (YAML)
+--------------------
+::
+
+    name: my_orders            # mapping name (recorded in lineage)
+    version: 1
+    table: transactions        # contract table
+    columns:                   # contract column -> rule
+      order_id: {source: Order No}
+      ordered_at: {source: Order Date, type: datetime, timezone: Asia/Shanghai,
+                   formats: ["%Y-%m-%d %H:%M:%S", "%d/%m/%Y"]}
+      amount: {source: Amount, type: number, thousands: ",", decimal: ".",
+               currency_symbols: ["¥", "$"]}
+      quantity: {source: Qty, type: integer}
+      category: {source: Category, type: label, labels: {Beauty: beauty}}
+      marketing_consent: {source: Opt-in, type: boolean, true: [Y], false: [N]}
+      name: {source: [First Name, Last Name], join: " "}
+      line_no: {type: row_number, group_by: Order No}
+    constants: {currency: CNY}
+
+``type`` is one of ``string`` (default), ``integer``, ``number``, ``datetime``,
+``label``, ``boolean``, ``row_number``. A column is required in the file unless
+``required: false``; an optional column missing from the file is left empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io as _stdio
+import json
+import math
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crm_lib import schemas
+from crm_lib.quarantine import (
+    QUARANTINE_COLUMNS,
+    Reconciliation,
+    empty_quarantine,
+    quarantine_records,
+    reconcile,
+)
+
+__all__ = [
+    "CSV_DELIMITERS",
+    "EXTRA_FIELDS",
+    "EmptyTableWarning",
+    "IngestError",
+    "IngestResult",
+    "MappedTable",
+    "Mapping",
+    "MappingError",
+    "QUARANTINE_COLUMNS",
+    "ReadError",
+    "ReadWarning",
+    "apply_mapping",
+    "available_mappings",
+    "file_sha256",
+    "ingest",
+    "load_mapping",
+    "read_sql",
+    "read_table",
+]
+
+CSV_DELIMITERS = ",;\t|"
+"""Delimiters :func:`read_table` sniffs among."""
+
+EXTRA_FIELDS = "__extra_fields__"
+"""Column :func:`read_table` adds when a CSV line has more fields than the header (JSON list
+of the surplus fields, ``""`` on regular lines); such rows are quarantined (``long_row``)."""
+
+_CJK_GUESSES = {
+    "big5",
+    "cp949",
+    "euc_kr",
+    "euc_jp",
+    "shift_jis",
+    "cp932",
+    "johab",
+    "gb2312",
+    "gbk",
+    "gb18030",
+    "hz",
+    "iso2022_jp",
+    "iso2022_kr",
+    "cp950",
+}
+_MAPPINGS_DIR = Path(__file__).with_name("mappings")
+_TYPES = {"string", "integer", "number", "datetime", "label", "boolean", "row_number"}
+_FORMULA_RE = re.compile(r"^[\t\r]*(=|@|[+\-].*[(|!=])")
+_LINEAGE_COLUMNS = [
+    "load_id",
+    "source",
+    "sha256",
+    "table",
+    "target",
+    "mapping",
+    "mapping_version",
+    "rows_in",
+    "rows_accepted",
+    "rows_quarantined",
+    "loaded_at",
+    "status",
+]
+
+
+# ---------------------------------------------------------------------- errors
+
+
+class IngestError(Exception):
+    """Base class of crm_lib's collection errors; the message names source and problem."""
+
+
+class ReadError(IngestError):
+    """A source could not be read.
+
+    Attributes
+    ----------
+    path : str
+        File (or database URL without password).
+    problem : str
+        What went wrong and what to do.
+    """
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{Path(self.path).name or self.path}: {problem}")
+
+
+class MappingError(IngestError):
+    """A mapping is invalid, or the source lacks columns the mapping requires."""
+
+
+class ReadWarning(UserWarning):
+    """A source was read, but something in it deserves a look."""
+
+
+class EmptyTableWarning(ReadWarning):
+    """A source has a header but no data rows (allowed, but reported)."""
+
+
+# ---------------------------------------------------------------------- readers
+
+
+def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
+    """Text and the encoding used."""
+    if encoding is not None:
+        try:
+            return data.decode(encoding), encoding
+        except LookupError:
+            raise ReadError(path, f"unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                path,
+                f"not valid {encoding} text (byte {exc.start}: {data[exc.start : exc.start + 4]!r}); "
+                "pass the right encoding=..., or encoding=None to detect it",
+            ) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        enc = "utf-8-sig"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc = "utf-16"
+    else:
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+        try:
+            text = data.decode("gb18030")
+            if _mostly_gb2312(text):
+                return text, "gb18030"
+        except UnicodeDecodeError:
+            pass
+        enc = _detect(path, data)
+    try:
+        return data.decode(enc), enc
+    except UnicodeDecodeError as exc:
+        raise ReadError(path, f"not valid {enc} text (byte {exc.start})") from None
+
+
+def _mostly_gb2312(text: str, share: float = 0.8) -> bool:
+    """True when most non-ASCII characters are GB2312 characters (common Chinese text).
+
+    charset-normalizer misreads large GBK exports of mostly-ASCII CSV (a 5 MB customers
+    export was guessed as iso8859_5). Western text that happens to decode as GB18030 gives
+    rare characters outside GB2312 (an accented letter followed by an ASCII one), so the
+    share of GB2312 characters separates the two.
+    """
+    chars = Counter(re.findall(r"[^\x00-\x7f]", text[:500_000]))
+    total = sum(chars.values())
+    if not total:
+        return False
+    good = 0
+    for ch, n in chars.items():
+        b = ch.encode("gb18030")
+        if len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1:
+            good += n
+    return good >= share * total
+
+
+def _detect(path: Path, data: bytes) -> str:
+    import charset_normalizer
+
+    results = charset_normalizer.from_bytes(data[:200_000])
+    best = results.best()
+    if best is None:
+        raise ReadError(
+            path,
+            "cannot detect the text encoding (not UTF-8, GBK or another known encoding); "
+            "pass encoding=... (e.g. 'gbk', 'utf-8', 'cp1252')",
+        )
+    enc = best.encoding
+    # Mostly-ASCII Chinese files are often guessed as another encoding that decodes the few
+    # Chinese bytes with the same (low) chaos (mac_iceland, cp949, big5): this toolkit's
+    # exports come from Chinese systems, so GB18030 (superset of GBK) wins when a CJK
+    # encoding is among the equally good guesses and the bytes are valid GB18030.
+    least = min(m.chaos for m in results)
+    ties = {m.encoding for m in results if m.chaos <= least + 0.01}
+    if ties & _CJK_GUESSES and enc != "gb18030":
+        try:
+            data.decode("gb18030")
+            enc = "gb18030"
+        except UnicodeDecodeError:
+            pass
+    return enc
+
+
+def _sniff(text: str) -> str:
+    sample = text[:64_000]
+    first = sample.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: first.count(d) for d in CSV_DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def _finish(df: pd.DataFrame, path: Path, first_row: int) -> pd.DataFrame:
+    df.index = pd.RangeIndex(first_row, first_row + len(df), name="row")
+    if len(df) == 0:
+        warnings.warn(
+            f"{path.name}: header only, no data rows ({len(df.columns)} columns)",
+            EmptyTableWarning,
+            stacklevel=3,
+        )
+    return df
+
+
+def _as_text(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if value is pd.NaT or value is pd.NA:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, np.ndarray):
+        return json.dumps(value.tolist(), ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _all_text(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {str(c): [_as_text(v) for v in df[c].tolist()] for c in df.columns}, dtype=object
+    )
+
+
+def _read_csv(path: Path, data: bytes, encoding: str | None, sep: str | None) -> pd.DataFrame:
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReadError(path, "contains NUL bytes: a binary file, not CSV text")
+    text, _ = _decode(path, data, encoding)
+    if not text.strip().lstrip("\ufeff").strip():
+        raise ReadError(path, "empty file (no header line)")
+    text = text.lstrip("\ufeff")
+    delimiter = sep or _sniff(text)
+    if len(delimiter) != 1:
+        raise ReadError(path, f"the delimiter must be one character, got {delimiter!r}")
+    reader = csv.reader(_stdio.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    extra: list[str] = []
+    last = 0
+    try:
+        for rec in reader:
+            first_line, last = last + 1, reader.line_num
+            if not rec or (len(rec) == 1 and not rec[0].strip()):
+                continue
+            if header is None:
+                header = [h.strip() for h in rec]
+                continue
+            n = len(header)
+            extra.append(json.dumps(rec[n:], ensure_ascii=False) if len(rec) > n else "")
+            rows.append(rec[:n] + [np.nan] * (n - len(rec)))
+            lines.append(first_line)
+    except csv.Error as exc:
+        raise ReadError(
+            path, f"malformed CSV near line {reader.line_num + 1} ({exc}); check the quoting"
+        ) from None
+    if header is None:
+        raise ReadError(path, "empty file (no header line)")
+    if not any(header):
+        raise ReadError(path, "the header line has no column names")
+    blank = [i + 1 for i, h in enumerate(header) if not h]
+    header = [h or f"column_{i + 1}" for i, h in enumerate(header)]
+    dups = sorted({h for h in header if header.count(h) > 1})
+    if dups:
+        raise ReadError(path, f"duplicate column name(s) in the header: {dups}")
+    df = pd.DataFrame(rows, columns=header, dtype=object)
+    if any(extra):
+        df[EXTRA_FIELDS] = extra
+    if blank:
+        warnings.warn(
+            f"{path.name}: header field(s) {blank} have no name", ReadWarning, stacklevel=3
+        )
+    out = _finish(df, path, 2)
+    out.index = pd.Index(lines, name="row", dtype="int64")
+    return out
+
+
+def read_table(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+) -> pd.DataFrame:
+    """Read a raw export with every cell as text.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``.csv``/``.txt``/``.tsv`` (text), ``.xlsx``/``.xlsm`` (Excel), ``.parquet``,
+        ``.jsonl``/``.ndjson`` (JSON Lines).
+    encoding : str, optional
+        Text encoding of a CSV or JSON Lines file; default: a byte-order mark, else UTF-8,
+        else GB18030 (superset of GBK) when the text decodes as mostly common Chinese
+        characters, else detected with charset-normalizer.
+    sep : str, optional
+        CSV delimiter; default: sniffed among ``, ; \\t |``.
+    sheet : str or int, optional
+        Excel sheet (default: the first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The source columns, every cell a ``str`` (a missing value is ``""``; a field absent
+        from a short CSV line is NaN), indexed by ``row``: the 1-based line in the file
+        including the header (CSV when no field spans lines, Excel), the line (JSON Lines),
+        or the 1-based record number (Parquet).
+
+    Raises
+    ------
+    ReadError
+        Missing file, empty file, undetectable or invalid encoding, malformed CSV or JSON,
+        unreadable Excel or Parquet.
+
+    Warns
+    -----
+    EmptyTableWarning
+        A header-only file (zero rows are returned).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError(path, "file not found" if not path.exists() else "not a file")
+    suffix = path.suffix.lower()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(path, f"cannot open the file ({exc.strerror})") from None
+    if not data.strip():
+        raise ReadError(path, "empty file (0 bytes of data)")
+    if suffix in {".xlsx", ".xlsm", ".xls"}:
+        return _read_excel(path, sheet)
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    if suffix in {".jsonl", ".ndjson"}:
+        return _read_jsonl(path, data, encoding)
+    return _read_csv(path, data, encoding, sep)
+
+
+def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    try:
+        df = pd.read_excel(
+            path,
+            sheet_name=0 if sheet is None else sheet,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            engine="openpyxl",
+        )
+    except ValueError as exc:
+        if "Worksheet" in str(exc) or "sheet" in str(exc).lower():
+            raise ReadError(path, f"no sheet {sheet!r} in the workbook") from None
+        raise ReadError(path, f"unreadable Excel file ({exc})") from None
+    except Exception as exc:  # openpyxl/zipfile raise many types on corrupt files
+        raise ReadError(
+            path, f"unreadable Excel file ({type(exc).__name__}: {exc}); is it really .xlsx?"
+        ) from None
+    if len(df.columns) == 0:
+        raise ReadError(path, "empty sheet (no header row)")
+    return _finish(_all_text(df), path, 2)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+        raise ReadError(path, f"unreadable Parquet file ({type(exc).__name__}: {exc})") from None
+    return _finish(_all_text(df), path, 1)
+
+
+def _read_jsonl(path: Path, data: bytes, encoding: str | None) -> pd.DataFrame:
+    text, _ = _decode(path, data, encoding)
+    records, lines = [], []
+    for n, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ReadError(path, f"line {n} is not valid JSON ({exc.msg})") from None
+        if not isinstance(rec, dict):
+            raise ReadError(path, f"line {n} is not a JSON object")
+        records.append(rec)
+        lines.append(n)
+    df = _all_text(pd.DataFrame.from_records(records)) if records else pd.DataFrame()
+    df.index = pd.Index(lines, name="row", dtype="int64")
+    if not records:
+        raise ReadError(path, "no JSON records")
+    return df
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", str(url))
+
+
+def read_sql(query: str, url: str) -> pd.DataFrame:
+    """Run ``query`` through SQLAlchemy and return every value as text.
+
+    Parameters
+    ----------
+    query : str
+        A SELECT statement.
+    url : str
+        SQLAlchemy database URL, e.g. ``sqlite:///crm.db``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Like :func:`read_table`; ``row`` is the 1-based record number.
+
+    Raises
+    ------
+    ReadError
+        Bad URL, unreachable database, failing query (the password is masked).
+    """
+    import sqlalchemy as sa
+
+    where = _safe_url(url)
+    try:
+        engine = sa.create_engine(url)
+    except Exception as exc:  # ArgumentError, NoSuchModuleError, ...
+        raise ReadError(where, f"invalid database URL ({type(exc).__name__}: {exc})") from None
+    try:
+        with engine.connect() as con:
+            result = con.execute(sa.text(query))
+            df = pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
+    except sa.exc.SQLAlchemyError as exc:
+        msg = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise ReadError(where, f"query failed ({msg})") from None
+    finally:
+        engine.dispose()
+    df = _all_text(df)
+    df.index = pd.RangeIndex(1, len(df) + 1, name="row")
+    return df
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------- mappings
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A declarative column mapping (see the module docstring for the YAML format).
+
+    Attributes
+    ----------
+    name, version : str
+        Recorded in the lineage log.
+    table : str
+        Contract table.
+    columns : dict
+        Contract column -> rule (dict with ``source``, ``type``, ...).
+    constants : dict
+        Contract column -> value for every row.
+    origin : str
+        File the mapping was loaded from.
+    """
+
+    name: str
+    version: str
+    table: str
+    columns: dict[str, dict[str, Any]]
+    constants: dict[str, Any] = field(default_factory=dict)
+    origin: str = "the mapping"
+
+    @classmethod
+    def from_dict(cls, spec: dict, *, origin: str = "the mapping") -> Mapping:
+        """Build and check a mapping from a parsed YAML document."""
+        if not isinstance(spec, dict):
+            raise MappingError(f"{origin}: a mapping must be a YAML mapping (key: value)")
+        missing = [k for k in ("name", "table", "columns") if k not in spec]
+        if missing:
+            raise MappingError(f"{origin}: missing key(s) {missing}")
+        table = spec["table"]
+        if table not in schemas.SCHEMAS:
+            raise MappingError(
+                f"{origin}: unknown contract table {table!r}; known: {', '.join(schemas.SCHEMAS)}"
+            )
+        contract = list(schemas.SCHEMAS[table].columns)
+        columns: dict[str, dict] = {}
+        for col, rule in (spec.get("columns") or {}).items():
+            rule = {"source": rule} if isinstance(rule, str | list) else dict(rule or {})
+            rule.setdefault("type", "string")
+            if col not in contract:
+                raise MappingError(
+                    f"{origin}: column {col!r} is not in contract table {table!r}"
+                    + _did_you_mean(col, contract)
+                )
+            if rule["type"] not in _TYPES:
+                raise MappingError(
+                    f"{origin}: column {col}: unknown type {rule['type']!r}; "
+                    f"use one of {sorted(_TYPES)}"
+                )
+            if rule["type"] != "row_number" and "source" not in rule:
+                raise MappingError(f"{origin}: column {col}: no 'source' column given")
+            if rule["type"] == "datetime" and not rule.get("formats"):
+                raise MappingError(f"{origin}: column {col}: a datetime needs 'formats'")
+            rule["_origin"] = origin
+            columns[col] = rule
+        constants = dict(spec.get("constants") or {})
+        unmapped = [c for c in contract if c not in columns and c not in constants]
+        nonnull = [c for c in unmapped if not schemas.SCHEMAS[table].columns[c].nullable]
+        if nonnull:
+            raise MappingError(
+                f"{origin}: contract columns {nonnull} of {table!r} are neither mapped nor "
+                "constant; map them under 'columns' or set them under 'constants'"
+            )
+        return cls(
+            name=str(spec["name"]),
+            version=str(spec.get("version", "1")),
+            table=table,
+            columns=columns,
+            constants=constants,
+            origin=origin,
+        )
+
+    def required_sources(self) -> list[str]:
+        """Source columns the file must have."""
+        out: list[str] = []
+        for rule in self.columns.values():
+            if rule.get("required", True):
+                out.extend(_sources(rule))
+        return list(dict.fromkeys(out))
+
+    def known_sources(self) -> list[str]:
+        """Every source column the mapping reads."""
+        out: list[str] = []
+        for rule in self.columns.values():
+            out.extend(_sources(rule))
+        return list(dict.fromkeys(out))
+
+
+def _sources(rule: dict) -> list[str]:
+    src = rule.get("source")
+    out = [] if src is None else [src] if isinstance(src, str) else list(src)
+    if rule.get("group_by"):
+        out.append(rule["group_by"])
+    return [str(s) for s in out]
+
+
+def _did_you_mean(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if not close:
+        norm = {re.sub(r"[\W_]+", "", o).lower(): o for o in options}
+        hit = norm.get(re.sub(r"[\W_]+", "", name).lower())
+        close = [hit] if hit else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def available_mappings() -> list[str]:
+    """Names of the mappings shipped in ``crm_lib/mappings``."""
+    return sorted(p.stem for p in _MAPPINGS_DIR.glob("*.yml"))
+
+
+def load_mapping(mapping: str | Path | dict | Mapping) -> Mapping:
+    """Load a mapping: a shipped name (``"simulated_world_orders"``), a YAML file or a dict.
+
+    Raises
+    ------
+    MappingError
+        Unknown name, unreadable YAML, or an invalid mapping.
+    """
+    import yaml
+
+    if isinstance(mapping, Mapping):
+        return mapping
+    if isinstance(mapping, dict):
+        return Mapping.from_dict(mapping)
+    path = Path(mapping)
+    if not path.suffix and not path.exists():
+        path = _MAPPINGS_DIR / f"{mapping}.yml"
+        if not path.is_file():
+            raise MappingError(
+                f"no shipped mapping {str(mapping)!r}; shipped: {', '.join(available_mappings())}"
+                + _did_you_mean(str(mapping), available_mappings())
+            )
+    if not path.is_file():
+        raise MappingError(f"mapping file {path.name} not found")
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MappingError(f"{path.name}: not valid YAML ({exc})") from None
+    return Mapping.from_dict(spec, origin=path.name)
+
+
+# ------------------------------------------------------------------ parse rules
+
+
+def _problem(row, column, value, rule, reason) -> dict:
+    return {"row": row, "column": column, "value": value, "rule": rule, "reason": reason}
+
+
+def _parse_number(text: pd.Series, rule: dict) -> pd.Series:
+    s = text.str.strip()
+    for sym in rule.get("currency_symbols", []):
+        s = s.str.replace(str(sym), "", regex=False)
+    thousands = rule.get("thousands")
+    decimal = rule.get("decimal", ".")
+    if thousands:
+        t, d = re.escape(str(thousands)), re.escape(str(decimal))
+        grouped = s.str.fullmatch(rf"[+-]?\d{{1,3}}({t}\d{{3}})+({d}\d*)?")
+        plain = ~s.str.contains(t, regex=True)
+        s = s.str.replace(str(thousands), "", regex=False).where(grouped | plain, "bad")
+    if decimal != ".":
+        s = s.str.replace(str(decimal), ".", regex=False)
+    s = s.str.replace(r"^\((.*)\)$", r"-\1", regex=True).str.replace(r"^-\s+", "-", regex=True)
+    ok = s.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+    out = pd.to_numeric(s.where(ok), errors="coerce")
+    return out.astype("float64")
+
+
+def _parse_datetime(text: pd.Series, rule: dict) -> pd.Series:
+    s = text.str.strip()
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    tz = rule.get("timezone", schemas.LOCAL_TIMEZONE)
+    aware = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
+    for fmt in rule["formats"]:
+        todo = out.isna() & aware.isna() & (s != "")
+        if not todo.any():
+            break
+        try:
+            parsed = pd.to_datetime(s[todo], format=fmt, errors="coerce", utc="%z" in fmt)
+        except (ValueError, TypeError):  # a format pandas cannot use: no match
+            continue
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            aware.loc[todo] = parsed.dt.tz_convert("UTC").dt.as_unit("us")
+        else:
+            out.loc[todo] = parsed.dt.as_unit("us")
+    local = out.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    return local.where(local.notna(), aware).astype("datetime64[us, UTC]")
+
+
+def _label_key(value: str, rule: dict) -> str:
+    v = value.strip()
+    return v if rule.get("case_sensitive") else v.casefold()
+
+
+def _parse(col: str, rule: dict, text: pd.Series, raw: pd.DataFrame, problems: list) -> pd.Series:
+    """Typed values of one contract column; unparseable cells are added to ``problems``."""
+    kind = rule["type"]
+    blank = text.str.strip() == ""
+    src = ", ".join(_sources(rule))
+    if kind == "string":
+        out = text.where(~blank)
+        if rule.get("strip"):
+            out = out.str.strip()
+        return out
+    if kind == "row_number":
+        return raw.groupby(rule["group_by"], sort=False).cumcount().add(1).astype("Int64")
+    if kind in {"number", "integer"}:
+        out = _parse_number(text, rule)
+        bad = out.isna() & ~blank
+        if kind == "integer":
+            frac = out.notna() & (out != np.floor(out.fillna(0)))
+            for r in out.index[frac]:
+                problems.append(
+                    _problem(
+                        r, src, text[r], "integer", f"{col}: {text[r]!r} is not a whole number"
+                    )
+                )
+            out = out.where(~frac)
+            huge = out.abs() >= 2**63
+            for r in out.index[huge]:
+                problems.append(
+                    _problem(r, src, text[r], "integer", f"{col}: {text[r]!r} is too large")
+                )
+            out = out.where(~huge).round().astype("Int64")
+        symbols = "".join(rule.get("currency_symbols", [])) or "none"
+        for r in out.index[bad]:
+            problems.append(
+                _problem(
+                    r,
+                    src,
+                    text[r],
+                    kind,
+                    f"{col}: {text[r]!r} is not a number (expected digits with decimal "
+                    f"{rule.get('decimal', '.')!r}, thousands separator "
+                    f"{rule.get('thousands') or 'none'!r}, currency symbols {symbols})",
+                )
+            )
+        return out
+    if kind == "datetime":
+        out = _parse_datetime(text, rule)
+        fmts = " or ".join(rule["formats"])
+        for r in out.index[out.isna() & ~blank]:
+            problems.append(
+                _problem(
+                    r,
+                    src,
+                    text[r],
+                    "date",
+                    f"{col}: {text[r]!r} is not a date (expected {fmts}, local time "
+                    f"{rule.get('timezone', schemas.LOCAL_TIMEZONE)}; or add the format to "
+                    f"{rule.get('_origin', 'the mapping')})",
+                )
+            )
+        return out
+    if kind == "label":
+        labels = {_label_key(str(k), rule): v for k, v in (rule.get("labels") or {}).items()}
+        keys = text.map(lambda v: _label_key(v, rule))
+        mapped = keys.map(labels)
+        if rule.get("strict", False):
+            for r in mapped.index[mapped.isna() & ~blank]:
+                problems.append(
+                    _problem(
+                        r,
+                        src,
+                        text[r],
+                        "label",
+                        f"{col}: {text[r]!r} is not a known label; add it to the mapping's labels",
+                    )
+                )
+            return mapped.where(~blank)
+        # Unmapped labels pass through (stripped) and meet the contract's check.
+        return mapped.where(mapped.notna(), text.str.strip()).where(~blank)
+    # boolean
+    true = {str(v).strip().casefold() for v in rule.get("true", ["true", "1", "yes", "y"])}
+    false = {str(v).strip().casefold() for v in rule.get("false", ["false", "0", "no", "n"])}
+    keys = text.str.strip().str.casefold()
+    out = pd.Series(pd.NA, index=text.index, dtype="boolean")
+    out[keys.isin(true)] = True
+    out[keys.isin(false)] = False
+    for r in out.index[out.isna() & ~blank]:
+        problems.append(
+            _problem(
+                r,
+                src,
+                text[r],
+                "boolean",
+                f"{col}: {text[r]!r} is not a yes/no value (expected one of "
+                f"{sorted(true)} or {sorted(false)})",
+            )
+        )
+    return out
+
+
+def _source_text(rule: dict, raw: pd.DataFrame) -> pd.Series:
+    srcs = [s for s in _sources(rule) if s != rule.get("group_by")]
+    present = [s for s in srcs if s in raw.columns]
+    if not present:
+        return pd.Series("", index=raw.index, dtype=object)
+    parts = [raw[s].fillna("").astype(str) for s in present]
+    if len(parts) == 1:
+        return parts[0]
+    sep = rule.get("join", " ")
+    out = parts[0].str.strip()
+    for p in parts[1:]:
+        p = p.str.strip()
+        out = (out + sep + p).where((out != "") & (p != ""), out + p)
+    return out
+
+
+def _check_columns(raw: pd.DataFrame, m: Mapping, source: str) -> list[str]:
+    cols = [str(c) for c in raw.columns if c != EXTRA_FIELDS]
+    missing = [c for c in m.required_sources() if c not in cols]
+    if missing:
+        hints = "; ".join(f"{c!r}{_did_you_mean(c, cols)}" for c in missing)
+        raise MappingError(
+            f"{source}: missing required column(s) for mapping {m.name!r}: {hints}. "
+            f"Columns in the file: {cols}. Rename them in the file or the mapping's 'source'."
+        )
+    return [c for c in cols if c not in m.known_sources()]
+
+
+def _cast(col: str, values: pd.Series, table: str) -> pd.Series:
+    dtype = str(schemas.SCHEMAS[table].columns[col].dtype)
+    if dtype == "string":
+        return values.astype("string")
+    if dtype.startswith("datetime64"):
+        return pd.to_datetime(values, utc=True).astype("datetime64[us, UTC]")
+    if dtype == "bool":
+        return values.astype("boolean").astype(bool)
+    return values.astype(dtype)
+
+
+@dataclass
+class MappedTable:
+    """Result of :func:`apply_mapping`.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        Accepted rows in contract columns and dtypes, indexed by source row.
+    quarantine : pandas.DataFrame
+        Columns :data:`crm_lib.quarantine.QUARANTINE_COLUMNS`.
+    reconciliation : Reconciliation
+        Row counts (``rows_in == rows_accepted + rows_quarantined``).
+    extra_columns : list of str
+        Source columns the mapping ignores.
+    """
+
+    data: pd.DataFrame
+    quarantine: pd.DataFrame
+    reconciliation: Reconciliation
+    extra_columns: list[str]
+
+    def __iter__(self):  # allows ``data, quarantine = apply_mapping(...)``
+        return iter((self.data, self.quarantine))
+
+    def summary(self) -> pd.DataFrame:
+        """Counts plus the number of quarantined rows per rule and the ignored columns."""
+        out = self.reconciliation.summary()
+        out["extra_columns"] = ", ".join(self.extra_columns)
+        out["rules"] = ", ".join(
+            f"{k}={v}" for k, v in self.quarantine.groupby("rule")["row"].nunique().items()
+        )
+        return out
+
+
+def _table_key(table: str) -> list[str]:
+    schema = schemas.SCHEMAS[table]
+    if schema.unique:
+        return list(schema.unique)
+    return [c for c, col in schema.columns.items() if col.unique]
+
+
+def apply_mapping(
+    raw: pd.DataFrame,
+    mapping: str | Path | dict | Mapping,
+    *,
+    source: str,
+    reject_formulas: bool = True,
+) -> MappedTable:
+    """Map a raw text table to its contract table; quarantine rows that break a rule.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        As returned by :func:`read_table` (text cells, indexed by source row).
+    mapping : str, path, dict or Mapping
+        See :func:`load_mapping`.
+    source : str
+        File or query name, used in messages and quarantine records.
+    reject_formulas : bool
+        Quarantine cells of mapped columns that a spreadsheet would run as a formula
+        (``=HYPERLINK(...)``, ``@SUM(...)``, ``+cmd|' /C calc'!A0``; a leading ``+``/``-``
+        only with ``( | ! =`` later, so phone numbers and negative amounts pass), rule
+        ``formula``.
+
+    Returns
+    -------
+    MappedTable
+        ``data`` (contract columns and dtypes, index = source row), ``quarantine``,
+        ``reconciliation``, ``extra_columns``; unpacks as ``data, quarantine``.
+
+    Raises
+    ------
+    MappingError
+        The source lacks a required column (with a did-you-mean hint).
+
+    Notes
+    -----
+    Order of checks: short lines, formulas, parse rules, empty required values, duplicate
+    keys (the first occurrence is kept, later ones quarantined with rule ``duplicate_key``),
+    then :func:`crm_lib.schemas.validate`; a row may collect several records.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"Order No": ["O1", "O2"], "Line": ["1", "1"],
+    ...     "Customer ID": ["C1", "C2"], "Order Date": ["2024-03-05 14:22:01", "2024-13-45"],
+    ...     "Amount": ["1,234.50", "5"], "Currency": ["CNY", "CNY"], "Qty": ["1", "1"],
+    ...     "SKU": ["P1", "P2"], "Category": ["home", "home"], "Channel": ["web", "web"],
+    ...     "Original Order": ["", ""]}, index=pd.Index([2, 3], name="row"))
+    >>> data, quarantine = apply_mapping(raw, "simulated_world_orders", source="orders.csv")
+    >>> print(data[["order_id", "ordered_at", "amount"]].to_string(index=False))
+    order_id                ordered_at  amount
+          O1 2024-03-05 06:22:01+00:00  1234.5
+    >>> print(quarantine.loc[0, "reason"])  # row 3 of orders.csv
+    ordered_at: '2024-13-45' is not a date (expected %Y-%m-%d %H:%M:%S or %d/%m/%Y or %Y年%m月%d日 or %Y/%m/%d %H:%M, local time Asia/Shanghai; or add the format to simulated_world_orders.yml)
+    """
+    m = load_mapping(mapping)
+    extra = _check_columns(raw, m, source)
+    problems: list[dict] = []
+    cells = raw.drop(columns=[EXTRA_FIELDS], errors="ignore")
+    for r in raw.index[cells.isna().any(axis=1)]:
+        problems.append(
+            _problem(r, None, None, "short_row", "the line has fewer fields than the header")
+        )
+    if EXTRA_FIELDS in raw.columns:
+        for r in raw.index[raw[EXTRA_FIELDS].fillna("") != ""]:
+            problems.append(
+                _problem(
+                    r,
+                    None,
+                    raw.at[r, EXTRA_FIELDS],
+                    "long_row",
+                    "the line has more fields than the header (unquoted delimiter in a value?)",
+                )
+            )
+    if reject_formulas:
+        for c in [c for c in m.known_sources() if c in cells.columns]:
+            hits = raw[c].fillna("").astype(str).str.match(_FORMULA_RE)
+            for r in raw.index[hits]:
+                problems.append(
+                    _problem(
+                        r,
+                        c,
+                        raw.at[r, c],
+                        "formula",
+                        f"{c}: value starts like a spreadsheet formula (CSV injection); "
+                        "check the source system",
+                    )
+                )
+    typed: dict[str, pd.Series] = {}
+    for col, rule in m.columns.items():
+        typed[col] = _parse(col, rule, _source_text(rule, raw), raw, problems)
+    for col, value in m.constants.items():
+        if col not in typed:
+            typed[col] = pd.Series(value, index=raw.index, dtype=object)
+    schema = schemas.SCHEMAS[m.table]
+    frame = pd.DataFrame(
+        {c: typed.get(c, pd.Series(pd.NA, index=raw.index, dtype=object)) for c in schema.columns},
+        index=raw.index,
+    )
+    flagged = {(p["row"], p["column"]) for p in problems}  # cells already reported
+    for c, col in schema.columns.items():
+        if col.nullable:
+            continue
+        empty = frame[c].isna()
+        src = ", ".join(_sources(m.columns.get(c, {}))) or c
+        for r in frame.index[empty]:
+            if (r, src) in flagged:
+                continue
+            problems.append(
+                _problem(r, src, "", "required", f"{c} is empty; the contract requires a value")
+            )
+    key = _table_key(m.table)
+    bad_rows = {p["row"] for p in problems}
+    ok = frame.loc[~frame.index.isin(bad_rows)]
+    if key:
+        dup = ok.duplicated(subset=key, keep="first")
+        first_of = ok.loc[~dup].reset_index().set_index(key)["row"]
+        for r in ok.index[dup]:
+            k = tuple(ok.loc[r, key])
+            first = first_of.loc[k if len(key) > 1 else k[0]]
+            same = raw.loc[r].equals(raw.loc[first])
+            problems.append(
+                _problem(
+                    r,
+                    ", ".join(key),
+                    "/".join(map(str, k)),
+                    "duplicate_key",
+                    f"key {'/'.join(map(str, k))} already on row {first}"
+                    + (" (exact copy)" if same else " (conflicting values)"),
+                )
+            )
+    bad_rows = {p["row"] for p in problems}
+    ok = frame.loc[~frame.index.isin(bad_rows)]
+    data = pd.DataFrame({c: _cast(c, ok[c], m.table) for c in schema.columns}, index=ok.index)
+    data, contract_problems = _contract(data, m.table, source)
+    problems.extend(contract_problems)
+    quarantine = quarantine_records(raw, problems, source=source)
+    rec = reconcile(source, len(raw), data, quarantine)
+    return MappedTable(data, quarantine, rec, extra)
+
+
+def _contract(data: pd.DataFrame, table: str, source: str) -> tuple[pd.DataFrame, list[dict]]:
+    """Validate; failing rows are removed and returned as problems (at most 3 passes)."""
+    problems: list[dict] = []
+    for _ in range(3):
+        try:
+            schemas.validate(data, table, source=source)
+            return data, problems
+        except schemas.ContractError as err:
+            f = err.failures
+            table_level = f[f["row"].isna()]
+            if len(table_level) and f["row"].notna().sum() == 0:
+                raise MappingError(
+                    f"{source}: the mapped table breaks the contract as a whole: "
+                    + "; ".join(f"{r.column}: {r.check}" for r in table_level.itertuples())
+                ) from None
+            for rec in f[f["row"].notna()].itertuples(index=False):
+                problems.append(
+                    _problem(
+                        int(rec.row),
+                        rec.column,
+                        None if isinstance(rec.value, dict) else rec.value,
+                        f"contract:{rec.check}",
+                        f"the row fails the contract check: {rec.check}"
+                        if isinstance(rec.value, dict) or rec.column is None
+                        else f"{rec.column}: {rec.value!r} fails the contract check {rec.check}",
+                    )
+                )
+            data = data.loc[~data.index.isin(f["row"].dropna().astype(int))]
+    schemas.validate(data, table, source=source)
+    return data, problems
+
+
+# ---------------------------------------------------------------------- ingest
+
+
+@dataclass
+class IngestResult:
+    """What :func:`ingest` did.
+
+    Attributes
+    ----------
+    status : str
+        ``loaded`` or ``skipped: already loaded``.
+    lineage : dict
+        The lineage record written (columns of the ``lineage`` table).
+    data, quarantine : pandas.DataFrame
+        Accepted and quarantined rows of this file (empty when skipped).
+    warehouse : pathlib.Path
+        The database file.
+    """
+
+    status: str
+    lineage: dict
+    data: pd.DataFrame
+    quarantine: pd.DataFrame
+    warehouse: Path
+
+    def summary(self) -> pd.DataFrame:
+        """The lineage record as a one-row DataFrame."""
+        return pd.DataFrame([self.lineage], columns=_LINEAGE_COLUMNS)
+
+
+def _existing(path: Path, table: str) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    from crm_lib import warehouse as wh
+
+    with wh.connect(path) as con:
+        names = {r[0] for r in con.execute("show tables").fetchall()}
+        if table not in names:
+            return None
+        return con.sql(f'select * from "{table}"').to_arrow_table().to_pandas()
+
+
+def ingest(
+    path: str | Path,
+    mapping: str | Path | dict | Mapping,
+    *,
+    table: str | None = None,
+    warehouse: str | Path | None = None,
+    target: str | None = None,
+    encoding: str | None = None,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+) -> IngestResult:
+    """Read, map, validate, quarantine and load one file into the warehouse, idempotently.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The raw export.
+    mapping : str, path, dict or Mapping
+        Column mapping (see :func:`load_mapping`).
+    table : str, optional
+        Contract table; must match the mapping's (default: the mapping's).
+    warehouse : path, optional
+        DuckDB file (default :func:`crm_lib.config.warehouse_path`).
+    target : str, optional
+        Warehouse table to append to (default: ``table``).
+    encoding, sep, sheet
+        Passed to :func:`read_table`.
+
+    Returns
+    -------
+    IngestResult
+
+    Notes
+    -----
+    A file that cannot be read or mapped raises its :class:`IngestError` after a lineage
+    record with status ``failed: <message>`` is written.
+    Idempotent: a file whose SHA-256 was already loaded into ``target`` is not read again
+    (lineage status ``skipped: already loaded``); rows whose key is already in ``target``
+    (from another file) are quarantined with rule ``already_loaded``. Writes ``target``,
+    ``quarantine`` (with ``load_id``) and ``lineage`` in one :func:`crm_lib.warehouse.write_tables`
+    swap.
+    """
+    from crm_lib import warehouse as wh
+
+    m = load_mapping(mapping)
+    if table is not None and table != m.table:
+        raise MappingError(f"mapping {m.name!r} maps to table {m.table!r}, not {table!r}")
+    table = m.table
+    target = target or table
+    if warehouse is None:
+        from crm_lib import config
+
+        warehouse = config.warehouse_path()
+    db = Path(warehouse).expanduser().resolve()
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError(path, "file not found")
+    sha = file_sha256(path)
+    lineage = _existing(db, "lineage")
+    load_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{sha[:8]}"
+    record = {
+        "load_id": load_id,
+        "source": path.name,
+        "sha256": sha,
+        "table": table,
+        "target": target,
+        "mapping": m.name,
+        "mapping_version": m.version,
+        "loaded_at": pd.Timestamp.now(tz="UTC"),
+    }
+    done = (
+        lineage is not None
+        and (
+            (lineage["sha256"] == sha)
+            & (lineage["target"] == target)
+            & (lineage["status"] == "loaded")
+        ).any()
+    )
+    if done:
+        record.update(
+            rows_in=0, rows_accepted=0, rows_quarantined=0, status="skipped: already loaded"
+        )
+        new_lineage = _append(lineage, record)
+        wh.write_tables({"lineage": new_lineage}, db)
+        return IngestResult(record["status"], record, schemas.empty(table), empty_quarantine(), db)
+
+    try:
+        raw = read_table(path, encoding=encoding, sep=sep, sheet=sheet)
+        mapped = apply_mapping(raw, m, source=path.name)
+    except IngestError as exc:
+        record.update(rows_in=0, rows_accepted=0, rows_quarantined=0, status=f"failed: {exc}")
+        wh.write_tables({"lineage": _append(lineage, record)}, db)
+        raise
+    data, quarantine = mapped.data, mapped.quarantine
+    existing = _existing(db, target)
+    key = _table_key(table)
+    if existing is not None and key and len(data):
+        seen = pd.MultiIndex.from_frame(existing[key].astype(str))
+        mine = pd.MultiIndex.from_frame(data[key].astype(str))
+        again = mine.isin(seen)
+        if again.any():
+            extra = [
+                _problem(
+                    r,
+                    ", ".join(key),
+                    "/".join(map(str, data.loc[r, key])),
+                    "already_loaded",
+                    f"key already in warehouse table {target!r} (loaded from another file)",
+                )
+                for r in data.index[again]
+            ]
+            quarantine = pd.concat(
+                [quarantine, quarantine_records(raw, extra, source=path.name)], ignore_index=True
+            )
+            data = data.loc[~again]
+    rec = reconcile(path.name, len(raw), data, quarantine)
+    record.update(
+        rows_in=rec.rows_in,
+        rows_accepted=rec.rows_accepted,
+        rows_quarantined=rec.rows_quarantined,
+        status="loaded",
+    )
+    out_data = data.reset_index(drop=True)
+    if existing is not None:
+        out_data = pd.concat(
+            [existing.astype(out_data.dtypes.to_dict()), out_data], ignore_index=True
+        )
+    q = quarantine.assign(load_id=load_id, table=table)
+    old_q = _existing(db, "quarantine")
+    if old_q is not None:
+        q = pd.concat([old_q, q], ignore_index=True)
+    wh.write_tables({target: out_data, "quarantine": q, "lineage": _append(lineage, record)}, db)
+    return IngestResult("loaded", record, data, quarantine, db)
+
+
+def _append(lineage: pd.DataFrame | None, record: dict) -> pd.DataFrame:
+    new = pd.DataFrame([record], columns=_LINEAGE_COLUMNS)
+    new["loaded_at"] = pd.to_datetime(new["loaded_at"], utc=True)
+    if lineage is None:
+        return new
+    return pd.concat([lineage, new], ignore_index=True)

@@ -1,0 +1,605 @@
+"""Tests of crm_lib.io: readers, mappings, quarantine, idempotent ingest, malformed inputs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crm_lib import io, schemas
+from crm_lib.warehouse import connect
+
+HEADER = (
+    "Order No,Line,Customer ID,Order Date,Amount,Currency,Qty,SKU,Category,Channel,Original Order"
+)
+GOOD_ROWS = [
+    "O1,1,C1,2024-03-05 14:22:01,100.50,CNY,1,P0001,home,web,",
+    'O1,2,C1,2024-03-05 14:22:01,"1,234.50",CNY,2,P0002,beauty,app,',
+    "O2,1,C2,05/03/2024,¥20.00,CNY,1,P0003,sports,store,",
+    "R1,1,C2,2024年3月9日,-20.00,CNY,-1,P0003,sports,store,O2",
+]
+
+
+def orders_csv(*rows: str, header: str = HEADER) -> str:
+    """An orders export: the good rows followed by ``rows``."""
+    return "\n".join([header, *GOOD_ROWS, *rows]) + "\n"
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "orders.csv", encoding="utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
+    return path
+
+
+def load(path: Path, mapping="simulated_world_orders", **kwargs) -> io.MappedTable:
+    return io.apply_mapping(io.read_table(path, **kwargs), mapping, source=path.name)
+
+
+# ---------------------------------------------------------------------- readers
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_read_csv_encodings(tmp_path, encoding):
+    text = "Customer ID,Name,Region\n" + "".join(f"C{i},张伟{i},华北\n" for i in range(3))
+    df = io.read_table(write(tmp_path, text, encoding=encoding))
+    assert list(df.columns) == ["Customer ID", "Name", "Region"]
+    assert df["Name"].tolist() == ["张伟0", "张伟1", "张伟2"]
+    assert df.index.tolist() == [2, 3, 4]  # 1-based file lines, header is line 1
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_read_csv_sniffs_delimiter(tmp_path, sep):
+    text = f"a{sep}b{sep}c\n1{sep}x y{sep}3\n4{sep}5{sep}\n"
+    df = io.read_table(write(tmp_path, text))
+    assert df.to_dict("list") == {"a": ["1", "4"], "b": ["x y", "5"], "c": ["3", ""]}
+
+
+def test_western_text_not_mistaken_for_gbk(tmp_path):
+    # 'ü' + 'l' is a valid GB18030 byte pair: the GB2312-share check must reject it.
+    text = "Name,City\n" + "".join(f"Müller{i},Köln\n" for i in range(50))
+    df = io.read_table(write(tmp_path, text, encoding="cp1252"))
+    assert df["Name"].iloc[0] == "Müller0" and df["City"].iloc[0] == "Köln"
+
+
+def test_read_csv_keeps_text(tmp_path):
+    df = io.read_table(write(tmp_path, "id,zip,flag,n\n007,00123,NA,1e3\n"))
+    assert df.iloc[0].tolist() == ["007", "00123", "NA", "1e3"]
+
+
+def test_read_excel_parquet_jsonl(tmp_path):
+    frame = pd.DataFrame({"id": ["007", "8"], "amount": [1.5, None]})
+    frame.to_excel(tmp_path / "t.xlsx", index=False)
+    frame.to_parquet(tmp_path / "t.parquet")
+    (tmp_path / "t.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in frame.to_dict("records")), encoding="utf-8"
+    )
+    xl = io.read_table(tmp_path / "t.xlsx")
+    assert xl.index.tolist() == [2, 3] and xl.loc[3, "amount"] == ""
+    pq = io.read_table(tmp_path / "t.parquet")
+    assert pq["id"].tolist() == ["007", "8"] and pq.loc[2, "amount"] == ""
+    js = io.read_table(tmp_path / "t.jsonl")
+    assert js["amount"].tolist() == ["1.5", ""] and js.index.tolist() == [1, 2]
+
+
+def test_read_excel_sheet(tmp_path):
+    with pd.ExcelWriter(tmp_path / "t.xlsx") as xw:
+        pd.DataFrame({"a": [1]}).to_excel(xw, sheet_name="one", index=False)
+        pd.DataFrame({"b": [2]}).to_excel(xw, sheet_name="two", index=False)
+    assert list(io.read_table(tmp_path / "t.xlsx", sheet="two").columns) == ["b"]
+    with pytest.raises(io.ReadError, match=r"t\.xlsx: no sheet 'three'"):
+        io.read_table(tmp_path / "t.xlsx", sheet="three")
+
+
+def test_read_sql(tmp_path):
+    db = tmp_path / "crm.db"
+    with sqlite3.connect(db) as con:
+        con.execute("create table t (id text, amount real)")
+        con.executemany("insert into t values (?, ?)", [("007", 1.5), ("8", None)])
+    df = io.read_sql("select * from t order by id", f"sqlite:///{db}")
+    assert df.to_dict("list") == {"id": ["007", "8"], "amount": ["1.5", ""]}
+    assert df.index.tolist() == [1, 2]
+    with pytest.raises(io.ReadError, match=r"query failed \(no such table: nope\)"):
+        io.read_sql("select * from nope", f"sqlite:///{db}")
+    with pytest.raises(io.ReadError, match="invalid database URL"):
+        io.read_sql("select 1", "notadialect://x")
+
+
+def test_read_sql_masks_password():
+    with pytest.raises(io.ReadError) as err:
+        io.read_sql("select 1", "postgresql+nosuchdriver://me:secret@host/db")
+    assert "secret" not in str(err.value)
+
+
+# --------------------------------------------------------------------- mappings
+
+
+def test_shipped_mappings_load():
+    names = io.available_mappings()
+    assert {"simulated_world_customers", "simulated_world_orders"} <= set(names)
+    assert len(names) >= 4
+    for name in names:
+        m = io.load_mapping(name)
+        assert m.table in schemas.SCHEMAS and m.version
+
+
+def test_apply_mapping_types(tmp_path):
+    mt = load(write(tmp_path, orders_csv()))
+    data = mt.data
+    assert len(mt.quarantine) == 0 and mt.reconciliation.rows_accepted == 4
+    assert data["amount"].tolist() == [100.5, 1234.5, 20.0, -20.0]
+    # 2024-03-05 14:22:01 Asia/Shanghai = 06:22:01 UTC; 05/03/2024 is day-first.
+    assert data["ordered_at"].iloc[0] == pd.Timestamp("2024-03-05 06:22:01", tz="UTC")
+    assert data["ordered_at"].iloc[2] == pd.Timestamp("2024-03-04 16:00", tz="UTC")
+    assert data["original_order_id"].isna().tolist() == [True, True, True, False]
+    schemas.validate(data, "transactions")
+
+
+def test_unpacks_as_data_and_quarantine(tmp_path):
+    data, quarantine = load(write(tmp_path, orders_csv()))
+    assert len(data) == 4 and quarantine.empty
+
+
+def test_mapping_errors():
+    with pytest.raises(
+        io.MappingError, match="no shipped mapping 'simulated_world_order'.*did you"
+    ):
+        io.load_mapping("simulated_world_order")
+    with pytest.raises(io.MappingError, match="not in contract table 'transactions'.*'amount'"):
+        io.load_mapping({"name": "x", "table": "transactions", "columns": {"amont": "A"}})
+    with pytest.raises(io.MappingError, match=r"neither mapped nor constant"):
+        io.load_mapping({"name": "x", "table": "transactions", "columns": {"amount": "A"}})
+    with pytest.raises(io.MappingError, match="unknown contract table"):
+        io.load_mapping({"name": "x", "table": "orders", "columns": {}})
+
+
+def test_mapping_yaml_file(tmp_path):
+    (tmp_path / "bad.yml").write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(io.MappingError, match=r"bad\.yml: not valid YAML"):
+        io.load_mapping(tmp_path / "bad.yml")
+
+
+def test_shopify_example(tmp_path):
+    text = (
+        "Name,Email,Financial Status,Paid at,Created at,Currency,Lineitem quantity,"
+        "Lineitem name,Lineitem price,Lineitem sku,Lineitem category,Source\n"
+        "#1001,a@example.com,paid,2024-03-05 14:22:01 +0800,2024-03-05 14:22:01 +0800,USD,2,"
+        "Tee,19.99,TEE-1,Apparel,web\n"
+        '#1001,a@example.com,,,2024-03-05 14:22:01 +0800,USD,1,Mug,"$1,200.00",MUG-1,Home,web\n'
+        "#1002,b@example.com,paid,,2024-03-06 09:00:00 +0000,USD,1,Mug,9.00,MUG-1,,pos\n"
+    )
+    mt = load(write(tmp_path, text), "shopify_orders")
+    assert mt.data["line_no"].tolist() == [1, 2]
+    assert mt.data["amount"].tolist() == [19.99, 1200.0]
+    assert mt.data["ordered_at"].iloc[0] == pd.Timestamp("2024-03-05 06:22:01", tz="UTC")
+    assert mt.quarantine["rule"].tolist() == ["required"]  # #1002 has no category
+    assert "Financial Status" in mt.extra_columns
+
+
+def test_salesforce_example(tmp_path):
+    text = (
+        "Contact ID,First Name,Last Name,Email,Mobile,Created Date,Mailing State/Province,"
+        "Lead Source,Email Opt Out\n"
+        "003A,Wei,Zhang,w@example.com,+8613800000000,3/5/2024 2:22 PM,Beijing,Web,0\n"
+        "003B,,Li,l@example.com,,2024-03-06,Zhejiang,Partner Referral,1\n"
+    )
+    mt = load(write(tmp_path, text), "salesforce_contacts")
+    data = mt.data
+    assert data["name"].tolist() == ["Wei Zhang", "Li"]
+    assert data["marketing_consent"].tolist() == [True, False]
+    assert data["region"].tolist() == ["north", "east"]
+    assert data["gender"].tolist() == ["unknown", "unknown"]
+
+
+# --------------------------------------------------- ingest on the simulated world
+
+
+@pytest.fixture(scope="module")
+def world_exports(tmp_path_factory):
+    from crm_lib.datasets import simulate
+    from crm_lib.datasets.dirt import write_raw_exports
+
+    world = simulate(300, seed=3)
+    folder = tmp_path_factory.mktemp("world")
+    paths = write_raw_exports(world.raw, folder / "exports")
+    return world, paths, folder
+
+
+@pytest.fixture(scope="module")
+def ingested(world_exports):
+    world, paths, folder = world_exports
+    db = folder / "warehouse" / "crm.duckdb"
+    first = {
+        "customers": io.ingest(
+            paths["customers_export"], "simulated_world_customers", warehouse=db
+        ),
+        "transactions": io.ingest(paths["orders_export"], "simulated_world_orders", warehouse=db),
+    }
+    second = {
+        "customers": io.ingest(
+            paths["customers_export"], "simulated_world_customers", warehouse=db
+        ),
+        "transactions": io.ingest(paths["orders_export"], "simulated_world_orders", warehouse=db),
+    }
+    return world, paths, db, first, second
+
+
+def test_world_reconciles(ingested):
+    world, _, db, first, _ = ingested
+    raw_rows = {"customers": "customers_export", "transactions": "orders_export"}
+    for table, res in first.items():
+        lin = res.lineage
+        assert res.status == "loaded"
+        assert lin["rows_in"] == len(world.raw[raw_rows[table]])
+        assert lin["rows_in"] == lin["rows_accepted"] + lin["rows_quarantined"]
+        assert lin["rows_quarantined"] > 0  # the exports are dirty on purpose
+    with connect(db) as con:
+        for table, res in first.items():
+            n = con.execute(f"select count(*) from {table}").fetchone()[0]
+            assert n == res.lineage["rows_accepted"]
+        q = con.execute("select count(distinct (source, row)) from quarantine").fetchone()[0]
+        assert q == sum(r.lineage["rows_quarantined"] for r in first.values())
+
+
+def test_world_gbk_names_read_correctly(ingested):
+    world, _, db, first, _ = ingested
+    raw = world.raw["customers_export"].set_index("Customer ID")
+    data = first["customers"].data.set_index("customer_id")
+    assert data["name"].str.contains(r"[\u4e00-\u9fff]").any()
+    assert (data["name"] == raw.loc[data.index, "Name"]).all()
+
+
+def test_world_idempotent(ingested):
+    _, paths, db, first, second = ingested
+    for res in second.values():
+        assert res.status == "skipped: already loaded" and res.data.empty
+    with connect(db) as con:
+        lineage = con.sql("select * from lineage order by loaded_at").to_arrow_table().to_pandas()
+        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in first}
+    assert lineage["status"].tolist() == ["loaded"] * 2 + ["skipped: already loaded"] * 2
+    assert lineage["sha256"].iloc[0] == io.file_sha256(paths["customers_export"])
+    assert lineage["mapping"].tolist()[:2] == [
+        "simulated_world_customers",
+        "simulated_world_orders",
+    ]
+    assert str(lineage["loaded_at"].dtype).endswith("UTC]")
+    assert counts == {t: r.lineage["rows_accepted"] for t, r in first.items()}
+
+
+def test_same_rows_in_another_file_are_not_loaded_twice(ingested, tmp_path):
+    _, paths, db, first, _ = ingested
+    text = paths["orders_export"].read_text(encoding="utf-8-sig")
+    copy = write(tmp_path, text + "\n", name="orders_again.csv")  # other bytes, same rows
+    res = io.ingest(copy, "simulated_world_orders", warehouse=db)
+    assert res.lineage["rows_accepted"] == 0
+    assert (res.quarantine["rule"] == "already_loaded").sum() == first["transactions"].lineage[
+        "rows_accepted"
+    ]
+
+
+def _keys(mt_data: pd.DataFrame) -> set[str]:
+    return set(mt_data["order_id"] + "/" + mt_data["line_no"].astype(str))
+
+
+def test_world_planted_problems_not_dropped(ingested):
+    world, _, _, first, _ = ingested
+    dirty = world.truth.dirty_records
+    orders = first["transactions"]
+    raw = world.raw["orders_export"]
+    raw_key = raw["Order No"] + "/" + raw["Line"]
+    q = orders.quarantine
+    q_keys = set(raw_key.iloc[q["row"].to_numpy() - 2])
+    accepted = _keys(orders.data)
+    # negative_without_order: quarantined by the contract rule on returns.
+    neg = set(dirty.loc[dirty["kind"] == "negative_without_order", "key"])
+    assert neg and neg <= q_keys and not neg & accepted
+    reasons = q.loc[q["rule"].str.contains("original_order_id"), "row"]
+    assert set(raw_key.iloc[reasons.to_numpy() - 2]) == neg
+    # outlier: valid under the contract, accepted unchanged (the cleaning study flags them).
+    out = dirty.loc[dirty["kind"] == "outlier"]
+    assert len(out) and set(out["key"]) <= accepted
+    # duplicate_line: the copy is quarantined, the original kept.
+    dup = set(dirty.loc[dirty["kind"] == "duplicate_line", "key"])
+    assert dup <= accepted
+    assert (q["rule"] == "duplicate_key").sum() == len(dup)
+    # missing Category: quarantined with rule 'required'.
+    miss = dirty.loc[(dirty["kind"] == "missing_value") & (dirty["table"] == "orders"), "key"]
+    assert set(miss) <= q_keys
+
+
+def test_world_customers_quarantine_reasons(ingested):
+    world, _, _, first, _ = ingested
+    dirty = world.truth.dirty_records
+    cust = first["customers"]
+    raw = world.raw["customers_export"]
+    q_ids = set(raw["Customer ID"].iloc[cust.quarantine["row"].to_numpy() - 2])
+    missing = dirty.loc[(dirty["table"] == "customers") & (dirty["kind"] == "missing_value"), "key"]
+    assert set(missing) == q_ids  # only the rows with an empty Region or Source
+    assert set(cust.quarantine["rule"]) == {"required"}
+
+
+# ---------------------------------------------------------------- malformed corpus
+
+
+def _gbk(tmp_path):
+    text = orders_csv("O9,1,C9,2024-03-05 14:22:01,1,CNY,1,张,home,web,").replace("¥", "")
+    return write(tmp_path, text, encoding="gbk")
+
+
+ERRORS = [
+    # (id, file name, content, read kwargs, exception, message pattern)
+    ("missing_file", None, None, {}, io.ReadError, r"nofile\.csv: file not found"),
+    ("empty_file", "e.csv", b"", {}, io.ReadError, r"e\.csv: empty file"),
+    ("blank_file", "e.csv", b"  \n\n ", {}, io.ReadError, r"e\.csv: empty file"),
+    ("bom_only", "e.csv", b"\xef\xbb\xbf\n", {}, io.ReadError, r"e\.csv: empty file"),
+    ("nul_bytes", "b.csv", b"a,b\n\x00\x01\x02", {}, io.ReadError, "NUL bytes: a binary file"),
+    ("wrong_encoding", "g.csv", "gbk", {"encoding": "utf-8"}, io.ReadError, r"not valid utf-8"),
+    (
+        "undetectable_encoding",
+        "u.csv",
+        b"a,b\n" + bytes(range(0x80, 0x100)) * 4,
+        {},
+        io.ReadError,
+        r"u\.csv: cannot detect the text encoding.*pass encoding=",
+    ),
+    (
+        "unknown_encoding",
+        "o.csv",
+        orders_csv(),
+        {"encoding": "klingon"},
+        io.ReadError,
+        "unknown encoding 'klingon'",
+    ),
+    (
+        "unclosed_quote",
+        "q.csv",
+        orders_csv('O9,1,C9,"2024-03-05,1'),
+        {},
+        io.ReadError,
+        r"q\.csv: malformed CSV",
+    ),
+    ("no_header_names", "h.csv", ",,\n1,2,3\n", {}, io.ReadError, "no column names"),
+    ("duplicate_header", "d.csv", "a,a\n1,2\n", {}, io.ReadError, r"duplicate column name.*'a'"),
+    (
+        "bad_excel",
+        "x.xlsx",
+        b"this is not a workbook",
+        {},
+        io.ReadError,
+        r"x\.xlsx: unreadable Excel",
+    ),
+    (
+        "bad_parquet",
+        "x.parquet",
+        b"PAR1 garbage",
+        {},
+        io.ReadError,
+        r"x\.parquet: unreadable Parquet",
+    ),
+    (
+        "bad_jsonl",
+        "x.jsonl",
+        '{"a": 1}\n{"a": \n',
+        {},
+        io.ReadError,
+        r"x\.jsonl: line 2 is not valid JSON",
+    ),
+    ("jsonl_not_object", "x.jsonl", "[1, 2]\n", {}, io.ReadError, "line 1 is not a JSON object"),
+    (
+        "missing_column",
+        "m.csv",
+        orders_csv(header=HEADER.replace(",Amount", ",Total")),
+        {},
+        io.MappingError,
+        r"m\.csv: missing required column\(s\).*'Amount'",
+    ),
+    (
+        "renamed_column",
+        "r.csv",
+        orders_csv(header=HEADER.replace("Order No", "Order_No")),
+        {},
+        io.MappingError,
+        r"'Order No' \(did you mean 'Order_No'\?\)",
+    ),
+    (
+        "lowercase_column",
+        "r.csv",
+        orders_csv(header=HEADER.replace("Qty", "qty")),
+        {},
+        io.MappingError,
+        r"'Qty' \(did you mean 'qty'\?\)",
+    ),
+    (
+        "wrong_delimiter_given",
+        "s.csv",
+        orders_csv(),
+        {"sep": ";"},
+        io.MappingError,
+        r"missing required column",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kwargs", "exc", "pattern"),
+    [pytest.param(*case[1:], id=case[0]) for case in ERRORS],
+)
+def test_malformed_raises_crm_error(tmp_path, name, content, kwargs, exc, pattern):
+    if content is None:
+        path = tmp_path / "nofile.csv"
+    elif content == "gbk":
+        path = _gbk(tmp_path)
+    else:
+        path = write(tmp_path, content, name=name)
+    with pytest.raises(exc, match=pattern):
+        load(path, **kwargs)
+
+
+BAD = "O9,1,C9,2024-03-05 14:22:01,10.00,CNY,1,P0009,home,web,"
+
+
+def bad(**fields: str) -> str:
+    """The BAD row with some fields replaced."""
+    cols = HEADER.split(",")
+    values = BAD.split(",")
+    for k, v in fields.items():
+        values[cols.index(k.replace("_", " "))] = v
+    return ",".join(values)
+
+
+QUARANTINED = [
+    # (id, extra rows, rule pattern, reason pattern)
+    (
+        "impossible_date",
+        [bad(Order_Date="2024-13-45")],
+        "date",
+        r"'2024-13-45' is not a date \(expected %Y-%m-%d %H:%M:%S or",
+    ),
+    (
+        "date_hint_names_mapping",
+        [bad(Order_Date="2024-13-45")],
+        "date",
+        r"local time Asia/Shanghai; or add the format to simulated_world_orders\.yml\)",
+    ),
+    ("misplaced_thousands", [bad(Amount='"12,34"')], "number", "'12,34' is not a number"),
+    ("feb_30", [bad(Order_Date="2024-02-30 10:00:00")], "date", "is not a date"),
+    ("text_date", [bad(Order_Date="yesterday")], "date", "'yesterday' is not a date"),
+    ("text_amount", [bad(Amount="abc")], "number", "'abc' is not a number"),
+    ("two_decimal_points", [bad(Amount="12.3.4")], "number", "is not a number"),
+    ("dollar_amount", [bad(Amount="$12")], "number", r"currency symbols ¥￥"),
+    ("fractional_qty", [bad(Qty="1.5")], "integer", "'1.5' is not a whole number"),
+    ("text_qty", [bad(Qty="two")], "integer", "'two' is not a number"),
+    ("huge_qty", [bad(Qty="1e30")], "integer", "too large"),
+    (
+        "negative_without_order",
+        [bad(Amount="-10.00", Qty="-1")],
+        "contract:a negative amount must reference",
+        "fails the contract check",
+    ),
+    ("huge_amount", [bad(Amount="999999999")], r"contract:abs\(amount\)", "999999999"),
+    ("duplicate_exact", [BAD, BAD], "duplicate_key", r"O9/1 already on row 6 \(exact copy\)"),
+    ("duplicate_conflict", [BAD, bad(Amount="11.00")], "duplicate_key", "conflicting values"),
+    (
+        "formula_hyperlink",
+        [bad(SKU='=HYPERLINK("http://x.example")')],
+        "formula",
+        "spreadsheet formula",
+    ),
+    ("formula_at", [bad(Customer_ID="@SUM(A1:A9)")], "formula", "CSV injection"),
+    ("formula_plus", [bad(SKU="+cmd|' /C calc'!A0")], "formula", "CSV injection"),
+    ("formula_minus", [bad(SKU="-2+3+cmd|' /C calc'!A0")], "formula", "CSV injection"),
+    ("missing_category", [bad(Category="")], "required", "category is empty"),
+    ("missing_customer", [bad(Customer_ID="")], "required", "customer_id is empty"),
+    ("missing_date", [bad(Order_Date="")], "required", "ordered_at is empty"),
+    ("unknown_category", [bad(Category="toys")], "contract:isin", "'toys' fails"),
+    ("unknown_channel", [bad(Channel="fax")], "contract:isin", "'fax' fails"),
+    ("bad_currency", [bad(Currency="cny1")], "contract:str_matches", "'cny1'"),
+    ("line_zero", [bad(Line="0")], "contract:greater_than_or_equal_to", "line_no"),
+    ("short_row", ["O9,1,C9"], "short_row", "fewer fields"),
+    ("long_row", [BAD + ",extra"], "long_row", "more fields than the header"),
+    (
+        "unquoted_thousands",
+        ["O9,1,C9,2024-03-05 14:22:01,1,234.50,CNY,1,P0009,home,web,"],
+        "long_row",
+        "unquoted delimiter",
+    ),
+    (
+        "return_without_negative",
+        [bad(Original_Order="O1")],
+        "contract:a negative amount must reference",
+        "contract check",
+    ),
+    ("long_id", [bad(Order_No="O" * 80)], "contract:str_length", "str_length"),
+]
+
+
+@pytest.mark.parametrize(
+    ("rows", "rule", "reason"), [pytest.param(*c[1:], id=c[0]) for c in QUARANTINED]
+)
+def test_malformed_rows_quarantined(tmp_path, rows, rule, reason):
+    mt = load(write(tmp_path, orders_csv(*rows)))
+    q = mt.quarantine
+    assert mt.reconciliation.rows_in == len(GOOD_ROWS) + len(rows)
+    assert mt.reconciliation.rows_in == len(mt.data) + q["row"].nunique()
+    assert set(mt.data.index) >= {2, 3, 4, 5}  # the good rows survive
+    hit = q[q["rule"].str.match(rule) & q["reason"].str.contains(reason, regex=True)]
+    assert len(hit) >= 1, q[["row", "rule", "reason"]].to_string()
+    assert hit["row"].min() >= 6 and hit["source"].eq("orders.csv").all()
+    assert hit["raw"].map(json.loads).map(lambda r: "Order No" in r).all()
+
+
+def test_header_only_is_reported(tmp_path):
+    path = write(tmp_path, HEADER + "\n")
+    with pytest.warns(io.EmptyTableWarning, match=r"orders\.csv: header only"):
+        mt = load(path)
+    assert mt.reconciliation.rows_in == 0 and mt.data.empty
+
+
+def test_extra_column_is_reported(tmp_path):
+    path = write(tmp_path, "\n".join([HEADER + ",Note", *(r + ",n" for r in GOOD_ROWS)]))
+    mt = load(path)
+    assert mt.extra_columns == ["Note"] and len(mt.data) == 4
+    assert "Note" in mt.summary()["extra_columns"].iloc[0]
+
+
+def test_gbk_file_detected(tmp_path):
+    mt = load(_gbk(tmp_path))
+    assert mt.data["product_id"].iloc[-1] == "张"
+
+
+# ------------------------------------------------------------------------ fuzzing
+
+_CSV_ALPHABET = st.sampled_from(list(',;|\t"\n\r =@+-.¥,0123456789abcAO张ÿ\x00'))
+
+
+def _fuzz(data: bytes, suffix: str = ".csv") -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"fuzz{suffix}"
+        path.write_bytes(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", io.ReadWarning)
+            try:
+                load(path)
+            except io.IngestError:
+                pass
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300))
+def test_fuzz_random_bytes(data):
+    _fuzz(data)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(_CSV_ALPHABET, max_size=40), max_size=6))
+def test_fuzz_rows_under_header(rows):
+    _fuzz(("\n".join([HEADER, *GOOD_ROWS, *rows]) + "\n").encode("utf-8"))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=200), st.sampled_from([".xlsx", ".parquet", ".jsonl"]))
+def test_fuzz_other_formats(data, suffix):
+    _fuzz(data, suffix)
+
+
+def test_no_row_lost_under_random_cell_damage(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = [HEADER] + [
+        f"O{i},1,C{i},2024-03-05 14:22:01,{rng.uniform(1, 99):.2f},CNY,1,P{i},home,web,"
+        for i in range(200)
+    ]
+    junk = ["", "x", "2024-13-45", "=1+1", "-5", "1e9", "¥", "NaN"]
+    for i in rng.choice(np.arange(1, 201), size=60, replace=False):
+        cells = lines[i].split(",")
+        cells[int(rng.integers(0, 10))] = junk[int(rng.integers(0, len(junk)))]
+        lines[i] = ",".join(cells)
+    mt = load(write(tmp_path, "\n".join(lines) + "\n"))
+    assert len(mt.data) + mt.quarantine["row"].nunique() == 200
+    assert 0 < mt.quarantine["row"].nunique() <= 60
