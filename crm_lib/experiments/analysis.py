@@ -182,7 +182,15 @@ def srm_check(
         q = q / q.sum()
     if len(labels) < 2:
         raise ValueError(f"only one variant ({labels!r}) in {group_col!r}; nothing to compare")
-    n = counts.to_numpy(dtype=float)
+    return srm_frame(labels, counts.to_numpy(dtype=float), q, threshold)
+
+
+def srm_frame(labels: list, n: np.ndarray, q: np.ndarray, threshold: float) -> pd.DataFrame:
+    """The SRM verdict table from arm counts ``n`` and planned shares ``q`` (sum to one).
+
+    Shared by :func:`srm_check` (raw rows) and ``ArmStats.srm`` (summarised rows) so that
+    both give the same table and the same advice.
+    """
     chi2, p = st.srm_from_counts(n, q)
     alarm = bool(p < threshold)
     action = (

@@ -32,7 +32,7 @@ from crm_lib.experiments._validate import (
     numeric,
     require_min_n,
 )
-from crm_lib.experiments.analysis import SRM_THRESHOLD
+from crm_lib.experiments.analysis import SRM_THRESHOLD, srm_frame
 
 __all__ = ["ArmStats", "arm_stats"]
 
@@ -103,28 +103,7 @@ class ArmStats:
                 )
             q = np.array([expected[k] for k in self.labels], dtype=float)
             q = q / q.sum()
-        n = self.n
-        chi2, p = st.srm_from_counts(n, q)
-        alarm = bool(p < threshold)
-        action = (
-            f"STOP: sample ratio mismatch (p = {p:.2g} < {threshold:g}); do not trust the effect "
-            "estimates until the cause (assignment, eligibility, logging, bots) is found"
-            if alarm
-            else "ok: arm sizes agree with the planned split"
-        )
-        return pd.DataFrame(
-            {
-                "variant": self.labels,
-                "n": n.astype(np.int64),
-                "observed_share": n / n.sum(),
-                "expected_share": q,
-                "expected_n": q * n.sum(),
-                "statistic": float(chi2),
-                "p_value": float(p),
-                "srm": alarm,
-                "action": action,
-            }
-        )
+        return srm_frame(list(self.labels), self.n, q, threshold)
 
     def proportions(self, col: str, alpha: float = 0.05) -> pd.DataFrame:
         """Same result as :func:`~crm_lib.experiments.proportions_test`."""
