@@ -20,6 +20,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 _SUBMODULES = {
+    "cleaning",
     "cli",
     "clustering",
     "clv",
@@ -34,6 +35,7 @@ _SUBMODULES = {
     "i18n",
     "io",
     "plotting",
+    "privacy",
     "profiling",
     "quarantine",
     "reporting",

@@ -1,0 +1,465 @@
+"""Privacy: pseudonymisation, consent, erasure and a PII scanner for reports.
+
+- :func:`pseudonymize` replaces personal identifiers by a **keyed hash** (HMAC-SHA256,
+  truncated). The same value and key always give the same pseudonym, so joins and
+  de-duplication still work; without the key nobody can recompute a pseudonym from a
+  guessed e-mail address or phone number (a plain SHA-256 of a phone number is reversed
+  by hashing all 10^10 numbers). Values are normalised first (e-mail trimmed and
+  lower-cased, phone to E.164), so one person written two ways gets one pseudonym.
+- The key comes from the environment variable ``CRM_PSEUDONYM_KEY``, else from the
+  git-ignored file ``<data dir>/.crm_pseudonym_key`` (created with a random key on first
+  use, with a :class:`PseudonymKeyWarning` that says where).
+- :func:`consent_flags` says per customer whether marketing may contact them.
+- :func:`erase_customer` removes a customer from every warehouse table in one publish.
+- :func:`scan_for_pii` finds e-mail addresses and phone numbers in text, files and
+  executed notebooks (use it on reports before sharing them).
+
+Key rotation
+------------
+A new key gives every value a new pseudonym: pseudonymised tables written with the old
+key no longer join with tables written with the new one. Rotate by (1) writing a new
+random key (``python -c "import secrets; print(secrets.token_hex(32))"``) to the key file
+or ``CRM_PSEUDONYM_KEY``, (2) re-running the cleaning step from the raw data so every
+pseudonymised table is rebuilt with the new key, (3) destroying the old key. Never keep
+old and new pseudonyms side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from crm_lib import cleaning
+
+__all__ = [
+    "KEY_ENV",
+    "KEY_FILE",
+    "PseudonymKeyWarning",
+    "consent_flags",
+    "erase_customer",
+    "load_key",
+    "pseudonymize",
+    "scan_for_pii",
+]
+
+KEY_ENV = "CRM_PSEUDONYM_KEY"
+"""Environment variable holding the pseudonymisation key (wins over the key file)."""
+
+KEY_FILE = ".crm_pseudonym_key"
+"""Name of the local key file in the data folder (git-ignored)."""
+
+_MIN_KEY_BYTES = 16
+
+EMAIL_RE = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
+# Chinese mobiles (1[3-9]x xxxx xxxx, with optional +86/0086 and spaces or dashes) and
+# international numbers written in E.164 (+ and 8-15 digits).
+PHONE_RE = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\w|\.\d)"
+    r"|(?<![\w+])\+[1-9]\d{7,14}(?![\w.])"
+)
+
+
+class PseudonymKeyWarning(UserWarning):
+    """A new pseudonymisation key file was created (keep it secret, back it up)."""
+
+
+# ------------------------------------------------------------------------- key
+
+
+def _key_file(key_file: str | Path | None) -> Path:
+    if key_file is not None:
+        return Path(key_file).expanduser()
+    from crm_lib import config
+
+    return config.data_dir() / KEY_FILE
+
+
+def load_key(key: str | bytes | None = None, *, key_file: str | Path | None = None) -> bytes:
+    """The pseudonymisation key as bytes.
+
+    Parameters
+    ----------
+    key : str or bytes, optional
+        An explicit key (tests, key rotation). Default: ``$CRM_PSEUDONYM_KEY``, else the
+        key file.
+    key_file : path, optional
+        Key file (default ``<data dir>/.crm_pseudonym_key``, data dir from
+        ``$CRM_DATA_DIR``). Created with a random 256-bit key when missing.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError
+        When the key is shorter than 16 bytes.
+
+    Warns
+    -----
+    PseudonymKeyWarning
+        When the key file was created.
+    """
+    source = "the key argument"
+    if key is None and os.environ.get(KEY_ENV):
+        key, source = os.environ[KEY_ENV], f"${KEY_ENV}"
+    if key is None:
+        path = _key_file(key_file)
+        source = str(path)
+        if path.is_file():
+            key = path.read_text(encoding="utf-8").strip()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_hex(32)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(key + "\n")
+            warnings.warn(
+                f"created a new pseudonymisation key in {path} (git-ignored). Keep it secret "
+                "and back it up: without it pseudonyms cannot be reproduced; set "
+                f"${KEY_ENV} to use a key from a secret store instead",
+                PseudonymKeyWarning,
+                stacklevel=3,
+            )
+    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    if len(raw) < _MIN_KEY_BYTES:
+        raise ValueError(
+            f"the pseudonymisation key from {source} is {len(raw)} bytes; use at least "
+            f"{_MIN_KEY_BYTES} (e.g. secrets.token_hex(32))"
+        )
+    return raw
+
+
+# ------------------------------------------------------------------ pseudonyms
+
+
+def _normalizer(column: str) -> Callable[[object], object]:
+    low = column.lower()
+    if "mail" in low:
+        return cleaning.normalize_email
+    if "phone" in low or "mobile" in low:
+        return cleaning.normalize_phone
+    return cleaning.normalize_text
+
+
+def pseudonymize(
+    df: pd.DataFrame,
+    columns: str | Iterable[str],
+    *,
+    key: str | bytes | None = None,
+    prefix: str = "p_",
+    length: int = 16,
+    normalize: bool | Mapping[str, Callable[[object], object]] = True,
+    key_file: str | Path | None = None,
+) -> pd.DataFrame:
+    """Replace identifier columns by keyed pseudonyms (HMAC-SHA256, truncated).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Any table; it is not modified.
+    columns : str or list of str
+        Columns to pseudonymise (e.g. ``customer_id``, ``name``, ``email``, ``phone``).
+    key : str or bytes, optional
+        Secret key; default from :func:`load_key`.
+    prefix : str
+        Prepended to each pseudonym (default ``"p_"``), so a pseudonym is never mistaken
+        for an original identifier.
+    length : int
+        Hex characters of the digest kept (8-64; default 16 = 64 bits: collisions are
+        negligible below a billion distinct values).
+    normalize : bool or mapping
+        True (default): normalise before hashing, chosen by column name: ``*mail*`` with
+        :func:`crm_lib.cleaning.normalize_email`, ``*phone*``/``*mobile*`` with
+        :func:`~crm_lib.cleaning.normalize_phone`, others with
+        :func:`~crm_lib.cleaning.normalize_text`. A mapping gives a function per column.
+        False: hash the values as they are.
+    key_file : path, optional
+        Passed to :func:`load_key`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the columns replaced by ``str`` pseudonyms; missing (and empty)
+        values stay missing.
+
+    Notes
+    -----
+    ``pseudonym = prefix + hex(HMAC-SHA256(key, normalised value))[:length]``. The column
+    name is not part of the message, so ``customer_id`` pseudonyms of two tables still join.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"email": ["Ann@Example.com ", "ann@example.com"]})
+    >>> out = pseudonymize(df, "email", key="a key of sixteen+ bytes")
+    >>> out["email"].nunique()
+    1
+    """
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(
+            f"cannot pseudonymise {missing}: not columns of the table (columns: {list(df.columns)})"
+        )
+    if not 8 <= length <= 64:
+        raise ValueError(f"length must be between 8 and 64 hex characters, got {length}")
+    secret = load_key(key, key_file=key_file)
+    out = df.copy()
+    for col in cols:
+        if normalize is True:
+            norm = _normalizer(col)
+        elif isinstance(normalize, Mapping):
+            norm = normalize.get(col, cleaning.normalize_text)
+        else:
+            norm = None
+        cache: dict[str, str] = {}
+
+        def _one(value: object, norm=norm, cache=cache) -> object:
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                return pd.NA
+            text = str(norm(value) if norm is not None else value)
+            if text == "" or text == "<NA>":
+                return pd.NA
+            if text not in cache:
+                digest = hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
+                cache[text] = prefix + digest[:length]
+            return cache[text]
+
+        out[col] = pd.array([_one(v) for v in df[col].tolist()], dtype="string")
+    return out
+
+
+# --------------------------------------------------------------------- consent
+
+
+def consent_flags(
+    customers: pd.DataFrame,
+    *,
+    customer_col: str = "customer_id",
+    consent_col: str = "marketing_consent",
+) -> pd.DataFrame:
+    """Whether each customer may receive marketing.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        One row per customer with a consent column (bool; missing = not given).
+    customer_col, consent_col : str
+        Column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``customer_id`` (as ``customer_col``), ``may_contact`` (bool) and
+        ``reason`` (``consent_given``, ``consent_refused`` or ``consent_unknown``).
+        Missing consent counts as refused: consent must be given, never assumed.
+    """
+    for c in (customer_col, consent_col):
+        if c not in customers.columns:
+            raise KeyError(f"column {c!r} not in the table; pass customer_col= / consent_col=")
+    consent = customers[consent_col].astype("boolean")
+    reason = pd.Series("consent_refused", index=customers.index, dtype="str")
+    reason[consent.fillna(False).astype(bool)] = "consent_given"
+    reason[consent.isna()] = "consent_unknown"
+    return pd.DataFrame(
+        {
+            customer_col: customers[customer_col].to_numpy(),
+            "may_contact": consent.fillna(False).astype(bool).to_numpy(),
+            "reason": reason.to_numpy(),
+        }
+    )
+
+
+# --------------------------------------------------------------------- erasure
+
+
+def _raw_mentions(raw: object, ids: set[str]) -> bool:
+    if not isinstance(raw, str) or not raw:
+        return False
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return any(i in raw for i in ids)
+    items = values.values() if isinstance(values, dict) else values
+    return any(isinstance(v, str) and v.strip() in ids for v in items)
+
+
+def erase_customer(
+    customer_id: str | Iterable[str],
+    *,
+    warehouse: str | Path | None = None,
+    customer_col: str = "customer_id",
+) -> pd.DataFrame:
+    """Remove one customer (or several) from every table of the warehouse, in one publish.
+
+    Parameters
+    ----------
+    customer_id : str or list of str
+        The customer's id(s) as stored in the warehouse. Link duplicate accounts of the
+        same person first and pass all their ids.
+    warehouse : path, optional
+        DuckDB file (default :func:`crm_lib.config.warehouse_path`).
+    customer_col : str
+        Name of the customer column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per table that had rows removed or was searched: ``table``,
+        ``rows_removed``, ``how`` (``customer_col`` or ``raw JSON`` for the quarantine).
+
+    Notes
+    -----
+    Every table with a ``customer_col`` column loses the customer's rows; the
+    ``quarantine`` table loses the rows whose raw record (JSON) or ``value`` names the
+    customer. The changed tables are published together with
+    :func:`crm_lib.warehouse.write_tables`, which writes a fresh database file and swaps it
+    in, so no deleted bytes linger in free pages of the live file. Copies elsewhere (raw
+    exports, backups, reports) must be erased separately.
+    """
+    from crm_lib import warehouse as wh
+
+    ids = {customer_id} if isinstance(customer_id, str) else set(customer_id)
+    ids = {str(i).strip() for i in ids}
+    if not ids or "" in ids:
+        raise ValueError("give at least one non-empty customer id to erase")
+    rows: list[dict] = []
+    changed: dict[str, pd.DataFrame] = {}
+    with wh.connect(warehouse) as con:
+        tables = [r[0] for r in con.execute("show tables").fetchall()]
+        for name in tables:
+            cols = [r[0] for r in con.execute(f'describe "{name}"').fetchall()]
+            if customer_col not in cols and not (name == "quarantine" and "raw" in cols):
+                continue
+            df = con.sql(f'select * from "{name}"').to_arrow_table().to_pandas()
+            hit = pd.Series(False, index=df.index)
+            how = []
+            if customer_col in cols:
+                hit |= df[customer_col].astype("string").str.strip().isin(ids).fillna(False)
+                how.append(customer_col)
+            if name == "quarantine":
+                hit |= df["raw"].map(lambda r: _raw_mentions(r, ids)).astype(bool)
+                if "value" in cols:
+                    hit |= df["value"].astype("string").str.strip().isin(ids).fillna(False)
+                how.append("raw JSON")
+            rows.append({"table": name, "rows_removed": int(hit.sum()), "how": ", ".join(how)})
+            if hit.any():
+                changed[name] = df.loc[~hit].reset_index(drop=True)
+    if changed:
+        wh.write_tables(changed, warehouse)
+    return pd.DataFrame(rows, columns=["table", "rows_removed", "how"])
+
+
+# ------------------------------------------------------------------------ scan
+
+
+def _mask(kind: str, text: str) -> str:
+    if kind == "email":
+        local, _, domain = text.partition("@")
+        return f"{local[:1]}***@{domain}"
+    digits = re.sub(r"\D", "", text)
+    return f"{digits[:3]}****{digits[-2:]}"
+
+
+def _notebook_texts(path: Path, sources: bool) -> list[tuple[str, str]]:
+    """Text of an executed notebook: cell sources and text outputs (images skipped)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    out: list[tuple[str, str]] = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        src = cell.get("source", "")
+        if sources:
+            out.append(
+                (f"{path.name}:cell{i}:source", "".join(src) if isinstance(src, list) else src)
+            )
+        for output in cell.get("outputs", []):
+            texts = []
+            if "text" in output:
+                texts.append(output["text"])
+            for mime, value in (output.get("data") or {}).items():
+                if mime.startswith("text/") or mime.endswith("json"):
+                    texts.append(value if isinstance(value, str | list) else json.dumps(value))
+            if "traceback" in output:
+                texts.append(output["traceback"])
+            for t in texts:
+                t = "".join(t) if isinstance(t, list) else t
+                out.append((f"{path.name}:cell{i}:output", t))
+    return out
+
+
+def scan_for_pii(
+    text_or_paths: str | Path | Iterable[str | Path], *, sources: bool = True
+) -> pd.DataFrame:
+    """Find e-mail addresses and phone numbers in text, files or executed notebooks.
+
+    Parameters
+    ----------
+    text_or_paths : str, pathlib.Path, or a list of them
+        A ``str`` is scanned as text; a :class:`pathlib.Path` is read (a folder is scanned
+        recursively for ``.ipynb``, ``.html``, ``.md``, ``.txt``, ``.json`` and ``.csv``
+        files). Notebooks: cell sources and text outputs (embedded images are skipped).
+    sources : bool
+        Also scan the cell sources of notebooks (default). False scans outputs only, for
+        notebooks whose teaching text shows made-up example addresses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per finding: ``source`` (``text[i]`` or file and cell), ``kind``
+        (``email`` or ``phone``), ``masked`` (the finding with most characters hidden)
+        and ``position`` (character offset). Empty when nothing was found.
+
+    Examples
+    --------
+    >>> scan_for_pii("call 138 1234 5678 or mail ann@example.com")[["kind", "masked"]]
+        kind            masked
+    0  phone         138****78
+    1  email  a***@example.com
+    >>> len(scan_for_pii("2,000 customers, 13.5% churn"))
+    0
+    """
+    items = [text_or_paths] if isinstance(text_or_paths, str | Path) else list(text_or_paths)
+    texts: list[tuple[str, str]] = []
+    for i, item in enumerate(items):
+        if isinstance(item, Path):
+            files = (
+                sorted(
+                    p
+                    for p in item.rglob("*")
+                    if p.suffix in {".ipynb", ".html", ".md", ".txt", ".json", ".csv"}
+                )
+                if item.is_dir()
+                else [item]
+            )
+            for f in files:
+                if f.suffix == ".ipynb":
+                    texts.extend(_notebook_texts(f, sources))
+                else:
+                    texts.append((f.name, f.read_text(encoding="utf-8", errors="replace")))
+        else:
+            texts.append((f"text[{i}]", str(item)))
+    rows = []
+    for source, text in texts:
+        for kind, pattern in (("email", EMAIL_RE), ("phone", PHONE_RE)):
+            for m in pattern.finditer(text):
+                rows.append(
+                    {
+                        "source": source,
+                        "kind": kind,
+                        "masked": _mask(kind, m.group(0)),
+                        "position": m.start(),
+                    }
+                )
+    out = pd.DataFrame(rows, columns=["source", "kind", "masked", "position"])
+    return out.sort_values(["source", "position"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,247 @@
+"""Tests of crm_lib.privacy: pseudonyms, key handling, consent, erasure, PII scan."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from crm_lib import privacy, warehouse
+
+KEY = "test-key-0123456789abcdef"
+OTHER_KEY = "rotated-key-fedcba9876543210"
+
+
+@pytest.fixture
+def people() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["C001", "C002", "C003", None],
+            "name": ["Ann Lee", "李雷", "Bo Chen", "x"],
+            "email": ["Ann@Example.com", "  ann@example.com ", "bo@example.org", ""],
+            "phone": ["138 1234 5678", "+86-138-1234-5678", "13912345678", None],
+        }
+    )
+
+
+def test_same_input_and_key_give_the_same_pseudonym(people):
+    a = privacy.pseudonymize(people, ["customer_id", "email", "phone"], key=KEY)
+    b = privacy.pseudonymize(people, ["customer_id", "email", "phone"], key=KEY)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["customer_id"].iloc[0].startswith("p_")
+    assert len(a["customer_id"].iloc[0]) == len("p_") + 16
+
+
+def test_the_same_person_written_differently_gets_one_pseudonym(people):
+    out = privacy.pseudonymize(people, ["email", "phone"], key=KEY)
+    # rows 0 and 1: same e-mail up to case and spaces, same phone in two formats
+    assert out.loc[0, "email"] == out.loc[1, "email"]
+    assert out.loc[0, "phone"] == out.loc[1, "phone"]
+    assert out.loc[0, "phone"] != out.loc[2, "phone"]
+
+
+def test_missing_values_stay_missing(people):
+    out = privacy.pseudonymize(people, ["customer_id", "email", "phone"], key=KEY)
+    assert out.loc[3, ["customer_id", "email", "phone"]].isna().all()
+
+
+def test_key_rotation_changes_every_pseudonym(people):
+    a = privacy.pseudonymize(people, ["customer_id", "email"], key=KEY)
+    b = privacy.pseudonymize(people, ["customer_id", "email"], key=OTHER_KEY)
+    for col in ["customer_id", "email"]:
+        both = a[col].notna()
+        assert (a.loc[both, col] != b.loc[both, col]).all()
+
+
+def test_no_raw_identifier_is_left(people):
+    cols = ["customer_id", "name", "email", "phone"]
+    out = privacy.pseudonymize(people, cols, key=KEY)
+    text = out.to_csv(index=False)
+    for value in people[cols].stack().dropna().astype(str).str.strip():
+        if len(value) > 1:
+            assert value not in text
+    assert privacy.scan_for_pii(text).empty
+    assert not privacy.scan_for_pii(people.to_csv(index=False)).empty
+
+
+def test_pseudonymize_does_not_modify_the_input(people):
+    before = people.copy()
+    privacy.pseudonymize(people, "email", key=KEY)
+    pd.testing.assert_frame_equal(people, before)
+
+
+def test_pseudonymize_names_a_missing_column(people):
+    with pytest.raises(KeyError, match="not columns of the table"):
+        privacy.pseudonymize(people, ["e_mail"], key=KEY)
+
+
+def test_short_key_is_refused():
+    with pytest.raises(ValueError, match="at least 16"):
+        privacy.load_key("short")
+
+
+def test_key_from_environment_wins(monkeypatch, tmp_path, people):
+    monkeypatch.setenv(privacy.KEY_ENV, KEY)
+    a = privacy.pseudonymize(people, "email", key_file=tmp_path / "k")
+    b = privacy.pseudonymize(people, "email", key=KEY)
+    pd.testing.assert_series_equal(a["email"], b["email"])
+    assert not (tmp_path / "k").exists()
+
+
+def test_key_file_is_created_once_and_reused(monkeypatch, tmp_path, people):
+    monkeypatch.delenv(privacy.KEY_ENV, raising=False)
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    with pytest.warns(privacy.PseudonymKeyWarning, match="created a new pseudonymisation key"):
+        a = privacy.pseudonymize(people, "email")
+    path = tmp_path / privacy.KEY_FILE
+    assert path.is_file()
+    assert path.stat().st_mode & 0o077 == 0  # readable by the owner only
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b = privacy.pseudonymize(people, "email")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_key_file_is_git_ignored():
+    gitignore = Path(__file__).resolve().parents[1] / ".gitignore"
+    assert privacy.KEY_FILE in gitignore.read_text(encoding="utf-8").split()
+
+
+# ------------------------------------------------------------------- consent
+
+
+def test_consent_flags_treat_missing_consent_as_refused():
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "marketing_consent": pd.array([True, False, None], dtype="boolean"),
+        }
+    )
+    out = privacy.consent_flags(customers)
+    assert out["may_contact"].tolist() == [True, False, False]
+    assert out["reason"].tolist() == ["consent_given", "consent_refused", "consent_unknown"]
+
+
+# ------------------------------------------------------------------- erasure
+
+
+@pytest.fixture
+def wh_path(tmp_path) -> Path:
+    path = tmp_path / "crm.duckdb"
+    customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "region": ["n", "e", "s"]})
+    tx = pd.DataFrame(
+        {"order_id": ["O1", "O2", "O3", "O4"], "customer_id": ["C1", "C2", "C1", "C3"]}
+    )
+    quarantine = pd.DataFrame(
+        {
+            "source": ["f.csv"] * 3,
+            "row": [2, 3, 4],
+            "column": ["Amount", "Region", "Amount"],
+            "value": ["abc", "??", "x"],
+            "rule": ["number", "label", "number"],
+            "reason": ["r"] * 3,
+            "raw": [
+                json.dumps({"Customer ID": " C1 ", "Amount": "abc"}),
+                json.dumps({"Customer ID": "C2", "Region": "??"}),
+                json.dumps({"Customer ID": "C11", "Amount": "x"}),  # C11 is not C1
+            ],
+        }
+    )
+    lineage = pd.DataFrame({"load_id": ["L1"], "source": ["f.csv"]})
+    warehouse.write_tables(
+        {"customers": customers, "transactions": tx, "quarantine": quarantine, "lineage": lineage},
+        path,
+    )
+    return path
+
+
+def _read(path, table):
+    with warehouse.connect(path) as con:
+        return con.sql(f"select * from {table}").df()
+
+
+def test_erasure_removes_every_row_of_the_customer_and_nothing_else(wh_path):
+    before = {t: _read(wh_path, t) for t in ["customers", "transactions", "quarantine", "lineage"]}
+    removed = privacy.erase_customer("C1", warehouse=wh_path)
+    counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
+    assert counts == {"customers": 1, "transactions": 2, "quarantine": 1}
+    after = {t: _read(wh_path, t) for t in before}
+    assert "C1" not in after["customers"]["customer_id"].tolist()
+    assert "C1" not in after["transactions"]["customer_id"].tolist()
+    assert not after["quarantine"]["raw"].str.contains(r'"\s*C1\s*"').any()
+    # nothing else changed
+    assert len(after["customers"]) == 2 and len(after["transactions"]) == 2
+    assert after["quarantine"]["row"].tolist() == [3, 4]
+    pd.testing.assert_frame_equal(after["lineage"], before["lineage"])
+
+
+def test_erasure_of_an_unknown_customer_changes_nothing(wh_path):
+    removed = privacy.erase_customer(["C9"], warehouse=wh_path)
+    assert removed["rows_removed"].sum() == 0
+    assert len(_read(wh_path, "transactions")) == 4
+
+
+def test_erasure_needs_an_id(wh_path):
+    with pytest.raises(ValueError, match="non-empty customer id"):
+        privacy.erase_customer("  ", warehouse=wh_path)
+
+
+# ----------------------------------------------------------------------- scan
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mail ann.lee@example.com now",
+        "TEST+2@EXAMPLE.COM",
+        "call 138 1234 5678",
+        "call +86-138-1234-5678",
+        "13812345678",
+        "+8613900000000",
+        "intl +4915123456789",
+    ],
+)
+def test_scan_finds_planted_pii(text):
+    found = privacy.scan_for_pii(text)
+    assert len(found) == 1
+    assert "@" not in found["masked"].iloc[0] or "***" in found["masked"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2,000 customers; 13.5% churn; revenue 1,381,234.50",
+        "load 20261123T121127123456Z-ab12cd34, sha 3f13812345678abc",
+        "p_9f86d081884c7d65 and 2024-03-05 14:22:01",
+        "order O00012345/1, customer C00001234, amount 13812345678.5",
+        "",
+    ],
+)
+def test_scan_finds_nothing_in_clean_text(text):
+    assert privacy.scan_for_pii(text).empty
+
+
+def test_scan_reads_notebook_outputs_and_skips_images(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x = 1")
+    example = nbformat.v4.new_markdown_cell("e.g. `ANN@EXAMPLE.COM`")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", text="contact: bo@example.org\n"),
+        nbformat.v4.new_output(
+            "display_data", data={"image/png": "iVBOR13812345678w0", "text/plain": "<Figure>"}
+        ),
+    ]
+    nb.cells = [cell, example]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    found = privacy.scan_for_pii([path], sources=False)
+    assert found["kind"].tolist() == ["email"]
+    assert found["source"].iloc[0] == "n.ipynb:cell0:output"
+    assert privacy.scan_for_pii(tmp_path)["source"].tolist() == [
+        "n.ipynb:cell0:output",
+        "n.ipynb:cell1:source",
+    ]
