@@ -825,7 +825,24 @@ def bgnbd_log_likelihood(
     return common + np.logaddexp(t1, t2)
 
 
-class BetaGeoModel(_MLE):
+class _RFMModel(_MLE):
+    """Shared input handling of the models fitted on (frequency, recency, T)."""
+
+    def __init__(
+        self, *, frequency_col: str = "frequency", recency_col: str = "recency", T_col: str = "T"
+    ):
+        self.frequency_col = frequency_col
+        self.recency_col = recency_col
+        self.T_col = T_col
+
+    def _arrays(self, summary: pd.DataFrame | None):
+        if summary is None:
+            self._check_fitted()
+            return self._x_full, self._tx_full, self._T_full
+        return _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
+
+
+class BetaGeoModel(_RFMModel):
     """BG/NBD model of repeat purchases (Fader, Hardie & Lee, 2005).
 
     While alive, a customer buys as a Poisson process with rate
@@ -884,19 +901,6 @@ class BetaGeoModel(_MLE):
     """
 
     _param_names = ("r", "alpha", "a", "b")
-
-    def __init__(
-        self, *, frequency_col: str = "frequency", recency_col: str = "recency", T_col: str = "T"
-    ):
-        self.frequency_col = frequency_col
-        self.recency_col = recency_col
-        self.T_col = T_col
-
-    def _arrays(self, summary: pd.DataFrame | None):
-        if summary is None:
-            self._check_fitted()
-            return self._x_full, self._tx_full, self._T_full
-        return _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
 
     def fit(self, summary: pd.DataFrame) -> BetaGeoModel:
         """Fit by maximum likelihood.
@@ -1234,7 +1238,7 @@ def paretonbd_log_likelihood(
     return log_c + np.logaddexp(l_alive, l_dead)
 
 
-class ParetoNBDModel(_MLE):
+class ParetoNBDModel(_RFMModel):
     """Pareto/NBD model of repeat purchases (Schmittlein, Morrison & Colombo, 1987).
 
     While alive, a customer buys as a Poisson process with rate
@@ -1297,19 +1301,6 @@ class ParetoNBDModel(_MLE):
     # the finite-difference gradient is only good to ~1e-8; 1e-6 moves the estimates by
     # ~1e-6 / curvature, well under 1% of a standard error at any realistic sample size
     _gtol = 1e-6
-
-    def __init__(
-        self, *, frequency_col: str = "frequency", recency_col: str = "recency", T_col: str = "T"
-    ):
-        self.frequency_col = frequency_col
-        self.recency_col = recency_col
-        self.T_col = T_col
-
-    def _arrays(self, summary: pd.DataFrame | None):
-        if summary is None:
-            self._check_fitted()
-            return self._x_full, self._tx_full, self._T_full
-        return _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
 
     def fit(self, summary: pd.DataFrame) -> ParetoNBDModel:
         """Fit by maximum likelihood.
