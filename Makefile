@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data report test lint format bench lock clean
+.PHONY: help venv external data report test lint format bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -29,13 +29,22 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## Create or refresh .venv from constraints.txt
 
+# Public reference data shipped inside a registry package, fetched as a file (never
+# installed): lifetimes 0.11.3 carries the CDNOW sample of Fader, Hardie & Lee (2005),
+# used by tests/test_clv_published.py and crm_lib.datasets.load_cdnow().
+EXTERNAL := data/external/Lifetimes-0.11.3-py3-none-any.whl
+$(EXTERNAL): | $(STAMP)
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: lifetimes==0.11.3 -d data/external
+
+external: $(EXTERNAL) ## Fetch the public reference data (CDNOW) from PyPI into data/external/
+
 data: $(STAMP) ## Build the simulated sample world (SIZE=small SEED=1) under data/raw/
 	$(BIN)/crm data build --size $(SIZE) --seed $(SEED) --out $(DATA_DIR)
 
 report: data ## Bootstrap, build the sample data and run the report batch in reports.yml
 	$(BIN)/crm report run reports.yml
 
-test: $(STAMP) ## Bootstrap, lint, then the whole test suite (notebooks included, via nbval)
+test: $(STAMP) $(EXTERNAL) ## Bootstrap, lint, then the whole test suite (notebooks included, via nbval)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest tests

@@ -21,6 +21,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 _SUBMODULES = {
     "cleaning",
+    "dedup",
+    "engine",
     "cli",
     "clustering",
     "clv",
