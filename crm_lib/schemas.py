@@ -21,10 +21,33 @@ raises :class:`ContractError` whose message names the table, column, row and val
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import pandas as pd
-import pandera.pandas as pa
+
+
+def _import_pandera():
+    """Import pandera without letting it import ``pyspark.pandas``.
+
+    When PySpark is installed (the ``spark`` extra), ``import pandera`` imports
+    ``pyspark.pandas`` to patch pandas type hints: 0.3 s more on every kernel start, a
+    FutureWarning about pandas 3 in every notebook, and nothing crm_lib uses. A ``None``
+    entry in ``sys.modules`` makes that one optional import fail as if PySpark were
+    absent; it is removed again so Spark itself stays importable.
+    """
+    blocked = "pyspark.pandas" not in sys.modules
+    if blocked:
+        sys.modules["pyspark.pandas"] = None  # type: ignore[assignment]
+    try:
+        import pandera.pandas as pandera_pandas
+    finally:
+        if blocked:
+            sys.modules.pop("pyspark.pandas", None)
+    return pandera_pandas
+
+
+pa = _import_pandera()
 
 CONTRACT_VERSION = "1.0"
 """Version of the data contract. Bump the minor version for added optional columns,

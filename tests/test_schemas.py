@@ -74,3 +74,18 @@ def test_contract_is_documented_and_flags_personal_data():
 def test_empty_tables_have_contract_columns():
     for name, schema in schemas.SCHEMAS.items():
         assert list(schemas.empty(name).columns) == list(schema.columns)
+
+
+def test_importing_the_contract_does_not_import_pyspark_pandas():
+    """pandera would import pyspark.pandas (0.3 s, a pandas-3 warning) when PySpark is
+    installed; crm_lib.schemas blocks that one import and leaves Spark importable."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, crm_lib.schemas; "
+        "assert 'pyspark.pandas' not in sys.modules, 'pyspark.pandas imported'; "
+        "import importlib.util as u; "
+        "assert u.find_spec('pyspark') is None or u.find_spec('pyspark.sql') is not None"
+    )
+    subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code], check=True)

@@ -6,6 +6,7 @@
 """
 
 from crm_lib.datasets._btyd import BGNBDParams, GammaGammaParams
+from crm_lib.datasets.cdnow import CDNOWNotFoundError, load_cdnow
 from crm_lib.datasets.large import LargeWorldResult, simulate_to_parquet
 from crm_lib.datasets.storage import get_world, load_world, save_world, world_fingerprint
 from crm_lib.datasets.world import SIZES, GroundTruth, World, WorldParams, simulate
@@ -13,12 +14,14 @@ from crm_lib.datasets.world import SIZES, GroundTruth, World, WorldParams, simul
 __all__ = [
     "SIZES",
     "BGNBDParams",
+    "CDNOWNotFoundError",
     "GammaGammaParams",
     "GroundTruth",
     "LargeWorldResult",
     "World",
     "WorldParams",
     "get_world",
+    "load_cdnow",
     "load_world",
     "save_world",
     "simulate",
