@@ -6,6 +6,12 @@
   Series and is idempotent (normalising twice changes nothing).
 - :func:`flag_outliers`: IQR (Tukey fences) or robust z (median and MAD), with a
   ``flag`` or ``cap`` policy; the rule and its bounds are returned with the flags.
+- :func:`handle_outliers`: a stated outlier policy for order lines (flag, cap or
+  quarantine), by default the ``ratio`` rule against the customer's own spending.
+- :func:`net_returns`: nets return lines against the orders they return; credits without
+  an order are quarantined, over-credits follow a stated ``credit_policy``.
+- :func:`exclude_test_data`: moves internal test accounts and test orders out by
+  parameterised rules (e-mail and name patterns, id lists, a flag, test amounts), with a log.
 - :func:`quality_scorecard`: completeness, validity, uniqueness, consistency and
   timeliness per table and column; :func:`compare_scorecards` sets two side by side and
   :func:`plot_scorecard` draws them.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,12 +30,24 @@ import pandas as pd
 
 from crm_lib import schemas
 from crm_lib.i18n import check_language, label, t
+from crm_lib.quarantine import Reconciliation, empty_quarantine, quarantine_rows, reconcile
 
 __all__ = [
+    "CREDIT_POLICIES",
     "DIMENSIONS",
+    "OUTLIER_POLICIES",
     "PHONE_E164_CN",
+    "TEST_EMAIL_PATTERN",
+    "TEST_NAME_PATTERN",
+    "CleaningError",
+    "CleaningResult",
+    "NettedReturns",
+    "TestDataExclusion",
     "compare_scorecards",
+    "exclude_test_data",
     "flag_outliers",
+    "handle_outliers",
+    "net_returns",
     "normalize_email",
     "normalize_phone",
     "normalize_text",
@@ -152,6 +171,8 @@ def flag_outliers(
     k: float | None = None,
     log: bool = False,
     where: pd.Series | None = None,
+    group_col: str | None = None,
+    min_group: int = 3,
 ) -> pd.DataFrame:
     """Flag (or cap) outliers of one numeric column.
 
@@ -161,10 +182,12 @@ def flag_outliers(
         Any table; it is not modified.
     value_col : str
         Numeric column to check.
-    rule : {"iqr", "robust_z"}
+    rule : {"iqr", "robust_z", "ratio"}
         ``iqr``: outside ``[Q1 - k IQR, Q3 + k IQR]`` (Tukey; default ``k = 1.5``).
         ``robust_z``: ``|x - median| / (1.4826 MAD) > k`` (Iglewicz-Hoaglin; default
-        ``k = 3.5``).
+        ``k = 3.5``). ``ratio``: ``x > k * median(other values of the same group_col)``
+        (default ``k = 20``): a value many times its peers', such as an amount typed
+        with the decimal point in the wrong place; high side only.
     policy : {"flag", "cap"}
         ``flag``: values unchanged; ``cap``: flagged values clipped to the bounds
         (winsorised).
@@ -176,32 +199,41 @@ def flag_outliers(
     where : pandas.Series of bool, optional
         Rows the bounds are computed from and applied to (e.g. sale lines only,
         ``data["amount"] > 0``); other rows are never flagged.
+    group_col : str, optional
+        Group of the ``ratio`` rule (e.g. ``customer_id``); required by it.
+    min_group : int
+        ``ratio``: rows of groups with fewer rows (in ``where``) are never flagged.
 
     Returns
     -------
     pandas.DataFrame
         ``data`` with ``value_col`` (capped under ``policy="cap"``) and the columns
         ``outlier`` (bool), ``outlier_rule`` (str, e.g. ``"iqr k=1.5 on amount: [0.5, 210]"``),
-        ``outlier_low`` and ``outlier_high`` (the bounds, on the original scale).
+        ``outlier_low`` and ``outlier_high`` (the bounds, on the original scale; per row
+        for ``ratio``, whose lower bound is NaN).
 
     Notes
     -----
     The MAD is scaled by 1.4826 so that it estimates the standard deviation of normal
     data; the robust z ignores the outliers it looks for, unlike the ordinary z score.
+    The ``ratio`` rule uses the leave-one-out median of the group, so the value under
+    test never moves its own reference.
 
     References
     ----------
     Tukey, J. W. (1977). *Exploratory Data Analysis*. Iglewicz, B. and Hoaglin, D. (1993).
     *How to Detect and Handle Outliers*. ASQC.
     """
-    if rule not in {"iqr", "robust_z"}:
-        raise ValueError(f"rule must be 'iqr' or 'robust_z', got {rule!r}")
+    if rule not in {"iqr", "robust_z", "ratio"}:
+        raise ValueError(f"rule must be 'iqr', 'robust_z' or 'ratio', got {rule!r}")
     if policy not in {"flag", "cap"}:
         raise ValueError(f"policy must be 'flag' or 'cap', got {policy!r}")
     if value_col not in data.columns:
         raise KeyError(f"column {value_col!r} not in the table; pass value_col=")
     x = pd.to_numeric(data[value_col], errors="coerce").astype("float64")
     use = x.notna() if where is None else (x.notna() & where.reindex(x.index).fillna(False))
+    if rule == "ratio":
+        return _flag_ratio(data, x, use, value_col, policy, k, group_col, min_group)
     if log:
         use &= x > 0
         z = np.log(x.where(use))
@@ -228,6 +260,55 @@ def flag_outliers(
     out["outlier_rule"] = f"{rule} k={k:g} on {scale}{value_col}: [{lo:.4g}, {hi:.4g}]"
     out["outlier_low"] = float(lo)
     out["outlier_high"] = float(hi)
+    return out
+
+
+def _median_of_others(x: pd.Series, groups: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Leave-one-out median of each value's group, and the group size (vectorised)."""
+    df = pd.DataFrame({"g": groups.to_numpy(), "x": x.to_numpy()}, index=x.index)
+    df = df.sort_values(["g", "x"], kind="stable")
+    v = df["x"].to_numpy(dtype=float)
+    codes, _ = pd.factorize(df["g"], sort=False)
+    size = np.bincount(codes)
+    start = np.r_[0, np.cumsum(size)[:-1]]
+    n, s = size[codes], start[codes]
+    pos = np.arange(len(v)) - s
+    rest = n - 1
+
+    def at(j: np.ndarray) -> np.ndarray:
+        idx = s + np.where(j < pos, j, j + 1)
+        return v[np.clip(idx, 0, max(len(v) - 1, 0))]
+
+    med = (at((rest - 1) // 2) + at(rest // 2)) / 2 if len(v) else v
+    med = np.where(rest >= 1, med, np.nan)
+    return (
+        pd.Series(med, index=df.index).reindex(x.index),
+        pd.Series(n, index=df.index).reindex(x.index),
+    )
+
+
+def _flag_ratio(data, x, use, value_col, policy, k, group_col, min_group) -> pd.DataFrame:
+    if group_col is None or group_col not in data.columns:
+        raise KeyError(
+            f"rule 'ratio' compares values within groups: pass group_col= (a column of the "
+            f"table, e.g. 'customer_id'); got {group_col!r}"
+        )
+    k = 20.0 if k is None else float(k)
+    groups = data[group_col]
+    use = use & groups.notna()
+    med, n = _median_of_others(x[use], groups[use])
+    high = (k * med).reindex(x.index)
+    flag = (use & (n.reindex(x.index) >= min_group) & (x > high)).fillna(False)
+    out = data.copy()
+    if policy == "cap":
+        out[value_col] = x.where(~flag, high)
+    out["outlier"] = flag.to_numpy(dtype=bool)
+    out["outlier_rule"] = (
+        f"ratio k={k:g} on {value_col}: > {k:g} x median of the other values of the same "
+        f"{group_col} (groups of >= {min_group})"
+    )
+    out["outlier_low"] = np.nan
+    out["outlier_high"] = high.to_numpy(dtype=float)
     return out
 
 
@@ -491,3 +572,569 @@ def plot_scorecard(
     if title:
         ax.set_title(t(title, language))
     return ax
+
+
+# ------------------------------------------------------------- cleaning steps
+
+
+class CleaningError(ValueError):
+    """A cleaning step cannot run on the table it was given (the message names table and column)."""
+
+
+@dataclass
+class CleaningResult:
+    """Result of a cleaning step that moves rows to quarantine.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        Accepted rows (index = source row, as given).
+    quarantine : pandas.DataFrame
+        One record per quarantined row, columns :data:`crm_lib.quarantine.QUARANTINE_COLUMNS`.
+    reconciliation : crm_lib.quarantine.Reconciliation
+        ``rows_in == rows_accepted + rows_quarantined``.
+    """
+
+    data: pd.DataFrame
+    quarantine: pd.DataFrame
+    reconciliation: Reconciliation
+
+    def __iter__(self):  # allows ``data, quarantine = step(...)``
+        return iter((self.data, self.quarantine))
+
+    def summary(self) -> pd.DataFrame:
+        """Row counts plus the quarantined rows per rule (``rules``, e.g. ``outlier=20``)."""
+        out = self.reconciliation.summary()
+        out["rules"] = ", ".join(
+            f"{k}={v}" for k, v in self.quarantine.groupby("rule")["row"].nunique().items()
+        )
+        return out
+
+
+@dataclass
+class NettedReturns(CleaningResult):
+    """Result of :func:`net_returns`: accepted lines, quarantine and the netted orders.
+
+    Attributes
+    ----------
+    orders : pandas.DataFrame
+        One row per sale order: ``order_id, customer_id, ordered_at, gross_amount,
+        returned_amount, net_amount, return_lines, fully_returned, credit_capped`` (order,
+        customer and date columns keep the names passed to :func:`net_returns`).
+    credit_policy : str
+        The policy applied to over-credited orders.
+    """
+
+    orders: pd.DataFrame = field(default_factory=pd.DataFrame)
+    credit_policy: str = "quarantine"
+
+
+@dataclass
+class TestDataExclusion:
+    """Result of :func:`exclude_test_data`.
+
+    Attributes
+    ----------
+    customers, transactions : pandas.DataFrame
+        The tables without test accounts and test orders.
+    excluded : pandas.DataFrame
+        The exclusion log: :data:`crm_lib.quarantine.QUARANTINE_COLUMNS` plus ``table``;
+        rule ``test_account`` or ``test_order``, the reason names the rule that matched.
+    reconciliation : dict of str to Reconciliation
+        Per table, ``rows_in == rows_accepted + rows_excluded``.
+    test_customer_ids : list of str
+        Customers recognised as test accounts.
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    customers: pd.DataFrame
+    transactions: pd.DataFrame
+    excluded: pd.DataFrame
+    reconciliation: dict[str, Reconciliation]
+    test_customer_ids: list[str]
+
+    def summary(self) -> pd.DataFrame:
+        """Per table: ``source, rows_in, rows_accepted, rows_quarantined, balanced, table``."""
+        out = pd.concat(
+            [r.summary().assign(table=t) for t, r in self.reconciliation.items()],
+            ignore_index=True,
+        )
+        return out.rename(columns={"rows_quarantined": "rows_excluded"})
+
+
+def _require(df: pd.DataFrame, table: str, columns: Iterable[str | None]) -> None:
+    missing = [c for c in columns if c is not None and c not in df.columns]
+    if missing:
+        raise CleaningError(
+            f"{table}: column(s) {missing} not in the table (columns: {list(df.columns)}); "
+            "pass the right *_col= argument"
+        )
+
+
+def _check_index(df: pd.DataFrame, table: str) -> None:
+    if not df.index.is_unique:
+        raise CleaningError(
+            f"{table}: the index must identify rows (the source row numbers of "
+            "io.apply_mapping); it has duplicate labels"
+        )
+
+
+def _blank_id(s: pd.Series) -> pd.Series:
+    return s.isna() | s.astype("string").str.strip().eq("").fillna(True)
+
+
+CREDIT_POLICIES = ("quarantine", "cap", "keep")
+"""Policies of :func:`net_returns` for return lines that credit more than their order."""
+
+
+def net_returns(
+    transactions: pd.DataFrame,
+    *,
+    order_col: str = "order_id",
+    original_col: str = "original_order_id",
+    amount_col: str = "amount",
+    customer_col: str = "customer_id",
+    date_col: str = "ordered_at",
+    credit_policy: str = "quarantine",
+    tolerance: float = 0.005,
+    source: str = "transactions",
+    raw: pd.DataFrame | None = None,
+) -> NettedReturns:
+    """Net return lines against the orders they return; quarantine credits without an order.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Order lines (the ``transactions`` contract table), indexed by source row. A return
+        is a line with a negative amount whose ``original_col`` names the order it returns.
+    order_col, original_col, amount_col, customer_col, date_col : str
+        Column names.
+    credit_policy : {"quarantine", "cap", "keep"}
+        What to do when the returns of an order credit more than the order's gross amount
+        (e.g. because some of its sale lines were quarantined):
+        ``quarantine`` (default) moves those return lines to quarantine (rule
+        ``over_credit``) and the order keeps its gross amount; ``cap`` keeps the lines
+        and caps the order's returned amount at its gross amount (net 0, the excess in
+        ``credit_capped``); ``keep`` keeps them and allows a negative net amount.
+    tolerance : float
+        Rounding tolerance (currency units) of the over-credit check.
+    source : str
+        File or table name for the quarantine records.
+    raw : pandas.DataFrame, optional
+        Raw text table of the same rows, for the ``raw`` column of quarantine records.
+
+    Returns
+    -------
+    NettedReturns
+        ``data`` (accepted lines, returns included), ``quarantine``, ``reconciliation``,
+        ``orders`` (one row per sale order with ``gross_amount`` = sum of its
+        non-negative lines, ``returned_amount`` = credits of its accepted returns as a
+        positive number, ``net_amount``, ``return_lines``, ``fully_returned``,
+        ``credit_capped``) and ``credit_policy``.
+
+    Raises
+    ------
+    CleaningError
+        A column is missing, the policy is unknown, or the index does not identify rows.
+
+    Notes
+    -----
+    ``net_amount = gross_amount - returned_amount`` per order, where
+    ``returned_amount = -sum(amount)`` over the return lines whose ``original_col``
+    names the order. Two kinds of negative line are *not* returns and go to quarantine
+    (neither dropped nor netted): ``credit_without_order`` (no original order named; the
+    data contract already quarantines these in :func:`crm_lib.io.apply_mapping`, so in
+    the pipeline this rule finds nothing) and ``return_without_order`` (the named order
+    is not in the table: never exported, or its lines were quarantined). Every row ends
+    up accepted or quarantined: ``rows_in == rows_accepted + rows_quarantined``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"order_id": ["O1", "O1", "R1", "R2"],
+    ...     "customer_id": ["C1", "C1", "C1", "C2"],
+    ...     "ordered_at": pd.to_datetime(["2024-01-01"] * 4),
+    ...     "amount": [100.0, 50.0, -50.0, -20.0],
+    ...     "original_order_id": [None, None, "O1", "O9"]}, index=[2, 3, 4, 5])
+    >>> res = net_returns(tx)
+    >>> res.orders[["order_id", "gross_amount", "returned_amount", "net_amount"]]
+      order_id  gross_amount  returned_amount  net_amount
+    0       O1         150.0             50.0       100.0
+    >>> res.quarantine[["row", "rule"]]
+       row                  rule
+    0    5  return_without_order
+    """
+    if credit_policy not in CREDIT_POLICIES:
+        raise CleaningError(
+            f"credit_policy must be one of {', '.join(CREDIT_POLICIES)}; got {credit_policy!r}"
+        )
+    _require(transactions, source, [order_col, original_col, amount_col, customer_col, date_col])
+    _check_index(transactions, source)
+    tx = transactions
+    amount = pd.to_numeric(tx[amount_col], errors="coerce").astype("float64")
+    credit = (amount < 0).fillna(False)
+    no_ref = _blank_id(tx[original_col])
+    original = tx[original_col].astype("string").str.strip()
+    sale_orders = set(tx.loc[~credit, order_col].astype("string").str.strip().dropna())
+    without_order = credit & no_ref
+    orphan = credit & ~no_ref & ~original.isin(sale_orders).fillna(False)
+    parts = [
+        quarantine_rows(
+            tx,
+            without_order,
+            source=source,
+            rule="credit_without_order",
+            reason=f"{amount_col} is negative but {original_col} is empty: a credit that "
+            "names no order is not a return",
+            column=amount_col,
+            raw=raw,
+        ),
+        quarantine_rows(
+            tx,
+            orphan,
+            source=source,
+            rule="return_without_order",
+            reason=(
+                f"{original_col}: return of order '" + original.fillna("") + "', which is not "
+                "in the table (not exported, or its lines were quarantined); not netted"
+            ),
+            column=original_col,
+            raw=raw,
+        ),
+    ]
+    matched = credit & ~without_order & ~orphan
+    sales = tx.loc[~credit]
+    key = sales[order_col].astype("string").str.strip()
+    gross = amount[~credit].groupby(key.to_numpy()).sum()
+    ret_key = original[matched]
+    returned = (-amount[matched]).groupby(ret_key.to_numpy()).sum()
+    n_ret = amount[matched].groupby(ret_key.to_numpy()).size()
+    over = returned[returned > gross.reindex(returned.index) + tolerance]
+    if credit_policy == "quarantine" and len(over):
+        bad = matched & original.isin(over.index).fillna(False)
+        why = original.map(
+            lambda o: (
+                (
+                    f"returns of order {o!r} credit {over.get(o, 0):.2f}, more than its gross "
+                    f"amount {gross.get(o, 0):.2f} (credit_policy='quarantine')"
+                )
+                if isinstance(o, str)
+                else ""
+            )
+        )
+        parts.append(
+            quarantine_rows(
+                tx, bad, source=source, rule="over_credit", reason=why, column=amount_col, raw=raw
+            )
+        )
+        matched &= ~bad
+        returned = returned.drop(over.index)
+        n_ret = n_ret.drop(over.index)
+    orders = (
+        sales.assign(_key=key.to_numpy())
+        .groupby("_key", sort=False)
+        .agg(**{customer_col: (customer_col, "first"), date_col: (date_col, "min")})
+    )
+    orders.index.name = order_col
+    orders["gross_amount"] = gross.reindex(orders.index).to_numpy()
+    orders["returned_amount"] = returned.reindex(orders.index).fillna(0.0).to_numpy()
+    orders["credit_capped"] = 0.0
+    if credit_policy == "cap":
+        excess = (orders["returned_amount"] - orders["gross_amount"]).clip(lower=0)
+        excess = excess.where(excess > tolerance, 0.0)
+        orders["credit_capped"] = excess
+        orders["returned_amount"] -= excess
+    orders["net_amount"] = orders["gross_amount"] - orders["returned_amount"]
+    orders["return_lines"] = n_ret.reindex(orders.index).fillna(0).astype("int64").to_numpy()
+    orders["fully_returned"] = (orders["returned_amount"] > 0) & (orders["net_amount"] <= tolerance)
+    orders = orders.reset_index()[
+        [
+            order_col,
+            customer_col,
+            date_col,
+            "gross_amount",
+            "returned_amount",
+            "net_amount",
+            "return_lines",
+            "fully_returned",
+            "credit_capped",
+        ]
+    ]
+    quarantine = _concat_quarantine(parts)
+    data = tx.loc[~tx.index.isin(quarantine["row"])]
+    rec = reconcile(source, len(tx), data, quarantine)
+    return NettedReturns(data, quarantine, rec, orders=orders, credit_policy=credit_policy)
+
+
+def _concat_quarantine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_quarantine()
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["row", "rule"], kind="stable").reset_index(drop=True)
+
+
+TEST_EMAIL_PATTERN = r"^test(?:\+[^@]*)?@"
+"""Default test-account e-mail rule: local part ``test`` or ``test+anything``."""
+
+TEST_NAME_PATTERN = r"测试|\btest\b"
+"""Default test-account name rule (case-insensitive): ``测试`` (test) or the word *test*."""
+
+
+def exclude_test_data(
+    customers: pd.DataFrame,
+    transactions: pd.DataFrame,
+    *,
+    email_pattern: str | None = TEST_EMAIL_PATTERN,
+    name_pattern: str | None = TEST_NAME_PATTERN,
+    customer_ids: Iterable[str] = (),
+    order_ids: Iterable[str] = (),
+    test_flag_col: str | None = None,
+    test_amounts: Iterable[float] = (),
+    customer_col: str = "customer_id",
+    email_col: str = "email",
+    name_col: str = "name",
+    order_col: str = "order_id",
+    amount_col: str = "amount",
+    sources: tuple[str, str] = ("customers", "transactions"),
+    raw: Mapping[str, pd.DataFrame] | None = None,
+) -> TestDataExclusion:
+    """Move internal test accounts and test orders out of the analysis tables, by rule.
+
+    Parameters
+    ----------
+    customers, transactions : pandas.DataFrame
+        Contract tables indexed by source row.
+    email_pattern : str, optional
+        Regular expression (searched, case-insensitive) on the normalised e-mail
+        (:func:`normalize_email`); None switches the rule off.
+    name_pattern : str, optional
+        Regular expression (searched, case-insensitive) on the NFKC-normalised name.
+    customer_ids, order_ids : iterable of str
+        Known test customers and orders (e.g. a list kept by the shop's IT team).
+    test_flag_col : str, optional
+        A boolean column of ``transactions`` that marks test orders (e.g. ``is_test``).
+    test_amounts : iterable of float
+        Amounts typical of test orders (``0.01``); an order is a test order when *every*
+        line has one of them. Off by default: real orders have such amounts too.
+    customer_col, email_col, name_col, order_col, amount_col : str
+        Column names (``email_col``/``name_col`` may be absent when their rule is off).
+    sources : (str, str)
+        Names of the two tables in the exclusion log.
+    raw : mapping of table name to pandas.DataFrame, optional
+        Raw text tables (keys ``sources``) for the ``raw`` column of the log.
+
+    Returns
+    -------
+    TestDataExclusion
+        ``customers``, ``transactions``, ``excluded`` (the log), ``reconciliation``,
+        ``test_customer_ids``; ``.summary()`` gives the counts per table.
+
+    Notes
+    -----
+    A customer is a test account when any customer rule matches; an order is a test
+    order when its buyer is a test account or any order rule matches, and then all of
+    its lines are excluded (return lines included). Every excluded row is logged with the
+    rule that matched, so the exclusion can be reviewed and reversed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Ann Lee", "测试账号"],
+    ...     "email": ["ann@example.com", "TEST+1@example.com"]})
+    >>> tx = pd.DataFrame({"order_id": ["O1", "O2"], "customer_id": ["C1", "C2"],
+    ...     "amount": [99.0, 0.01]})
+    >>> res = exclude_test_data(customers, tx)
+    >>> res.test_customer_ids, res.transactions["order_id"].tolist()
+    (['C2'], ['O1'])
+    """
+    c_src, t_src = sources
+    _require(customers, c_src, [customer_col])
+    _require(transactions, t_src, [customer_col, order_col, test_flag_col])
+    if email_pattern:
+        _require(customers, c_src, [email_col])
+    if name_pattern:
+        _require(customers, c_src, [name_col])
+    if tuple(test_amounts):
+        _require(transactions, t_src, [amount_col])
+    _check_index(customers, c_src)
+    _check_index(transactions, t_src)
+    raw = dict(raw or {})
+
+    why_c = pd.Series("", index=customers.index, dtype=object)
+
+    def add(why: pd.Series, hit: pd.Series, text: str) -> None:
+        hit = hit.fillna(False).astype(bool)
+        why[hit] = why[hit].map(lambda w: f"{w}; {text}" if w else text)
+
+    cid = customers[customer_col].astype("string").str.strip()
+    if email_pattern:
+        email = normalize_email(customers[email_col].astype(object))
+        add(
+            why_c,
+            email.str.contains(email_pattern, case=False, regex=True),
+            f"{email_col} matches {email_pattern!r}",
+        )
+    if name_pattern:
+        name = normalize_text(customers[name_col].astype(object))
+        add(
+            why_c,
+            name.str.contains(name_pattern, case=False, regex=True),
+            f"{name_col} matches {name_pattern!r}",
+        )
+    ids = {str(i).strip() for i in customer_ids}
+    if ids:
+        add(why_c, cid.isin(ids), f"{customer_col} in the list of test accounts")
+    is_test_c = why_c != ""
+    test_ids = sorted(set(cid[is_test_c].dropna()))
+
+    tx = transactions
+    oid = tx[order_col].astype("string").str.strip()
+    why_t = pd.Series("", index=tx.index, dtype=object)
+    buyer = tx[customer_col].astype("string").str.strip()
+    add(why_t, buyer.isin(test_ids), "buyer is a test account")
+    orders = {str(o).strip() for o in order_ids}
+    if orders:
+        add(why_t, oid.isin(orders), f"{order_col} in the list of test orders")
+    if test_flag_col:
+        flagged = oid.isin(set(oid[tx[test_flag_col].astype("boolean").fillna(False)]))
+        add(why_t, flagged, f"{test_flag_col} is true")
+    amounts = [float(a) for a in test_amounts]
+    if amounts:
+        amt = pd.to_numeric(tx[amount_col], errors="coerce")
+        typical = np.isclose(amt.to_numpy(dtype=float)[:, None], amounts, atol=1e-9).any(axis=1)
+        all_typical = pd.Series(typical, index=tx.index).groupby(oid.to_numpy()).transform("all")
+        add(why_t, all_typical, f"every line of the order has a test amount {amounts}")
+    is_test_t = why_t != ""
+
+    log = [
+        quarantine_rows(
+            customers,
+            is_test_c,
+            source=c_src,
+            rule="test_account",
+            reason=why_c,
+            column=customer_col,
+            raw=raw.get(c_src),
+        ).assign(table=c_src),
+        quarantine_rows(
+            tx,
+            is_test_t,
+            source=t_src,
+            rule="test_order",
+            reason=why_t,
+            column=order_col,
+            raw=raw.get(t_src),
+        ).assign(table=t_src),
+    ]
+    excluded = pd.concat(log, ignore_index=True)
+    kept_c = customers.loc[~is_test_c.to_numpy()]
+    kept_t = tx.loc[~is_test_t.to_numpy()]
+    rec = {
+        c_src: reconcile(c_src, len(customers), kept_c, log[0]),
+        t_src: reconcile(t_src, len(tx), kept_t, log[1]),
+    }
+    return TestDataExclusion(kept_c, kept_t, excluded, rec, test_ids)
+
+
+OUTLIER_POLICIES = ("flag", "cap", "quarantine")
+"""Policies of :func:`handle_outliers`."""
+
+
+def handle_outliers(
+    transactions: pd.DataFrame,
+    *,
+    value_col: str = "amount",
+    rule: str = "ratio",
+    policy: str = "quarantine",
+    k: float | None = None,
+    group_col: str | None = "customer_id",
+    log: bool = True,
+    where: pd.Series | None = None,
+    source: str = "transactions",
+    raw: pd.DataFrame | None = None,
+) -> CleaningResult:
+    """Detect outliers with :func:`flag_outliers` and apply a stated policy.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Order lines indexed by source row.
+    value_col : str
+        Amount column.
+    rule : {"ratio", "iqr", "robust_z"}
+        See :func:`flag_outliers`. ``ratio`` (default) compares each line with the median
+        of the same customer's other lines (``group_col``).
+    policy : {"flag", "cap", "quarantine"}
+        ``flag`` keeps every line with an ``outlier`` column; ``cap`` clips flagged values
+        to the bound (winsorising); ``quarantine`` (default) moves flagged lines to the
+        quarantine (rule ``outlier``) for the data owner to confirm or correct.
+    k : float, optional
+        Threshold of the rule (its default when None).
+    group_col : str, optional
+        Group of the ``ratio`` rule (ignored by the others).
+    log : bool
+        Apply ``iqr``/``robust_z`` to ``log(amount)`` (amounts are skewed).
+    where : pandas.Series of bool, optional
+        Lines the rule is computed from and applied to; default: sale lines (amount > 0),
+        so returns are never flagged.
+    source : str
+        Name for quarantine records.
+    raw : pandas.DataFrame, optional
+        Raw text rows for the ``raw`` column of quarantine records.
+
+    Returns
+    -------
+    CleaningResult
+        ``data`` with columns ``outlier`` (bool) and ``outlier_rule`` added (the rule and
+        its threshold); ``quarantine``; ``reconciliation``.
+
+    Notes
+    -----
+    The planted slips of the simulated world (an amount typed ×100) are best seen
+    against the customer's own spending: a line more than ``k = 20`` times the median of
+    the customer's other lines is implausible, while a global fence on all amounts mixes
+    small and large spenders (see :func:`flag_outliers`). A flag is a question for the
+    data owner, hence quarantine rather than deletion or silent capping by default.
+    """
+    if policy not in OUTLIER_POLICIES:
+        raise CleaningError(f"policy must be one of {', '.join(OUTLIER_POLICIES)}; got {policy!r}")
+    _require(transactions, source, [value_col])
+    _check_index(transactions, source)
+    if where is None:
+        where = pd.to_numeric(transactions[value_col], errors="coerce") > 0
+    flagged = flag_outliers(
+        transactions,
+        value_col=value_col,
+        rule=rule,
+        policy="cap" if policy == "cap" else "flag",
+        k=k,
+        log=log,
+        where=where,
+        group_col=group_col,
+    )
+    flagged = flagged.drop(columns=["outlier_low", "outlier_high"])
+    if policy != "quarantine":
+        q = empty_quarantine()
+    else:
+        reason = (
+            value_col
+            + " "
+            + flagged[value_col].map(lambda v: f"{v:.2f}")
+            + " is outside the rule "
+            + flagged["outlier_rule"]
+            + " (policy 'quarantine')"
+        )
+        q = quarantine_rows(
+            transactions,
+            flagged["outlier"],
+            source=source,
+            rule="outlier",
+            reason=reason,
+            column=value_col,
+            raw=raw,
+        )
+    data = flagged.loc[~flagged.index.isin(q["row"])]
+    rec = reconcile(source, len(transactions), data, q)
+    return CleaningResult(data, q, rec)

@@ -10,6 +10,10 @@ Every failure raises an :class:`IngestError` (:class:`ReadError`, :class:`Mappin
 that names the file and the problem; a row that breaks a rule is quarantined with the
 reason, never dropped.
 
+:func:`detect_encoding` names the text encoding of a file or bytes. Every CSV or Excel
+file the package writes goes through :func:`write_csv` / :func:`write_excel`, which
+neutralise cells a spreadsheet would run as a formula (:func:`neutralize_formulas`).
+
 Mapping files (YAML)
 --------------------
 ::
@@ -67,6 +71,8 @@ __all__ = [
     "CSV_DELIMITERS",
     "EXTRA_FIELDS",
     "EmptyTableWarning",
+    "ExportError",
+    "FORMULA_TRIGGERS",
     "IngestError",
     "IngestResult",
     "MappedTable",
@@ -77,11 +83,15 @@ __all__ = [
     "ReadWarning",
     "apply_mapping",
     "available_mappings",
+    "detect_encoding",
     "file_sha256",
     "ingest",
     "load_mapping",
+    "neutralize_formulas",
     "read_sql",
     "read_table",
+    "write_csv",
+    "write_excel",
 ]
 
 CSV_DELIMITERS = ",;\t|"
@@ -154,6 +164,10 @@ class MappingError(IngestError):
     """A mapping is invalid, or the source lacks columns the mapping requires."""
 
 
+class ExportError(IngestError):
+    """A table cannot be written as CSV or Excel (the message names file, column and row)."""
+
+
 class ReadWarning(UserWarning):
     """A source was read, but something in it deserves a look."""
 
@@ -198,6 +212,52 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
         return data.decode(enc), enc
     except UnicodeDecodeError as exc:
         raise ReadError(path, f"not valid {enc} text (byte {exc.start})") from None
+
+
+def detect_encoding(path_or_bytes: str | Path | bytes) -> str:
+    r"""The text encoding of a file (or of bytes), as :func:`read_table` detects it.
+
+    Parameters
+    ----------
+    path_or_bytes : str, pathlib.Path or bytes
+        A file, or its content.
+
+    Returns
+    -------
+    str
+        A Python codec name: ``utf-8-sig`` (UTF-8 with a byte-order mark), ``utf-16``
+        (with a BOM), ``utf-8``, ``gb18030`` (the superset of GBK and GB2312, chosen when
+        the text is mostly common Chinese characters), else the guess of
+        charset-normalizer (e.g. ``cp1252``).
+
+    Raises
+    ------
+    ReadError
+        Missing or empty file, binary data (NUL bytes), or no encoding fits.
+
+    Examples
+    --------
+    >>> detect_encoding("客户,地区\n张伟,华北\n".encode("gbk"))
+    'gb18030'
+    >>> detect_encoding(b"\xef\xbb\xbfOrder No,Amount\n")
+    'utf-8-sig'
+    """
+    if isinstance(path_or_bytes, bytes | bytearray | memoryview):
+        path, data = Path("<bytes>"), bytes(path_or_bytes)
+    else:
+        path = Path(path_or_bytes)
+        if not path.is_file():
+            raise ReadError(path, "file not found" if not path.exists() else "not a file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ReadError(path, f"cannot open the file ({exc.strerror})") from None
+    if not data.strip():
+        raise ReadError(path, "empty (0 bytes of text): no encoding to detect")
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReadError(path, "contains NUL bytes: binary data, not text in any encoding")
+    _, encoding = _decode(path, data, None)
+    return encoding
 
 
 def _mostly_gb2312(text: str, share: float = 0.8) -> bool:
@@ -1242,3 +1302,176 @@ def _append(lineage: pd.DataFrame | None, record: dict) -> pd.DataFrame:
     if lineage is None:
         return new
     return pd.concat([lineage, new], ignore_index=True)
+
+
+# ---------------------------------------------------------------------- writers
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a text cell as a formula (OWASP)."""
+
+_EXCEL_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _neutral(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas.
+
+    Every text cell (and column name) that starts with ``=``, ``+``, ``-``, ``@``, a tab
+    or a carriage return gets a leading single quote, so ``=HYPERLINK("http://x","y")``
+    is shown as text instead of being run. Numbers, booleans and dates are left as they
+    are: a negative amount in a numeric column stays a number. Text that merely looks
+    like a number (``"-12.50"`` in a text column) is quoted too, as the guidance asks.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same shape, index and dtypes (text columns may become ``object``).
+
+    References
+    ----------
+    OWASP, *CSV Injection*, https://owasp.org/www-community/attacks/CSV_Injection.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"note": ["=1+2", "@SUM(A1)", "ok", "-3"], "amount": [1, -2.5, 3, -4]})
+    >>> neutralize_formulas(df)
+            note  amount
+    0      '=1+2     1.0
+    1  '@SUM(A1)    -2.5
+    2         ok     3.0
+    3        '-3    -4.0
+    """
+    columns = []
+    for i in range(df.shape[1]):
+        s = df.iloc[:, i]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)):
+            hit = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_TRIGGERS))
+            if hit.any():
+                s = s.astype(object).map(_neutral)
+        columns.append(s)
+    out = pd.concat(columns, axis=1) if columns else df.copy()
+    out.columns = [_neutral(c) for c in df.columns]
+    return out
+
+
+def write_csv(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    index: bool = False,
+    encoding: str = "utf-8-sig",
+    sep: str = ",",
+) -> Path:
+    """Write a table as CSV with formula injection neutralised (see :func:`neutralize_formulas`).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    path : str or pathlib.Path
+        Output file (its folder is created).
+    index : bool
+        Write the index as the first column.
+    encoding : str
+        Default ``utf-8-sig``: UTF-8 with a byte-order mark, which Excel needs to show
+        Chinese text correctly; :func:`read_table` reads it back.
+    sep : str
+        Field delimiter.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    ExportError
+        The file cannot be written, or a value cannot be encoded in ``encoding``.
+    """
+    path = Path(path)
+    safe = neutralize_formulas(df)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # CRLF line ends (RFC 4180): the csv module then quotes every cell holding a CR
+        # or LF, so a cell such as "'\r=1+1" is read back whole
+        safe.to_csv(path, index=index, encoding=encoding, sep=sep, lineterminator="\r\n")
+    except UnicodeEncodeError as exc:
+        raise ExportError(
+            f"{path.name}: a value cannot be written in {encoding} ({exc.object[exc.start : exc.end]!r}); "
+            "use encoding='utf-8-sig'"
+        ) from None
+    except OSError as exc:
+        raise ExportError(f"{path.name}: cannot write the file ({exc.strerror})") from None
+    return path
+
+
+def write_excel(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    sheet: str = "data",
+    index: bool = False,
+) -> Path:
+    """Write a table as an Excel workbook (``.xlsx``) with formula injection neutralised.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    path : str or pathlib.Path
+        Output ``.xlsx`` file (its folder is created).
+    sheet : str
+        Sheet name.
+    index : bool
+        Write the index as the first column.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ExportError
+        A text cell holds a control character Excel cannot store (names column and
+        row), or the file cannot be written.
+
+    Notes
+    -----
+    Text cells starting with a formula trigger get a leading single quote (see
+    :func:`neutralize_formulas`), so openpyxl stores them as text, never as formulas.
+    Timezone-aware timestamps, which Excel cannot store, are written as ISO-8601 text
+    with their UTC offset.
+    """
+    path = Path(path)
+    safe = neutralize_formulas(df)
+    columns = []
+    for i in range(safe.shape[1]):
+        s = safe.iloc[:, i]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.map(lambda v: v.isoformat() if pd.notna(v) else None).astype(object)
+        elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)):
+            bad = s.map(lambda v: isinstance(v, str) and bool(_EXCEL_ILLEGAL.search(v)))
+            if bad.any():
+                row = s.index[bad.to_numpy()].tolist()[0]
+                raise ExportError(
+                    f"{path.name}: column {safe.columns[i]!r}, row {row!r}: the text holds a "
+                    "control character that Excel cannot store; remove it before export"
+                )
+        columns.append(s)
+    if columns:
+        names = list(safe.columns)
+        safe = pd.concat(columns, axis=1)
+        safe.columns = names
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        safe.to_excel(path, sheet_name=sheet, index=index, engine="openpyxl")
+    except OSError as exc:
+        raise ExportError(f"{path.name}: cannot write the file ({exc.strerror})") from None
+    return path

@@ -41,8 +41,10 @@ import pandas as pd
 from crm_lib import cleaning
 
 __all__ = [
+    "EMAIL_RE",
     "KEY_ENV",
     "KEY_FILE",
+    "PHONE_RE",
     "PseudonymKeyWarning",
     "consent_flags",
     "erase_customer",
@@ -398,8 +400,14 @@ def _notebook_texts(path: Path, sources: bool) -> list[tuple[str, str]]:
     return out
 
 
+_DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
+
+
 def scan_for_pii(
-    text_or_paths: str | Path | Iterable[str | Path], *, sources: bool = True
+    text_or_paths: str | Path | Iterable[str | Path],
+    *,
+    sources: bool = True,
+    allow: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Find e-mail addresses and phone numbers in text, files or executed notebooks.
 
@@ -408,10 +416,14 @@ def scan_for_pii(
     text_or_paths : str, pathlib.Path, or a list of them
         A ``str`` is scanned as text; a :class:`pathlib.Path` is read (a folder is scanned
         recursively for ``.ipynb``, ``.html``, ``.md``, ``.txt``, ``.json`` and ``.csv``
-        files). Notebooks: cell sources and text outputs (embedded images are skipped).
+        files). Notebooks: cell sources and text outputs (embedded images are skipped);
+        HTML: the text without embedded ``data:...;base64`` images.
     sources : bool
         Also scan the cell sources of notebooks (default). False scans outputs only, for
         notebooks whose teaching text shows made-up example addresses.
+    allow : iterable of str
+        Exact findings to ignore, e.g. the example addresses a notebook's own narrative
+        shows (take them from a scan of the unexecuted notebook).
 
     Returns
     -------
@@ -446,13 +458,19 @@ def scan_for_pii(
                 if f.suffix == ".ipynb":
                     texts.extend(_notebook_texts(f, sources))
                 else:
-                    texts.append((f.name, f.read_text(encoding="utf-8", errors="replace")))
+                    text = f.read_text(encoding="utf-8", errors="replace")
+                    if f.suffix == ".html":
+                        text = _DATA_URI.sub("data:", text)
+                    texts.append((f.name, text))
         else:
             texts.append((f"text[{i}]", str(item)))
+    allowed = set(allow)
     rows = []
     for source, text in texts:
         for kind, pattern in (("email", EMAIL_RE), ("phone", PHONE_RE)):
             for m in pattern.finditer(text):
+                if m.group(0) in allowed:
+                    continue
                 rows.append(
                     {
                         "source": source,

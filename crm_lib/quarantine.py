@@ -25,6 +25,7 @@ __all__ = [
     "Reconciliation",
     "empty_quarantine",
     "quarantine_records",
+    "quarantine_rows",
     "reconcile",
 ]
 
@@ -120,6 +121,76 @@ def quarantine_records(
     return out.sort_values(["row", "column"], kind="stable", na_position="first").reset_index(
         drop=True
     )
+
+
+def _as_raw_text(data: pd.DataFrame) -> pd.DataFrame:
+    """Every cell of a typed table as text (missing -> ``None``), for the ``raw`` column."""
+    out = {}
+    for c in data.columns:
+        out[str(c)] = [
+            None
+            if (v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v))
+            else str(v)
+            for v in data[c].tolist()
+        ]
+    return pd.DataFrame(out, index=data.index, dtype=object)
+
+
+def quarantine_rows(
+    data: pd.DataFrame,
+    mask: pd.Series,
+    *,
+    source: str,
+    rule: str,
+    reason: str | pd.Series,
+    column: str | None = None,
+    raw: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Quarantine records for the rows of ``data`` where ``mask`` is True (one per row).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        A table indexed by source row (as :func:`crm_lib.io.apply_mapping` returns it).
+    mask : pandas.Series of bool
+        Rows to quarantine (aligned on ``data.index``).
+    source : str
+        File or table name.
+    rule : str
+        Short machine-readable rule name (``return_without_order``, ``test_order``, ...).
+    reason : str or pandas.Series of str
+        Why, per row (a Series is aligned on ``data.index``).
+    column : str, optional
+        The column the rule looked at; its value goes to ``value``.
+    raw : pandas.DataFrame, optional
+        The raw text table the rows came from (same index); default: ``data`` as text.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`QUARANTINE_COLUMNS`, sorted by row.
+    """
+    if not data.index.is_unique:
+        raise ValueError(
+            f"{source}: the table index must identify rows (source row numbers) to quarantine "
+            "them; it has duplicate labels"
+        )
+    mask = mask.reindex(data.index).fillna(False).astype(bool)
+    rows = data.index[mask.to_numpy()]
+    if len(rows) == 0:
+        return empty_quarantine()
+    reasons = (
+        reason.reindex(rows).astype(str).tolist()
+        if isinstance(reason, pd.Series)
+        else [reason] * len(rows)
+    )
+    values = data.loc[rows, column].tolist() if column is not None else [None] * len(rows)
+    problems = [
+        {"row": r, "column": column, "value": v, "rule": rule, "reason": why}
+        for r, v, why in zip(rows, values, reasons, strict=True)
+    ]
+    base = raw if raw is not None else _as_raw_text(data.loc[rows])
+    return quarantine_records(base, problems, source=source)
 
 
 def reconcile(

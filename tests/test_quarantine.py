@@ -87,3 +87,21 @@ def test_failed_ingest_is_logged(tmp_path):
     with connect(db) as con:
         status = con.execute("select status from lineage").fetchone()[0]
     assert status.startswith("failed: o.csv: missing required column")
+
+
+def test_quarantine_rows_of_a_typed_table():
+    from crm_lib.quarantine import quarantine_rows
+
+    data = pd.DataFrame(
+        {"order_id": ["O1", "O2", "O3"], "amount": [1.5, -2.0, None]}, index=[5, 6, 7]
+    )
+    mask = pd.Series([False, True, True], index=data.index)
+    reason = pd.Series(["a", "why 6", "why 7"], index=data.index)
+    q = quarantine_rows(data, mask, source="t", rule="r", reason=reason, column="amount")
+    assert list(q.columns) == QUARANTINE_COLUMNS
+    assert q["row"].tolist() == [6, 7] and q["reason"].tolist() == ["why 6", "why 7"]
+    assert q["value"].tolist()[0] == "-2.0"
+    assert json.loads(q.loc[1, "raw"]) == {"order_id": "O3", "amount": None}
+    assert quarantine_rows(data, ~mask & False, source="t", rule="r", reason="x").empty
+    with pytest.raises(ValueError, match="duplicate labels"):
+        quarantine_rows(pd.concat([data, data]), mask, source="t", rule="r", reason="x")

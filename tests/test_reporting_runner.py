@@ -288,3 +288,83 @@ def test_batch_where_every_run_is_refused_executes_nothing(tmp_path, monkeypatch
     assert main(["report", "run", "-p", "data_dir", "data/nowhere", "--quiet"]) == 2
     assert "missing data file" in capsys.readouterr().err
     assert not (root / "reports").exists() or not any((root / "reports").iterdir())
+
+
+# ------------------------------------------------------------------- PII scan
+
+LEAKY = [
+    "# Leaky study\nQuestions? Write to `help@example.com` (a made-up example).",
+    "customer = 'zhang.wei' + '@' + 'example.cn'\nprint('top customer:', customer)",
+    "print('call', '138 1234 ' + '5678')",
+]
+EXAMPLES_ONLY = ["# Careful study\nAn e-mail such as `ANN@EXAMPLE.COM ` is normalised.", "x = 1"]
+
+
+def test_a_run_that_prints_pii_fails_and_names_file_and_kind(tmp_path, monkeypatch):
+    make_notebook(tmp_path / "leaky.ipynb", LEAKY)
+    make_notebook(tmp_path / "careful.ipynb", EXAMPLES_ONLY)
+    (tmp_path / "reports.yml").write_text(
+        "runs:\n  - notebook: leaky.ipynb\n  - notebook: careful.ipynb\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run_batch("reports.yml", run_id="pii", quiet=True)
+    leaky, careful = result.runs
+    assert careful.ok  # an example address in the narrative is not data
+    assert not leaky.ok and not result.ok
+    error = leaky.error
+    assert error.startswith("PII check failed, the report is not published as succeeded")
+    assert "leaky.ipynb: 1 e-mail address(s) (z***@example.cn)" in error
+    assert "leaky.html: 1 e-mail address(s)" in error
+    assert "phone number(s) (138****78)" in error
+    assert "help@" not in error  # the allowed example is not reported
+    folder = result.folder / "leaky"
+    record = load_json(folder / "metrics.json")
+    assert record["status"] == "failed" and record["error"] == error
+    for path in (folder / "metrics.json", result.folder / "batch.json"):
+        assert "zhang.wei@example.cn" not in path.read_text(encoding="utf-8")
+
+
+def test_pii_check_scans_metrics(tmp_path):
+    assert runner.pii_check([], {"metrics": {"n": 3}}) is None
+    error = runner.pii_check([], {"metrics": {"top": "+8613912345678"}})
+    assert "metrics.json: 1 phone number(s) (861****78)" in error
+    assert "8613912345678" not in error
+
+
+def _raw_identifiers(world) -> set[str]:
+    """E-mails and phones of the input exports, raw and normalised."""
+    from crm_lib import cleaning
+
+    c = world.raw["customers_export"]
+    values = set()
+    for col, norm in (("Email", cleaning.normalize_email), ("Mobile", cleaning.normalize_phone)):
+        raw = c[col].fillna("")
+        values |= {v.strip() for v in raw if v.strip()}
+        values |= {v for v in norm(raw[raw.str.strip() != ""]).dropna()}
+    values |= {v.removeprefix("+86") for v in values if v.startswith("+86")}  # 11-digit local
+    return values
+
+
+@pytest.mark.slow
+def test_cleaning_notebooks_publish_no_raw_identifier(tmp_path, monkeypatch):
+    """`make report`-style runs of notebooks 01 and 02 on the dirty small world."""
+    from crm_lib.datasets import simulate
+
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    spec = {
+        "defaults": {"data_dir": "", "size": "small", "seed": 1, "language": "en"},
+        "runs": [
+            {"notebook": str(notebooks / "01_data_collection.ipynb"), "name": "01"},
+            {"notebook": str(notebooks / "02_data_cleaning.ipynb"), "name": "02"},
+        ],
+    }
+    monkeypatch.chdir(tmp_path)
+    result = run_batch(spec, run_id="cleaning", reports_dir=tmp_path / "reports", quiet=True)
+    assert [r.error for r in result.runs] == [None, None]  # the PII scan passed
+    identifiers = _raw_identifiers(simulate("small", seed=1))
+    assert len(identifiers) > 3000
+    for run in result.runs:
+        for name in (f"{run.name}.ipynb", f"{run.name}.html", "metrics.json"):
+            text = (run.folder / name).read_text(encoding="utf-8")
+            leaked = [v for v in identifiers if v in text]
+            assert not leaked, f"{run.name}/{name} shows {len(leaked)} raw identifiers"

@@ -702,6 +702,8 @@ def write_raw_exports(raw: dict[str, pd.DataFrame], folder: str | Path) -> dict[
     paths = {}
     for name, df in raw.items():
         path = folder / f"{name}.csv"
+        # Deliberately not crm_lib.io.write_csv: these files stand for the source systems'
+        # own bytes (negative amounts as "-12.50" text); report exports use io.write_csv.
         df.to_csv(path, index=False, encoding=EXPORT_ENCODINGS[name])
         paths[name] = path
     return paths

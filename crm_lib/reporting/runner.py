@@ -6,6 +6,12 @@ interactively and when run here). Relative input paths given as parameters are r
 against the folder ``crm`` runs in and injected as absolute paths, so they do not depend
 on that choice. Everything a run writes goes into its folder of the batch being built;
 see :mod:`crm_lib.reporting.store` for how the batch is published atomically.
+
+After a run, its executed notebook, HTML and metrics are scanned for raw e-mail
+addresses and phone numbers (:func:`crm_lib.privacy.scan_for_pii`); a finding fails the
+run (the message names the file and the kind of identifier, masked), so a report that
+leaks personal data is never published as succeeded. Example identifiers written in the
+notebook's own markdown cells (teaching text) are allowed.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from crm_lib.reporting.recorder import collect_records
 from crm_lib.reporting.results import FAILED, SUCCEEDED, BatchResult, RunResult
 from crm_lib.reporting.store import BatchFolder, default_run_id, unique_run_id, validate_run_id
 
-__all__ = ["KERNEL_NAME", "render_html", "run_batch"]
+__all__ = ["KERNEL_NAME", "pii_check", "render_html", "run_batch"]
 
 log = logging.getLogger("crm_lib.reporting")
 
@@ -295,6 +301,14 @@ def _run_one(run: ResolvedRun, ctx: _BatchContext, tag: str) -> RunResult:
         except Exception as exc:  # a report that cannot be rendered is a failed run
             log.exception("%s %s: could not render the HTML report", tag, name)
             error = error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
+    if error is None and nb is not None:
+        error = pii_check(
+            [ipynb] + ([html] if html_done else []),
+            {"metrics": metrics, "parameters": parameters},
+            template=run.spec.notebook,
+        )
+        if error:
+            log.error("%s %s: %s", tag, name, error)
     status = SUCCEEDED if error is None else FAILED
     duration = time.perf_counter() - t0
     result = RunResult(
@@ -325,6 +339,57 @@ def _run_one(run: ResolvedRun, ctx: _BatchContext, tag: str) -> RunResult:
         shown = relpath_or_abs(result.ipynb) if result.ipynb else "no executed notebook"
         log.error("%s %s failed after %.1fs: %s (see %s)", tag, name, duration, error, shown)
     return result
+
+
+_KIND_NAMES = {"email": "e-mail address", "phone": "phone number"}
+
+
+def pii_check(
+    files: Sequence[Path], metrics: Mapping[str, Any], *, template: Path | None = None
+) -> str | None:
+    """Scan a run's outputs for raw e-mail addresses and phone numbers.
+
+    Parameters
+    ----------
+    files : sequence of Path
+        The executed notebook and its HTML.
+    metrics : mapping
+        What goes into ``metrics.json`` (scanned as JSON text).
+    template : Path, optional
+        The notebook as committed: identifiers written in its markdown cells (made-up
+        examples in the teaching text) are allowed; one in a code cell is not.
+
+    Returns
+    -------
+    str or None
+        None when nothing was found, else the error of the run, naming each file and the
+        kind and number of identifiers with up to three masked examples (never the raw
+        values).
+    """
+    import pandas as pd
+
+    from crm_lib import privacy
+
+    allow: set[str] = set()
+    if template is not None and Path(template).is_file():
+        nb = nbformat.read(template, as_version=4)
+        text = "\n".join(c.get("source", "") for c in nb.cells if c.cell_type == "markdown")
+        allow = {m.group(0) for r in (privacy.EMAIL_RE, privacy.PHONE_RE) for m in r.finditer(text)}
+    found = privacy.scan_for_pii([Path(f) for f in files], allow=allow)
+    found["file"] = found["source"].str.split(":").str[0]
+    meta = privacy.scan_for_pii(json.dumps(metrics, ensure_ascii=False, default=str), allow=allow)
+    found = pd.concat([found, meta.assign(file="metrics.json")], ignore_index=True)
+    if found.empty:
+        return None
+    parts = []
+    for (file, kind), g in found.groupby(["file", "kind"], sort=True):
+        examples = ", ".join(list(dict.fromkeys(g["masked"]))[:3])
+        parts.append(f"{file}: {len(g)} {_KIND_NAMES.get(kind, kind)}(s) ({examples})")
+    return (
+        "PII check failed, the report is not published as succeeded: raw personal "
+        "identifiers in the output: " + "; ".join(parts) + ". Pseudonymise or aggregate "
+        "them in the notebook (crm_lib.privacy)."
+    )
 
 
 def _execute(run: ResolvedRun, ipynb: Path, parameters: dict[str, Any], ctx: _BatchContext) -> None:
