@@ -298,38 +298,94 @@ def _raw_mentions(raw: object, ids: set[str]) -> bool:
     return any(isinstance(v, str) and v.strip() in ids for v in items)
 
 
+def _known_key(key: str | bytes | None, key_file: str | Path | None) -> bytes | None:
+    """The pseudonymisation key if one exists (never creates a key file)."""
+    if key is not None or os.environ.get(KEY_ENV) or _key_file(key_file).is_file():
+        return load_key(key, key_file=key_file)
+    return None
+
+
+def _pseudonyms(ids: set[str], secret: bytes, prefix: str, length: int) -> set[str]:
+    """The pseudonyms :func:`pseudonymize` gives these ids (``customer_id`` normaliser)."""
+    norm = _normalizer("customer_id")
+    out = set()
+    for value in ids:
+        text = str(norm(value))
+        if text:
+            digest = hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
+            out.add(prefix + digest[:length])
+    return out
+
+
+def _linked_ids(con, tables: list[str], ids: set[str], customer_col: str, link_col: str):
+    """Close ``ids`` over the duplicate links (``customer_col`` -> ``link_col``) in the tables."""
+    pairs = []
+    for name in tables:
+        cols = [r[0] for r in con.execute(f'describe "{name}"').fetchall()]
+        if customer_col in cols and link_col in cols:
+            pairs += con.execute(
+                f'select cast("{customer_col}" as varchar), cast("{link_col}" as varchar) '
+                f'from "{name}" where "{link_col}" is not null'
+            ).fetchall()
+    masters = {str(c).strip(): str(m).strip() for c, m in pairs}
+    linked = set(ids)
+    while True:  # ids -> their master -> every id of that master
+        roots = {masters.get(i, i) for i in linked}
+        grown = linked | roots | {c for c, m in masters.items() if m in roots}
+        if grown == linked:
+            return linked
+        linked = grown
+
+
 def erase_customer(
     customer_id: str | Iterable[str],
     *,
     warehouse: str | Path | None = None,
     customer_col: str = "customer_id",
+    link_col: str = "master_id",
+    pseudonyms: bool = True,
+    key: str | bytes | None = None,
+    key_file: str | Path | None = None,
+    prefix: str = "p_",
+    length: int = 16,
 ) -> pd.DataFrame:
     """Remove one customer (or several) from every table of the warehouse, in one publish.
 
     Parameters
     ----------
     customer_id : str or list of str
-        The customer's id(s) as stored in the warehouse. Link duplicate accounts of the
-        same person first and pass all their ids.
+        The customer's id(s) as stored in the warehouse (the raw ids of the source).
     warehouse : path, optional
         DuckDB file (default :func:`crm_lib.config.warehouse_path`).
     customer_col : str
         Name of the customer column.
+    link_col : str
+        Column of the de-duplication tables (:mod:`crm_lib.dedup` merge log / master map)
+        that links an account to its master: every account linked to the customer is
+        erased too (the same person), and the link rows themselves.
+    pseudonyms : bool
+        Also erase rows of derived tables keyed by the customer's pseudonym (tables
+        written after :func:`pseudonymize`), computed with the pseudonymisation key
+        (``key``, ``$CRM_PSEUDONYM_KEY`` or the key file; skipped when no key exists).
+    key, key_file, prefix, length
+        As in :func:`pseudonymize`.
 
     Returns
     -------
     pandas.DataFrame
         One row per table that had rows removed or was searched: ``table``,
-        ``rows_removed``, ``how`` (``customer_col`` or ``raw JSON`` for the quarantine).
+        ``rows_removed``, ``how`` (the columns matched, ``raw JSON`` for the quarantine).
+        ``.attrs["ids"]`` holds the number of raw ids and pseudonyms erased.
 
     Notes
     -----
-    Every table with a ``customer_col`` column loses the customer's rows; the
-    ``quarantine`` table loses the rows whose raw record (JSON) or ``value`` names the
-    customer. The changed tables are published together with
-    :func:`crm_lib.warehouse.write_tables`, which writes a fresh database file and swaps it
-    in, so no deleted bytes linger in free pages of the live file. Copies elsewhere (raw
-    exports, backups, reports) must be erased separately.
+    Every table with a ``customer_col`` (or ``link_col``) column loses the rows whose value
+    is one of the customer's ids or pseudonyms; the ``quarantine`` table loses the rows
+    whose raw record (JSON) or ``value`` names the customer. The changed tables are
+    published together with :func:`crm_lib.warehouse.write_tables`, which writes a fresh
+    database file and swaps it in, so no deleted bytes linger in free pages of the live
+    file. Copies elsewhere (raw exports, Parquet copies, backups) must be erased
+    separately; reports hold no identifiers.
     """
     from crm_lib import warehouse as wh
 
@@ -341,16 +397,19 @@ def erase_customer(
     changed: dict[str, pd.DataFrame] = {}
     with wh.connect(warehouse) as con:
         tables = [r[0] for r in con.execute("show tables").fetchall()]
+        ids = _linked_ids(con, tables, ids, customer_col, link_col)
+        secret = _known_key(key, key_file) if pseudonyms else None
+        targets = ids | (_pseudonyms(ids, secret, prefix, length) if secret else set())
         for name in tables:
             cols = [r[0] for r in con.execute(f'describe "{name}"').fetchall()]
-            if customer_col not in cols and not (name == "quarantine" and "raw" in cols):
+            id_cols = [c for c in (customer_col, link_col) if c in cols]
+            if not id_cols and not (name == "quarantine" and "raw" in cols):
                 continue
             df = con.sql(f'select * from "{name}"').to_arrow_table().to_pandas()
             hit = pd.Series(False, index=df.index)
-            how = []
-            if customer_col in cols:
-                hit |= df[customer_col].astype("string").str.strip().isin(ids).fillna(False)
-                how.append(customer_col)
+            how = list(id_cols)
+            for col in id_cols:
+                hit |= df[col].astype("string").str.strip().isin(targets).fillna(False)
             if name == "quarantine":
                 hit |= df["raw"].map(lambda r: _raw_mentions(r, ids)).astype(bool)
                 if "value" in cols:
@@ -361,7 +420,9 @@ def erase_customer(
                 changed[name] = df.loc[~hit].reset_index(drop=True)
     if changed:
         wh.write_tables(changed, warehouse)
-    return pd.DataFrame(rows, columns=["table", "rows_removed", "how"])
+    out = pd.DataFrame(rows, columns=["table", "rows_removed", "how"])
+    out.attrs["ids"] = {"raw_ids": len(ids), "pseudonyms": len(targets) - len(ids)}
+    return out
 
 
 # ------------------------------------------------------------------------ scan

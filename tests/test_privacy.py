@@ -259,3 +259,42 @@ def test_scan_allows_listed_examples_and_skips_html_images(tmp_path):
     assert found["kind"].tolist() == ["email"]  # the leak only; the image is not text
     assert found["masked"].tolist() == ["b***@example.org"]
     assert len(privacy.scan_for_pii(page)) == 3
+
+
+def test_erasure_follows_duplicate_links_and_pseudonymised_tables(tmp_path):
+    """One call erases the person: linked duplicate accounts (dedup merge log) and the
+    derived tables keyed by pseudonyms, not only the raw rows."""
+    path = tmp_path / "wh.duckdb"
+    key = "k" * 32
+    customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "name": ["a", "b", "c"]})
+    tx = pd.DataFrame({"customer_id": ["C1", "C2", "C2", "C3"], "amount": [1.0, 2.0, 3.0, 4.0]})
+    merge_log = pd.DataFrame({"customer_id": ["C2"], "master_id": ["C1"], "rule": ["exact"]})
+    clean = privacy.pseudonymize(customers, "customer_id", key=key)
+    clean_tx = privacy.pseudonymize(tx.replace({"C2": "C1"}), "customer_id", key=key)
+    warehouse.write_tables(
+        {
+            "customers": customers,
+            "transactions": tx,
+            "merge_log": merge_log,
+            "customers_clean": clean,
+            "transactions_clean": clean_tx,
+        },
+        path,
+    )
+    # asked for the duplicate account: the master and its pseudonymised rows go too
+    removed = privacy.erase_customer("C2", warehouse=path, key=key)
+    counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
+    assert counts == {
+        "customers": 2,
+        "transactions": 3,
+        "merge_log": 1,
+        "customers_clean": 2,
+        "transactions_clean": 3,
+    }
+    assert removed.attrs["ids"] == {"raw_ids": 2, "pseudonyms": 2}
+    assert _read(path, "customers")["customer_id"].tolist() == ["C3"]
+    c3 = privacy.pseudonymize(customers.iloc[[2]], "customer_id", key=key)["customer_id"]
+    assert _read(path, "transactions_clean")["customer_id"].tolist() == c3.tolist()
+    # without the key the pseudonymised rows cannot be found: say so by the count
+    removed = privacy.erase_customer("C3", warehouse=path, pseudonyms=False)
+    assert dict(zip(removed["table"], removed["rows_removed"], strict=True))["customers_clean"] == 0
