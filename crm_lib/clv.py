@@ -364,24 +364,41 @@ def _pandas_aggregates(
     return out, latest
 
 
-def _aggregates(engine: str, transactions: Any, cols: _Columns, **kwargs) -> tuple:
-    fn = _duckdb_aggregates if engine == "duckdb" else _pandas_aggregates
-    return fn(transactions, cols, **kwargs)
+def _aggregates(engine: Any, transactions: Any, cols: _Columns, **kwargs) -> tuple:
+    if engine == "duckdb":
+        return _duckdb_aggregates(transactions, cols, **kwargs)
+    if engine == "pandas":
+        return _pandas_aggregates(transactions, cols, **kwargs)
+    from crm_lib import engine as eng
+
+    con = kwargs.pop("con")
+    backend = eng.connect(engine)
+    if con is not None and isinstance(transactions, str) and not _is_parquet(transactions):
+        if not eng.is_engine(backend, "duckdb"):
+            raise ValueError("con=... (a DuckDB connection) only goes with a DuckDB engine")
+        backend = eng.connect(con)
+    return eng.customer_aggregates(transactions, cols, backend=backend, **kwargs)
 
 
 def _resolve_args(
     customer_col, date_col, amount_col, order_col, return_col, returns, time_unit, freq_by, engine
-) -> _Columns:
+) -> tuple[_Columns, Any]:
     _check_choice("time_unit", time_unit, ("W", "D"))
     _check_choice("freq_by", freq_by, ("order", "day"))
-    _check_choice("engine", engine, ("duckdb", "pandas"))
+    if engine is None or (isinstance(engine, str) and engine not in ("duckdb", "pandas")):
+        from crm_lib import engine as eng
+
+        engine = eng.default_engine() if engine is None else engine
+        if engine not in ("duckdb", "pandas"):
+            engine = eng.connect(engine)  # a Spark master or URL; unknown names raise here
     _check_choice("returns", returns, ("net", "ignore"))
     if order_col is None and return_col is not None and returns == "net":
         raise ValueError(
             "returns can only be netted against their orders when order_col is given: pass "
             "order_col=..., or return_col=None / returns='ignore'"
         )
-    return _Columns(customer_col, date_col, amount_col, order_col, return_col, returns == "net")
+    cols = _Columns(customer_col, date_col, amount_col, order_col, return_col, returns == "net")
+    return cols, engine
 
 
 def _finish_summary(
@@ -427,7 +444,7 @@ def customer_summary(
     freq_by: Literal["order", "day"] = "order",
     returns: Literal["net", "ignore"] = "net",
     tz: str = "Asia/Shanghai",
-    engine: Literal["duckdb", "pandas"] = "duckdb",
+    engine: Any = None,
     con: Any = None,
 ) -> pd.DataFrame:
     """One row per customer: frequency, recency, T and monetary value (the RFM summary).
@@ -471,11 +488,20 @@ def customer_summary(
         frequent.
     tz : str
         Time zone of calendar days for ``freq_by="day"`` (default Asia/Shanghai).
-    engine : {"duckdb", "pandas"}
-        DuckDB SQL (default; never loads the log into pandas) or the pandas fallback,
-        which gives identical counts and floats equal to rounding error.
+    engine : {"duckdb", "spark", "pandas"}, Spark master, connection URL or ibis backend
+        Where the log is reduced; default ``$CRM_ENGINE`` if set (so a report batch can
+        be pointed at a cluster without changing a notebook), else ``"duckdb"``.
+        ``"duckdb"``: hand-tuned DuckDB SQL, never loads the log into pandas.
+        ``"spark"``, a Spark master (``"local[4]"``,
+        ``"spark://host:7077"``), a URL (``"duckdb:///crm.duckdb"``), an ibis backend or a
+        ``SparkSession``: the same aggregation as one ibis expression
+        (:func:`crm_lib.engine.customer_aggregates`, see :func:`crm_lib.engine.connect`);
+        a ``str`` source is then a Parquet path or a table of that backend. ``"pandas"``:
+        the in-memory fallback. All give identical counts and times, and sums equal to
+        rounding error.
     con : duckdb.DuckDBPyConnection, optional
-        Connection to run in (needed for a table name); default a private in-memory one.
+        DuckDB connection to run in (needed for a table name with ``engine="duckdb"``);
+        default a private in-memory one.
 
     Returns
     -------
@@ -499,7 +525,7 @@ def customer_summary(
     Fader, P. S., Hardie, B. G. S., & Lee, K. L. (2005). RFM and CLV: Using iso-value
     curves for customer base analysis. Journal of Marketing Research, 42(4), 415-430.
     """
-    cols = _resolve_args(
+    cols, engine = _resolve_args(
         customer_col, date_col, amount_col, order_col, return_col, returns, time_unit, freq_by,
         engine,
     )  # fmt: skip
@@ -531,7 +557,7 @@ def calibration_holdout_split(
     freq_by: Literal["order", "day"] = "order",
     returns: Literal["net", "ignore"] = "net",
     tz: str = "Asia/Shanghai",
-    engine: Literal["duckdb", "pandas"] = "duckdb",
+    engine: Any = None,
     con: Any = None,
 ) -> pd.DataFrame:
     """RFM summary of a calibration period and the purchases of the following holdout period.
@@ -562,7 +588,7 @@ freq_by, returns, tz, engine, con
     order affects neither period (the calibration does not see it, the holdout has no
     sale line of that order).
     """
-    cols = _resolve_args(
+    cols, engine = _resolve_args(
         customer_col, date_col, amount_col, order_col, return_col, returns, time_unit, freq_by,
         engine,
     )  # fmt: skip
@@ -573,6 +599,13 @@ freq_by, returns, tz, engine, con
             f"observation_end ({end}) must be after calibration_end ({cal}): the holdout "
             "period is (calibration_end, observation_end]"
         )
+    if not isinstance(engine, str) and (
+        isinstance(transactions, pd.DataFrame)
+        or type(transactions).__module__.startswith("pyarrow")
+    ):
+        from crm_lib import engine as eng
+
+        transactions = eng.table(transactions, eng.connect(engine))  # one upload, two queries
     kwargs = {"cols": cols, "by_day": freq_by == "day", "tz": tz, "con": con}
     cal_us, end_us = _ts_to_us(cal), _ts_to_us(end)
     summary = customer_summary(

@@ -21,7 +21,7 @@ reported as ``time_since_last`` in the summary's time unit.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -167,18 +167,23 @@ def rfm_scores(
     recency_col: str = "recency",
     T_col: str = "T",
     monetary_col: str = "monetary_total",
+    engine: Any = "pandas",
 ) -> pd.DataFrame:
     """Quantile R, F and M scores (1 = worst, ``bins`` = best) and named segments.
 
     Parameters
     ----------
-    summary : pandas.DataFrame
+    summary : pandas.DataFrame, or a Parquet path / table name with an engine
         One row per customer (:func:`crm_lib.clv.customer_summary`).
     bins : int
         Number of score levels (5: quintiles).
     customer_col, frequency_col, recency_col, T_col, monetary_col : str
         Columns of ``summary``. R is ``T - recency`` (time since the last purchase;
         smaller is better); M defaults to ``monetary_total`` (net spend over the period).
+    engine : {"pandas", "duckdb", "spark"}, Spark master, URL or ibis backend
+        Where the ranks are computed (see :func:`crm_lib.engine.connect`). ``"pandas"``
+        (default) for a DataFrame in memory; an engine ranks with window functions
+        (:func:`crm_lib.engine.rfm_scores`) and gives the same integer scores.
 
     Returns
     -------
@@ -220,10 +225,29 @@ def rfm_scores(
     """
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 2:
         raise ValueError(f"bins must be an integer >= 2 (5 gives quintiles), not {bins!r}")
+    if not (isinstance(engine, str) and engine == "pandas"):
+        from crm_lib import engine as eng
+
+        out = eng.rfm_scores(
+            summary,
+            bins,
+            customer_col=customer_col,
+            frequency_col=frequency_col,
+            recency_col=recency_col,
+            T_col=T_col,
+            monetary_col=monetary_col,
+            engine=engine,
+        )
+        return _label_segments(out, bins)
     out = _prepare(summary, customer_col, frequency_col, recency_col, T_col, monetary_col)
     out["r_score"] = _quantile_score(-out["time_since_last"].to_numpy(), bins)
     out["f_score"] = _quantile_score(out["frequency"].to_numpy(), bins)
     out["m_score"] = _quantile_score(out["monetary"].to_numpy(), bins)
+    return _label_segments(out, bins)
+
+
+def _label_segments(out: pd.DataFrame, bins: int) -> pd.DataFrame:
+    """Add ``rfm_code``, ``rfm_sum``, ``segment`` and ``segment_zh`` to the scores."""
     scores = out[["r_score", "f_score", "m_score"]].astype(str)
     out["rfm_code"] = scores["r_score"] + scores["f_score"] + scores["m_score"]
     out["rfm_sum"] = out["r_score"] + out["f_score"] + out["m_score"]

@@ -30,6 +30,9 @@ from crm_lib.datasets.world import EXPERIMENT_START_WEEK, PERIOD_WEEKS, START
 TRUE_BG = BGNBDParams().to_dict()
 TRUE_GG = GammaGammaParams().to_dict()
 WEEK = pd.Timedelta(weeks=1)
+# the hand-tuned DuckDB SQL, the pandas fallback and the ibis expression on DuckDB
+# ("duckdb://" connects ibis to an in-memory DuckDB; crm_lib.engine)
+ENGINES = ["duckdb", "pandas", "duckdb://"]
 
 
 def assert_same_summary(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -90,7 +93,7 @@ def tiny_log() -> pd.DataFrame:
     return make_tiny_log()
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_summary_by_order_hand_computed(tiny_log, engine):
     s = clv.customer_summary(
         tiny_log, observation_end="2024-01-29", time_unit="D", engine=engine
@@ -113,7 +116,7 @@ def test_summary_by_order_hand_computed(tiny_log, engine):
     assert list(s.reset_index().columns) == clv._SUMMARY_COLUMNS
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_summary_fully_returned_order_and_weeks(tiny_log, engine):
     s = clv.customer_summary(
         tiny_log, observation_end="2024-02-05", time_unit="W", engine=engine
@@ -130,7 +133,7 @@ def test_summary_fully_returned_order_and_weeks(tiny_log, engine):
     assert gross.loc["C", "monetary_total"] == pytest.approx(100.0)
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_summary_by_day(tiny_log, engine):
     s = clv.customer_summary(
         tiny_log, observation_end="2024-01-29", time_unit="D", freq_by="day", engine=engine
@@ -145,7 +148,7 @@ def test_summary_by_day(tiny_log, engine):
 
 def test_summary_without_order_ids(tiny_log):
     log = tiny_log[tiny_log["amount"] > 0].drop(columns=["order_id", "original_order_id"])
-    for engine in ("duckdb", "pandas"):
+    for engine in ENGINES:
         s = clv.customer_summary(
             log, order_col=None, return_col=None, observation_end="2024-01-29", engine=engine
         ).set_index("customer_id")
@@ -156,7 +159,7 @@ def test_summary_without_order_ids(tiny_log):
 def test_naive_timestamps_are_utc_and_arrow_input(tiny_log):
     naive = tiny_log.assign(ordered_at=tiny_log["ordered_at"].dt.tz_localize(None))
     ref = clv.customer_summary(tiny_log, observation_end="2024-01-29")
-    for engine in ("duckdb", "pandas"):
+    for engine in ENGINES:
         assert_same_summary(
             ref, clv.customer_summary(naive, observation_end="2024-01-29", engine=engine)
         )
@@ -171,7 +174,7 @@ def test_naive_timestamps_are_utc_and_arrow_input(tiny_log):
 def test_summary_ignores_row_order(perm):
     tiny_log = make_tiny_log()
     shuffled = tiny_log.iloc[list(perm)].reset_index(drop=True)
-    for engine in ("duckdb", "pandas"):
+    for engine in ENGINES:
         assert_same_summary(
             clv.customer_summary(tiny_log, engine=engine),
             clv.customer_summary(shuffled, engine=engine),
@@ -185,6 +188,8 @@ def test_engines_agree_on_world(small_world, freq_by):
     a = clv.customer_summary(tx, observation_end=end, freq_by=freq_by)
     b = clv.customer_summary(tx, observation_end=end, freq_by=freq_by, engine="pandas")
     assert_same_summary(a, b)
+    c = clv.customer_summary(tx, observation_end=end, freq_by=freq_by, engine="duckdb://")
+    assert_same_summary(a, c)
     assert len(a) > 1000
     assert a["first_purchase"].max() <= end
 
@@ -201,6 +206,8 @@ def test_engines_agree_on_parquet_and_table(small_world, tmp_path):
     con.execute(f"CREATE TABLE transactions AS SELECT * FROM read_parquet('{path}')")
     assert_same_summary(ref, clv.customer_summary("transactions", con=con))
     assert_same_summary(ref, clv.customer_summary("transactions", con=con, engine="pandas"))
+    assert_same_summary(ref, clv.customer_summary("transactions", con=con, engine="duckdb://"))
+    assert_same_summary(ref, clv.customer_summary(str(tmp_path / "*.parquet"), engine="duckdb://"))
 
 
 def test_summary_matches_truth_of_world(small_world):
@@ -213,7 +220,7 @@ def test_summary_matches_truth_of_world(small_world):
     np.testing.assert_allclose(s["T"], buyers.loc[s.index, "T_weeks"], atol=1e-6)
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_calibration_holdout_split_hand_computed(tiny_log, engine):
     s = clv.calibration_holdout_split(
         tiny_log,
@@ -241,6 +248,8 @@ def test_calibration_holdout_engines_agree(small_world):
     a = clv.calibration_holdout_split(small_world.transactions, **kwargs)
     b = clv.calibration_holdout_split(small_world.transactions, engine="pandas", **kwargs)
     assert_same_summary(a, b)
+    c = clv.calibration_holdout_split(small_world.transactions, engine="duckdb://", **kwargs)
+    assert_same_summary(a, c)
     assert a["frequency_holdout"].sum() > 0
 
 
@@ -251,6 +260,10 @@ def test_summary_validation(tiny_log):
         clv.customer_summary(tiny_log, date_col="when")
     with pytest.raises(ValueError, match="no column 'when' given as date_col"):
         clv.customer_summary(tiny_log, date_col="when", engine="pandas")
+    with pytest.raises(ValueError, match="no column 'when' given as date_col"):
+        clv.customer_summary(tiny_log, date_col="when", engine="duckdb://")
+    with pytest.raises(ValueError, match="unknown engine 'duckbd': use 'duckdb'"):
+        clv.customer_summary(tiny_log, engine="duckbd")
     with pytest.raises(ValueError, match="pass return_col=None if the log has no returns"):
         clv.customer_summary(tiny_log.drop(columns="original_order_id"))
     with pytest.raises(ValueError, match="looks like a table name: pass the DuckDB connection"):
@@ -260,6 +273,8 @@ def test_summary_validation(tiny_log):
         clv.customer_summary(text_dates)
     with pytest.raises(ValueError, match="expected a timestamp"):
         clv.customer_summary(text_dates, engine="pandas")
+    with pytest.raises(ValueError, match="expected a timestamp"):
+        clv.customer_summary(text_dates, engine="duckdb://")
     with pytest.raises(ValueError, match="observation_end='soon' is not a date"):
         clv.customer_summary(tiny_log, observation_end="soon")
     with pytest.raises(ValueError, match="must be after calibration_end"):
