@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -77,6 +78,36 @@ def save_world(world: World, folder: str | Path) -> Path:
     return folder
 
 
+class _LazyExports(Mapping):
+    """The raw exports of a world folder, each read on first access.
+
+    Only the collection and cleaning studies look at the raw exports; reading them (about
+    2 s for the default world) is skipped by every other notebook.
+    """
+
+    def __init__(self, paths: dict[str, Path]):
+        self._paths = paths
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            from crm_lib.datasets.dirt import EXPORT_ENCODINGS
+
+            path = self._paths[name]
+            enc = EXPORT_ENCODINGS.get(name, "utf-8")
+            self._frames[name] = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False)
+        return self._frames[name]
+
+    def __iter__(self):
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __repr__(self) -> str:
+        return f"<raw exports {sorted(self._paths)}, read on first access>"
+
+
 def load_world(folder: str | Path, *, validate: bool = True) -> World:
     """Read a world folder written by :func:`save_world`.
 
@@ -106,14 +137,9 @@ def load_world(folder: str | Path, *, validate: bool = True) -> World:
         tables[name] = df
     truth_json = json.loads((folder / "truth" / "truth.json").read_text(encoding="utf-8"))
     frames = {n: pd.read_parquet(folder / "truth" / f"{n}.parquet") for n in _TRUTH_FRAMES}
-    raw = {}
     exports = folder / "exports"
-    if exports.is_dir():
-        from crm_lib.datasets.dirt import EXPORT_ENCODINGS
-
-        for path in sorted(exports.glob("*.csv")):
-            enc = EXPORT_ENCODINGS.get(path.stem, "utf-8")
-            raw[path.stem] = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False)
+    paths = sorted(exports.glob("*.csv")) if exports.is_dir() else []
+    raw = _LazyExports({p.stem: p for p in paths})
     return World(
         **tables,
         truth=GroundTruth(**{k: truth_json[k] for k in _TRUTH_DICTS}, **frames),
