@@ -459,8 +459,9 @@ def quality_scorecard(
         refs["original_order_id"] = df["order_id"]
     for col, values in refs.items():
         present = df.loc[~_blank(df[col]), col].astype("string").str.strip()
-        known = set(pd.Series(list(values), dtype="string").str.strip().dropna())
-        found = present.isin(known)
+        values = values if isinstance(values, pd.Series) else pd.Series(list(values))
+        known = np.asarray(values.astype("string").str.strip().dropna().unique(), dtype=object)
+        found = present.astype(object).isin(known)  # a hash lookup, not a loop over `known`
         rows.append(
             _row(table, col, "consistency", len(found), int((~found).sum()), "reference exists")
         )
@@ -776,9 +777,13 @@ def net_returns(
     credit = (amount < 0).fillna(False)
     no_ref = _blank_id(tx[original_col])
     original = tx[original_col].astype("string").str.strip()
-    sale_orders = set(tx.loc[~credit, order_col].astype("string").str.strip().dropna())
+    sale_orders = np.asarray(
+        tx.loc[~credit, order_col].astype("string").str.strip().dropna().unique(), dtype=object
+    )
     without_order = credit & no_ref
-    orphan = credit & ~no_ref & ~original.isin(sale_orders).fillna(False)
+    # object dtype: a hash lookup (Arrow-backed isin loops over the values in Python)
+    listed = original.astype(object).isin(sale_orders).to_numpy(dtype=bool)
+    orphan = credit & ~no_ref & ~pd.Series(listed, index=tx.index)
     parts = [
         quarantine_rows(
             tx,
@@ -813,7 +818,7 @@ def net_returns(
     over = returned[returned > gross.reindex(returned.index) + tolerance]
     if credit_policy == "quarantine" and len(over):
         bad = matched & original.isin(over.index).fillna(False)
-        why = original.map(
+        why = original[bad].map(
             lambda o: (
                 (
                     f"returns of order {o!r} credit {over.get(o, 0):.2f}, more than its gross "

@@ -629,7 +629,12 @@ def _score(
 
     con = duckdb.connect(":memory:")
     try:
-        con.execute("SET enable_progress_bar = false")
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.InvalidInputException:
+            # In a Jupyter kernel without ipywidgets DuckDB refuses to touch the setting
+            # at all; it then draws no bar either.
+            pass
         con.execute("SET threads = 1")  # deterministic sums; polite on shared machines
         for sql in _MACROS:
             con.execute(sql)

@@ -287,6 +287,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pii_findings": {"en": "PII findings", "zh": "个人信息发现数"},
     "title_scorecard": {"en": "Data quality by dimension", "zh": "各维度数据质量"},
     "title_quarantine": {"en": "Quarantined rows by rule", "zh": "各规则隔离的行数"},
+    "match_probability": {"en": "Match probability", "zh": "匹配概率"},
+    "match_weight": {"en": "Match weight (log2 odds)", "zh": "匹配权重（log2 几率）"},
+    "pairs": {"en": "Record pairs", "zh": "记录对数"},
+    "threshold": {"en": "Threshold", "zh": "阈值"},
+    "title_match_weight": {
+        "en": "Accepted record pairs by match weight",
+        "zh": "接受的记录对：匹配权重分布",
+    },
     # satisfaction study (notebook 05)
     "omega": {"en": "McDonald's omega", "zh": "McDonald ω 系数"},
     "reliability": {"en": "Reliability", "zh": "信度"},

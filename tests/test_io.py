@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import tempfile
@@ -717,3 +718,102 @@ def test_detect_encoding_errors(data, pattern):
 def test_detect_encoding_missing_file(tmp_path):
     with pytest.raises(io.ReadError, match=r"nope\.csv: file not found"):
         io.detect_encoding(tmp_path / "nope.csv")
+
+
+# ------------------------------------------- warehouse of one world, read back by later steps
+
+
+def test_read_loads_gives_back_what_the_mapping_gave(world_exports, tmp_path):
+    _, paths, _ = world_exports
+    files = {"customers": paths["customers_export"], "transactions": paths["orders_export"]}
+    mappings = {"customers": "simulated_world_customers", "transactions": "simulated_world_orders"}
+    db = io.warehouse_file(str(tmp_path / "wh" / "crm.duckdb"))
+    assert io.read_loads(db, files, world="w1") is None  # no warehouse yet
+    io.start_warehouse(db, world="w1", description="world one")
+    assert io.warehouse_world(db) == "w1"
+    assert io.read_loads(db, files, world="w1") is None  # nothing loaded yet
+    for table, path in files.items():
+        io.ingest(path, mappings[table], warehouse=db)
+    got = io.read_loads(db, files, world="w1", mappings=mappings)
+    for table, path in files.items():
+        expected = io.apply_mapping(io.read_table(path), mappings[table], source=path.name)
+        pd.testing.assert_frame_equal(got[table].data, expected.data)
+        pd.testing.assert_frame_equal(got[table].quarantine, expected.quarantine)
+        assert got[table].reconciliation == expected.reconciliation
+    with connect(db) as con:  # row-level lineage beside the contract columns
+        cols = [r[0] for r in con.execute("describe customers").fetchall()]
+    assert cols == [*schemas.SCHEMAS["customers"].columns, *io.LOAD_COLUMNS]
+    # a load made with another mapping does not count
+    newer = dataclasses.replace(io.load_mapping("simulated_world_customers"), version="99")
+    assert io.read_loads(db, files, world="w1", mappings={"customers": newer}) is None
+
+
+def test_read_loads_refuses_another_world_and_start_warehouse_resets(world_exports, tmp_path):
+    _, paths, _ = world_exports
+    db = tmp_path / "crm.duckdb"
+    io.start_warehouse(db, world="w1")
+    io.ingest(paths["customers_export"], "simulated_world_customers", warehouse=db)
+    with pytest.raises(io.WarehouseWorldError, match="holds the exports of world w1, not of"):
+        io.read_loads(db, {"customers": paths["customers_export"]}, world="w2")
+    io.start_warehouse(db, world="w2")  # a new delivery: nothing of w1 is left
+    with connect(db) as con:
+        assert [r[0] for r in con.execute("show tables").fetchall()] == [io.WORLD_TABLE]
+    assert io.read_loads(db, {"customers": paths["customers_export"]}, world="w2") is None
+
+
+def test_warehouse_file(tmp_path):
+    temporary = io.warehouse_file("")
+    assert temporary.name == "crm.duckdb" and temporary.parent.is_dir()
+    assert temporary.parent != io.warehouse_file("").parent  # a new one each time
+    assert io.warehouse_file(str(tmp_path / "x.duckdb")) == (tmp_path / "x.duckdb").resolve()
+    with pytest.raises(io.IngestError, match="is a folder"):
+        io.warehouse_file(str(tmp_path))
+
+
+CSV_SHAPES = {
+    "plain": "a,b,c\n1,2,3\n4,5,6\n",
+    "no_final_newline": "a,b\n1,2\n3,4",
+    "crlf_and_bom": "\ufeffa,b\r\n1,2\r\n3,4\r\n",
+    "quoted_delimiters": 'a,b\n"1,234.50",x\n"",""\n"q",\n',
+    "unicode_and_spaces": "名字, 地区 \n 张伟 ,华北\n李娜,\n",
+    "blank_header_field": "a,,c\n1,2,3\n",
+    "blank_lines": "a,b\n\n1,2\n  \n3,4\n\n",
+    "leading_blank_line": "\na,b\n1,2\n",
+    "embedded_newline": 'a,b\n"line\nbreak",2\n3,4\n',
+    "escaped_quote": 'a,b\n"say ""hi""",2\n',
+    "quote_inside_field": 'a,b\nab"c,2\n',
+    "text_after_quote": 'a,b\n"ab" ,2\n',
+    "short_and_long_rows": "a,b,c\n1,2\n1,2,3,4\n",
+    "lone_carriage_return": "a,b\r1,2\r3,4\r",
+    "one_column": "a\n1\n\n2\n",
+    "odd_quotes": 'a,b\n"1,2\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(CSV_SHAPES))
+def test_fast_csv_path_reads_like_the_csv_module(tmp_path, monkeypatch, name):
+    path = write(tmp_path, CSV_SHAPES[name])
+
+    def read():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return io.read_table(path), [str(w.message) for w in caught]
+            except io.ReadError as exc:
+                return str(exc), []
+
+    fast = read()
+    monkeypatch.setattr(io, "_read_csv_fast", lambda text, delimiter: None)
+    exact = read()
+    if isinstance(exact[0], str):
+        assert fast == exact
+    else:
+        pd.testing.assert_frame_equal(fast[0], exact[0])
+        assert fast[1] == exact[1]
+        assert all(str(t) == "str" for t in fast[0].dtypes)
+
+
+def test_fast_csv_path_is_taken_for_regular_files_only():
+    assert io._read_csv_fast(CSV_SHAPES["quoted_delimiters"], ",") is not None
+    for name in ("blank_lines", "embedded_newline", "escaped_quote", "short_and_long_rows"):
+        assert io._read_csv_fast(CSV_SHAPES[name], ",") is None, name

@@ -179,6 +179,24 @@ def test_relative_input_paths_are_injected_absolute(project):
     assert run.input_paths == {"data_dir": project / "data"}
 
 
+def test_db_parameters_are_absolute_from_the_batch_folder_and_need_not_exist(project):
+    """``*_db`` (a warehouse the notebook creates): resolved from where crm runs, not from
+    the notebook's folder, and not refused when missing."""
+    make_notebook(
+        project / "notebooks" / "wh.ipynb", PARAMS + 'warehouse_db: str = ""  # warehouse\n'
+    )
+    spec = load_batch(
+        {
+            "runs": [
+                {"notebook": "notebooks/wh.ipynb", "parameters": {"warehouse_db": "w/crm.duckdb"}}
+            ]
+        }
+    )
+    (run,) = resolve_runs(spec)
+    assert run.injected["warehouse_db"] == str(project / "w" / "crm.duckdb")
+    assert not (project / "w").exists() and run.input_paths == {}
+
+
 # --- refusals (exit 2, nothing executed) -------------------------------------------------
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from crm_lib.cli import main
 from crm_lib.reporting import run_batch, runner
+from crm_lib.warehouse import connect
 
 PARAMS = """\
 data_dir: str = ""  # folder of the world; "" simulates it in memory
@@ -347,12 +348,24 @@ def _raw_identifiers(world) -> set[str]:
 
 @pytest.mark.slow
 def test_cleaning_notebooks_publish_no_raw_identifier(tmp_path, monkeypatch):
-    """`make report`-style runs of notebooks 01 and 02 on the dirty small world."""
+    """`make report`-style runs of notebooks 01 and 02 on the dirty small world, twice.
+
+    The warehouse and every file with raw rows go beside the warehouse; the report folders
+    hold no data file and no raw e-mail or phone in any file. A second batch into the same
+    warehouse gives the same numbers (notebook 01 rebuilds it, notebook 02 overwrites).
+    """
     from crm_lib.datasets import simulate
 
     notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    db = tmp_path / "data" / "warehouse" / "crm.duckdb"
     spec = {
-        "defaults": {"data_dir": "", "size": "small", "seed": 1, "language": "en"},
+        "defaults": {
+            "data_dir": "",
+            "size": "small",
+            "seed": 1,
+            "language": "en",
+            "warehouse_db": str(db),
+        },
         "runs": [
             {"notebook": str(notebooks / "01_data_collection.ipynb"), "name": "01"},
             {"notebook": str(notebooks / "02_data_cleaning.ipynb"), "name": "02"},
@@ -361,10 +374,35 @@ def test_cleaning_notebooks_publish_no_raw_identifier(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run_batch(spec, run_id="cleaning", reports_dir=tmp_path / "reports", quiet=True)
     assert [r.error for r in result.runs] == [None, None]  # the PII scan passed
+    assert result.runs[1].metrics["input_tables_from"] == "warehouse"  # 02 read 01's load
     identifiers = _raw_identifiers(simulate("small", seed=1))
     assert len(identifiers) > 3000
-    for run in result.runs:
-        for name in (f"{run.name}.ipynb", f"{run.name}.html", "metrics.json"):
-            text = (run.folder / name).read_text(encoding="utf-8")
-            leaked = [v for v in identifiers if v in text]
-            assert not leaked, f"{run.name}/{name} shows {len(leaked)} raw identifiers"
+    files = [f for f in result.folder.rglob("*") if f.is_file()]
+    data_files = [f.name for f in files if f.suffix in {".duckdb", ".parquet", ".csv", ".xlsx"}]
+    assert not data_files, f"data files in the report folder: {data_files}"
+    assert {f.name for f in files} >= {"01.ipynb", "01.html", "02.ipynb", "02.html"}
+    for f in files:
+        text = f.read_bytes().decode("utf-8", errors="replace")
+        leaked = [v for v in identifiers if v in text]
+        assert not leaked, f"{f.relative_to(result.folder)} shows {len(leaked)} raw identifiers"
+    beside = {f.relative_to(db.parent).as_posix() for f in db.parent.rglob("*") if f.is_file()}
+    assert beside >= {
+        "crm.duckdb",
+        "quarantine/customers_quarantine.csv",
+        "quarantine/transactions_quarantine.csv",
+        "quarantine/cleaning_set_aside.csv",
+        "parquet/customers_clean.parquet",
+        "parquet/customer_merge_log.parquet",
+    }
+    with connect(db) as con:
+        tables = {r[0] for r in con.execute("show tables").fetchall()}
+        n_clean = con.execute("select count(*) from customers_clean").fetchone()[0]
+    assert {"world", "customers", "transactions", "customer_merge_log"} <= tables
+    assert n_clean == result.runs[1].metrics["dedup_customers_after"]
+    metrics = result.runs[1].metrics
+    assert metrics["dedup_precision"] >= 0.95 and metrics["dedup_recall"] >= 0.95
+
+    again = run_batch(spec, run_id="again", reports_dir=tmp_path / "reports", quiet=True)
+    assert again.ok
+    for first, second in zip(result.runs, again.runs, strict=True):
+        assert first.metrics == second.metrics

@@ -7,6 +7,9 @@ Conventions (see the README section "Reports"):
 - ``one of: a, b, c`` in the help text lists the allowed values;
 - a parameter whose name ends in ``_dir``, ``_path`` or ``_file`` and does not start
   with ``output`` is an *input path*: a non-empty value must exist;
+- a parameter whose name ends in ``_db`` is a *database path* that the notebook may
+  create (e.g. ``warehouse_db``): a relative value is made absolute like an input path
+  (relative to the folder ``crm`` runs in, not to the notebook's), but it need not exist;
 - ``output_dir`` is set by the runner to the run's own folder.
 
 Papermill only *logs* a parameter that the notebook does not declare; here every
@@ -92,6 +95,11 @@ class ResolvedRun:
 def is_input_path(name: str) -> bool:
     """Whether a parameter name follows the input-path convention."""
     return name.endswith(("_dir", "_path", "_file")) and not name.startswith("output")
+
+
+def is_db_path(name: str) -> bool:
+    """Whether a parameter names a database file the notebook may create (``*_db``)."""
+    return name.endswith("_db")
 
 
 def read_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
@@ -371,6 +379,8 @@ def _check_value(
             )
         result.input_paths[param.name] = path
         coerced = str(path)
+    elif is_db_path(param.name) and isinstance(coerced, str) and coerced:
+        coerced = str((cwd / Path(coerced).expanduser()).resolve())
     result.injected[param.name] = coerced
     result.parameters[param.name] = coerced
     return None
