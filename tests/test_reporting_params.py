@@ -322,3 +322,19 @@ def test_cli_parameters_file(project, capsys):
     Path("params.yaml").write_text("- 1\n")
     assert main(["report", "run", "-f", "params.yaml"]) == 2
     assert "params.yaml: expected a mapping" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "notebook",
+    sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb")),
+    ids=lambda p: p.stem,
+)
+def test_papermill_parses_every_parameter_of_the_study_notebooks(notebook):
+    """A help text papermill cannot parse (e.g. one holding '=') would make papermill
+    skip the line: crm_lib recovers it, but papermill's own tools would not see it."""
+    import papermill
+
+    parsed = papermill.inspect_notebook(str(notebook))
+    assert set(parsed) == set(read_parameters(notebook))
+    for name, param in read_parameters(notebook).items():
+        assert param.type in {"int", "float", "str", "bool"}, name
