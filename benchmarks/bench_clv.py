@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -37,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+# the generated inputs (git-ignored); BENCH_CACHE moves them (the smoke test uses a tmp dir)
+CACHE = Path(os.environ.get("BENCH_CACHE") or HERE / ".cache")
 END_WEEKS = 156  # observation end: the end of the simulated period
 
 
@@ -222,10 +225,10 @@ def in_subprocess(name: str, path: Path, repeat: int) -> dict:
 def ensure_log(rows: int, seed: int) -> Path:
     from crm_lib.datasets import simulate_to_parquet
 
-    folder = HERE / ".cache" / f"clv-log-{rows}-seed{seed}"
+    folder = CACHE / f"clv-log-{rows}-seed{seed}"
     manifest = folder / "manifest.json"
     if not manifest.exists():
-        print(f"generating {rows:,} lines into {folder.relative_to(HERE.parent)} ...", flush=True)
+        print(f"generating {rows:,} lines into {folder} ...", flush=True)
         simulate_to_parquet(folder, rows, seed=seed)
     return folder / "transactions.parquet"
 
@@ -239,7 +242,7 @@ def ensure_fit_table(n: int, seed: int) -> Path:
         simulate_bgnbd,
     )
 
-    path = HERE / ".cache" / f"clv-fit-{n}-seed{seed}.parquet"
+    path = CACHE / f"clv-fit-{n}-seed{seed}.parquet"
     if not path.exists():
         rng = np.random.default_rng(seed)
         T = rng.uniform(1.0, 156.0, n)
@@ -264,7 +267,7 @@ def ensure_pnbd_table(n: int, seed: int) -> Path:
     lambda ~ Gamma(r, alpha), mu ~ Gamma(s, beta), lifetime ~ Exp(mu); purchases Poisson
     in (0, min(lifetime, T)], the last at min(lifetime, T) * U^(1/x).
     """
-    path = HERE / ".cache" / f"pnbd-fit-{n}-seed{seed}.parquet"
+    path = CACHE / f"pnbd-fit-{n}-seed{seed}.parquet"
     if not path.exists():
         rng = np.random.default_rng(seed)
         p = PNBD_TRUTH
