@@ -1377,23 +1377,28 @@ class ParetoNBDModel(_RFMModel):
     def _mean_hessian(self, theta: np.ndarray) -> np.ndarray:
         """Central second differences of the log-likelihood (step 1e-3 in log-parameters).
 
-        Truncation error ~h^2 (1e-6 relative), rounding error ~1e-16 |LL| / h^2: both far
-        below the curvature, unlike differences of a finite-difference gradient.
+        ``H_ii = (f(+e_i) - 2 f_0 + f(-e_i)) / h^2`` and ``H_ij = (f(+e_i+e_j) - f(+e_i)
+        - f(+e_j) + 2 f_0 - f(-e_i) - f(-e_j) + f(-e_i-e_j)) / (2 h^2)``: the off-diagonal
+        terms reuse the diagonal evaluations, so 1 + 2k + k(k-1) = 21 evaluations for k = 4
+        instead of 33. Truncation error ~h^2 (1e-6 relative), rounding error
+        ~1e-16 |LL| / h^2: both far below the curvature, unlike differences of a
+        finite-difference gradient.
         """
         k = theta.shape[0]
         h = 1e-3
         f0 = self._neg_ll(theta)
         e = np.eye(k) * h
+        up = np.array([self._neg_ll(theta + e[i]) for i in range(k)])
+        down = np.array([self._neg_ll(theta - e[i]) for i in range(k)])
         hess = np.empty((k, k))
         for i in range(k):
-            hess[i, i] = (self._neg_ll(theta + e[i]) - 2 * f0 + self._neg_ll(theta - e[i])) / h**2
+            hess[i, i] = (up[i] - 2 * f0 + down[i]) / h**2
             for j in range(i):
+                both_up = self._neg_ll(theta + e[i] + e[j])
+                both_down = self._neg_ll(theta - e[i] - e[j])
                 hess[i, j] = hess[j, i] = (
-                    self._neg_ll(theta + e[i] + e[j])
-                    - self._neg_ll(theta + e[i] - e[j])
-                    - self._neg_ll(theta - e[i] + e[j])
-                    + self._neg_ll(theta - e[i] - e[j])
-                ) / (4 * h**2)
+                    both_up - up[i] - up[j] + 2 * f0 - down[i] - down[j] + both_down
+                ) / (2 * h**2)
         return hess
 
     def _parts(self, summary):
