@@ -379,7 +379,8 @@ def choose_k(
     -------
     pandas.DataFrame
         One row per ``k``: ``k, inertia, silhouette`` (both of k-means), ``bic`` and
-        ``silhouette_gmm`` (of the Gaussian mixture).
+        ``silhouette_gmm`` (of the Gaussian mixture). ``.attrs["silhouette_sample"]`` is the
+        number of customers the silhouettes were computed on.
 
     Notes
     -----
@@ -414,7 +415,9 @@ def choose_k(
     sample = silhouette_sample if silhouette_sample is not None and n > silhouette_sample else None
     with _one_thread():
         rows = [_k_row(z, k, n_init, sample, random_state) for k in ks]
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["silhouette_sample"] = sample if sample is not None else n
+    return table
 
 
 def _k_row(z: np.ndarray, k: int, n_init: int, sample: int | None, random_state: Any) -> dict:

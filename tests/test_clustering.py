@@ -215,3 +215,18 @@ def test_plot_profiles():
     image = ax.get_images()[0].get_array()
     assert int(np.argmax(image[:, 2])) == 0
     plt.close("all")
+
+
+def test_choose_k_states_the_silhouette_sample():
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(
+        {
+            "time_since_last": rng.exponential(10, 400),
+            "frequency": rng.poisson(3, 400).astype(float),
+            "monetary": rng.gamma(2, 50, 400),
+        }
+    )
+    sampled = cl.choose_k(data, [2, 3], silhouette_sample=100, random_state=0)
+    assert sampled.attrs["silhouette_sample"] == 100
+    full = cl.choose_k(data, [2], silhouette_sample=None, random_state=0)
+    assert full.attrs["silhouette_sample"] == 400
