@@ -75,18 +75,9 @@ def run(load):
     return _run
 
 
-def found_pairs(result: DedupResult) -> set[tuple[str, str]]:
-    """Every pair of ids that share a master (the transitive closure of the merges)."""
-    pairs = set()
-    for members in result.master.groupby("master_id")["customer_id"]:
-        ids = sorted(members[1])
-        pairs.update((a, b) for i, a in enumerate(ids) for b in ids[i + 1 :])
-    return pairs
-
-
-def precision_recall(found: set, truth: set) -> tuple[float, float]:
-    hits = len(found & truth)
-    return hits / max(len(found), 1), hits / max(len(truth), 1)
+def precision_recall(result: DedupResult, truth: set) -> tuple[float, float]:
+    scores = result.evaluate(truth)
+    return scores["precision"], scores["recall"]
 
 
 def one_customer(**values) -> dict:
@@ -114,7 +105,7 @@ def test_recovers_planted_duplicates(load, run, seed):
     # Measured (threshold 0.95, seed=0): precision = recall = 1.000 for world seeds 1, 2, 3
     # (59, 63 and 46 true pairs among ~1,920 loaded records).
     result = run("small", seed)
-    precision, recall = precision_recall(found_pairs(result), load("small", seed)[2])
+    precision, recall = precision_recall(result, load("small", seed)[2])
     assert precision >= MIN_PRECISION, precision
     assert recall >= MIN_RECALL, recall
 
@@ -125,7 +116,7 @@ def test_recovers_planted_duplicates_large_world(load, run):
     # misses are duplicates without e-mail and phone; the false pairs are different people
     # sharing an e-mail address with a similar name and a missing or different phone.
     truth = load(20_000, 4)[2]
-    precision, recall = precision_recall(found_pairs(run(20_000, 4)), truth)
+    precision, recall = precision_recall(run(20_000, 4), truth)
     assert len(truth) > 400
     assert precision >= MIN_PRECISION, precision
     assert recall >= MIN_RECALL, recall
@@ -205,7 +196,7 @@ def test_recovers_duplicates_of_an_independent_typo_model():
     cols = ["customer_id", "name", "email", "phone", "signup_at"]
     dirty = pd.concat([customers[cols], table(rows)], ignore_index=True)
     result = deduplicate_customers(dirty)
-    precision, recall = precision_recall(found_pairs(result), truth)
+    precision, recall = precision_recall(result, truth)
     assert precision >= MIN_PRECISION, precision
     assert recall >= MIN_RECALL, recall
     # The original signed up first, so it is the master.
@@ -214,6 +205,29 @@ def test_recovers_duplicates_of_an_independent_typo_model():
 
 
 # ---------------------------------------------------------------- invariants
+
+
+def test_evaluate_closes_links_and_counts_pairs():
+    """Two copies of one original make three true pairs; unknown ids are ignored."""
+    rows = [
+        one_customer(customer_id="C1", name="Ann Lee", email="ann@example.com"),
+        one_customer(customer_id="C2", name="Ann Lee", email="ANN@example.com "),
+        one_customer(customer_id="C3", name="ann lee", email="ann@example.com"),
+        one_customer(customer_id="C4", name="Bo Wu", email="bo@example.com"),
+    ]
+    result = deduplicate_customers(table(rows))
+    assert result.linked_pairs() == {("C1", "C2"), ("C1", "C3"), ("C2", "C3")}
+    scores = result.evaluate([("C2", "C1"), ("C3", "C1"), ("C9", "C1")])
+    assert scores == {
+        "true_pairs": 3,
+        "found_pairs": 3,
+        "found_true_pairs": 3,
+        "precision": 1.0,
+        "recall": 1.0,
+    }
+    half = result.evaluate([("C2", "C1"), ("C4", "C1")])  # C4 is another person
+    assert half["true_pairs"] == 3 and half["found_true_pairs"] == 1
+    assert half["precision"] == 1 / 3 and half["recall"] == 1 / 3
 
 
 def test_master_id_is_stable_under_row_shuffling(load, run):
