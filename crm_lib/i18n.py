@@ -19,6 +19,8 @@ LANGUAGES = ("en", "zh")
 MESSAGES: dict[str, dict[str, str]] = {
     # table overview and profile columns
     "table": {"en": "Table", "zh": "数据表"},
+    "rows_removed": {"en": "Rows removed", "zh": "删除行数"},
+    "how": {"en": "Matched on", "zh": "匹配依据"},
     "column": {"en": "Column", "zh": "字段"},
     "dtype": {"en": "Type", "zh": "类型"},
     "rows": {"en": "Rows", "zh": "行数"},

@@ -317,24 +317,67 @@ def _pseudonyms(ids: set[str], secret: bytes, prefix: str, length: int) -> set[s
     return out
 
 
-def _linked_ids(con, tables: list[str], ids: set[str], customer_col: str, link_col: str):
-    """Close ``ids`` over the duplicate links (``customer_col`` -> ``link_col``) in the tables."""
-    pairs = []
+def _id_columns(con, tables: list[str], cols_wanted: tuple[str, ...]) -> dict[str, list[str]]:
+    out = {}
     for name in tables:
         cols = [r[0] for r in con.execute(f'describe "{name}"').fetchall()]
-        if customer_col in cols and link_col in cols:
-            pairs += con.execute(
+        present = [c for c in cols_wanted if c in cols]
+        if present:
+            out[name] = present
+    return out
+
+
+def _person_ids(
+    con,
+    tables: list[str],
+    ids: set[str],
+    customer_col: str,
+    link_col: str,
+    secret: bytes | None,
+    prefix: str,
+    length: int,
+) -> tuple[set[str], set[str]]:
+    """Every raw id and pseudonym of the person(s): ``ids`` closed over duplicate links.
+
+    Links (``customer_col`` -> ``link_col``) may be stored with raw ids or, in derived
+    tables, with pseudonyms; with the key, a pseudonym found through a link is mapped
+    back to the raw id it hashes, so both forms of every linked account are erased.
+    """
+    id_cols = _id_columns(con, tables, (customer_col, link_col))
+    masters: dict[str, str] = {}
+    for name, cols in id_cols.items():
+        if link_col in cols and customer_col in cols:
+            for c, m in con.execute(
                 f'select cast("{customer_col}" as varchar), cast("{link_col}" as varchar) '
                 f'from "{name}" where "{link_col}" is not null'
-            ).fetchall()
-    masters = {str(c).strip(): str(m).strip() for c, m in pairs}
-    linked = set(ids)
-    while True:  # ids -> their master -> every id of that master
-        roots = {masters.get(i, i) for i in linked}
-        grown = linked | roots | {c for c, m in masters.items() if m in roots}
-        if grown == linked:
-            return linked
-        linked = grown
+            ).fetchall():
+                masters[str(c).strip()] = str(m).strip()
+    raw_of: dict[str, str] = {}
+    if secret is not None:  # pseudonym -> raw id, for every raw id the warehouse holds
+        values = set()
+        for name, cols in id_cols.items():
+            for col in cols:
+                values.update(
+                    str(v).strip()
+                    for (v,) in con.execute(
+                        f'select distinct cast("{col}" as varchar) '
+                        f'from "{name}" where "{col}" is not null'
+                    ).fetchall()
+                )
+        raw = {v for v in values if not v.startswith(prefix)}
+        raw_of = {next(iter(_pseudonyms({v}, secret, prefix, length))): v for v in raw if v}
+    raw_ids, pseudo = set(ids), set()
+    while True:  # ids -> pseudonyms -> their masters -> every account of those masters
+        if secret is not None:
+            pseudo |= _pseudonyms(raw_ids, secret, prefix, length)
+        every = raw_ids | pseudo
+        roots = {masters.get(i, i) for i in every}
+        grown = every | roots | {c for c, m in masters.items() if m in roots}
+        new_pseudo = pseudo | {i for i in grown if i in raw_of}  # pseudonyms we can map back
+        new_raw = (grown - new_pseudo) | {raw_of[i] for i in new_pseudo if i in raw_of}
+        if new_raw == raw_ids and new_pseudo == pseudo:
+            return raw_ids, pseudo
+        raw_ids, pseudo = new_raw, new_pseudo
 
 
 def erase_customer(
@@ -397,9 +440,9 @@ def erase_customer(
     changed: dict[str, pd.DataFrame] = {}
     with wh.connect(warehouse) as con:
         tables = [r[0] for r in con.execute("show tables").fetchall()]
-        ids = _linked_ids(con, tables, ids, customer_col, link_col)
         secret = _known_key(key, key_file) if pseudonyms else None
-        targets = ids | (_pseudonyms(ids, secret, prefix, length) if secret else set())
+        ids, pseudo = _person_ids(con, tables, ids, customer_col, link_col, secret, prefix, length)
+        targets = ids | pseudo
         for name in tables:
             cols = [r[0] for r in con.execute(f'describe "{name}"').fetchall()]
             id_cols = [c for c in (customer_col, link_col) if c in cols]
@@ -421,7 +464,7 @@ def erase_customer(
     if changed:
         wh.write_tables(changed, warehouse)
     out = pd.DataFrame(rows, columns=["table", "rows_removed", "how"])
-    out.attrs["ids"] = {"raw_ids": len(ids), "pseudonyms": len(targets) - len(ids)}
+    out.attrs["ids"] = {"raw_ids": len(ids), "pseudonyms": len(pseudo)}
     return out
 
 

@@ -298,3 +298,25 @@ def test_erasure_follows_duplicate_links_and_pseudonymised_tables(tmp_path):
     # without the key the pseudonymised rows cannot be found: say so by the count
     removed = privacy.erase_customer("C3", warehouse=path, pseudonyms=False)
     assert dict(zip(removed["table"], removed["rows_removed"], strict=True))["customers_clean"] == 0
+
+
+def test_erasure_follows_a_pseudonymised_merge_log_back_to_raw_ids(tmp_path):
+    """Notebook 02 stores the merge log with pseudonyms; the raw tables of notebook 01
+    must still lose every account of the person."""
+    path = tmp_path / "wh.duckdb"
+    key = "k" * 32
+    customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "name": ["a", "b", "c"]})
+    merge_log = privacy.pseudonymize(
+        pd.DataFrame({"customer_id": ["C2"], "master_id": ["C1"]}),
+        ["customer_id", "master_id"],
+        key=key,
+    )
+    clean = privacy.pseudonymize(customers, "customer_id", key=key)
+    warehouse.write_tables(
+        {"customers": customers, "customer_merge_log": merge_log, "customers_clean": clean},
+        path,
+    )
+    removed = privacy.erase_customer("C2", warehouse=path, key=key)
+    counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
+    assert counts == {"customers": 2, "customer_merge_log": 1, "customers_clean": 2}
+    assert _read(path, "customers")["customer_id"].tolist() == ["C3"]
