@@ -874,6 +874,29 @@ class _RFMModel(_MLE):
             return self._x_full, self._tx_full, self._T_full
         return _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
 
+    _model_name = ""
+    _data_class: Any = None
+
+    def _initial(self, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _fit(self, summary: pd.DataFrame):
+        """Collapse the data, maximise the likelihood, keep the arrays for predictions."""
+        x, tx, T = _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
+        if x.shape[0] == 0 or not (x > 0).any():
+            raise ValueError(
+                f"{self._model_name} needs customers with repeat purchases: no row has "
+                "frequency > 0"
+            )
+        (ux, utx, uT), w = _collapse(x, tx, T)
+        self._data = self._data_class(ux, utx, uT, w)
+        n = float(w.sum())
+        self._optimise(self._initial(x, T), n)
+        self.n_customers_ = int(n)
+        self._x_full, self._tx_full, self._T_full = x, tx, T
+        del self._data
+        return self
+
 
 class BetaGeoModel(_RFMModel):
     """BG/NBD model of repeat purchases (Fader, Hardie & Lee, 2005).
@@ -948,21 +971,17 @@ class BetaGeoModel(_RFMModel):
         BetaGeoModel
             self.
         """
-        x, tx, T = _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
-        if x.shape[0] == 0 or not (x > 0).any():
-            raise ValueError(
-                "BG/NBD needs customers with repeat purchases: no row has frequency > 0"
-            )
-        (ux, utx, uT), w = _collapse(x, tx, T)
-        self._data = _BGNBDData(ux, utx, uT, w)
-        n = float(w.sum())
+        return self._fit(summary)
+
+    _model_name = "BG/NBD"
+
+    @property
+    def _data_class(self):
+        return _BGNBDData
+
+    def _initial(self, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         r0 = 1.0
-        theta0 = np.log([r0, r0 * T.sum() / max(x.sum(), 1.0), 1.0, 3.0])
-        self._optimise(theta0, n)
-        self.n_customers_ = int(n)
-        self._x_full, self._tx_full, self._T_full = x, tx, T
-        del self._data
-        return self
+        return np.log([r0, r0 * T.sum() / max(x.sum(), 1.0), 1.0, 3.0])
 
     def _neg_ll_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         ll, grad = self._data.loglik(np.exp(theta))
@@ -1348,20 +1367,16 @@ class ParetoNBDModel(_RFMModel):
         ParetoNBDModel
             self.
         """
-        x, tx, T = _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
-        if x.shape[0] == 0 or not (x > 0).any():
-            raise ValueError(
-                "Pareto/NBD needs customers with repeat purchases: no row has frequency > 0"
-            )
-        (ux, utx, uT), w = _collapse(x, tx, T)
-        self._data = _ParetoNBDData(ux, utx, uT, w)
-        n = float(w.sum())
-        theta0 = np.log([1.0, T.sum() / x.sum(), 1.0, max(float(T.mean()), 1e-3)])
-        self._optimise(theta0, n)
-        self.n_customers_ = int(n)
-        self._x_full, self._tx_full, self._T_full = x, tx, T
-        del self._data
-        return self
+        return self._fit(summary)
+
+    _model_name = "Pareto/NBD"
+
+    @property
+    def _data_class(self):
+        return _ParetoNBDData
+
+    def _initial(self, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return np.log([1.0, T.sum() / x.sum(), 1.0, max(float(T.mean()), 1e-3)])
 
     def _neg_ll(self, theta: np.ndarray) -> float:
         return -self._data.loglik(np.exp(theta)) / self._data.n
