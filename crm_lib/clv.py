@@ -227,7 +227,17 @@ def _duckdb_aggregates(
             FROM {src} WHERE {" AND ".join(where)}
             GROUP BY ALL
             HAVING min({us}) FILTER (WHERE {is_sale}) IS NOT NULL"""  # else an orphan return
-        if by_day:
+        if by_day and cols.order is None:
+            # Without order ids a purchase is a distinct (customer, time), and the day is a
+            # function of the time: lines go to (customer, day) in one aggregation.
+            local = f"epoch_us(timezone({_quote_literal(tz)}, {ts}))"
+            units = f"""
+                SELECT {cid} AS cid, ({local} // {_US_PER_DAY}) * {_US_PER_DAY} AS k,
+                       min({us}) AS t_min, max({us}) AS t_max, sum({q(cols.amount)}) AS value
+                FROM {src} WHERE {" AND ".join(where)}
+                GROUP BY ALL"""
+            pos = "k"
+        elif by_day:
             local = f"epoch_us(timezone({_quote_literal(tz)}, make_timestamptz(pos)))"
             units = f"""
                 SELECT cid, ({local} // {_US_PER_DAY}) * {_US_PER_DAY} AS k, min(pos) AS t_min,

@@ -156,6 +156,36 @@ def test_summary_without_order_ids(tiny_log):
         assert s.loc["A", "monetary_value"] == pytest.approx(40.0)
 
 
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "UTC", "America/New_York"])
+def test_days_without_order_ids_agree_across_engines(tz):
+    """Without order ids DuckDB goes from lines to (customer, day) in one aggregation;
+    pandas and the ibis expression take two: the results must be the same."""
+    rng = np.random.default_rng(3)
+    n = 400
+    log = pd.DataFrame(
+        {
+            "customer_id": rng.choice([f"C{i}" for i in range(30)], n),
+            # several lines a day, times near local midnight in every zone
+            "ordered_at": pd.Timestamp("2024-01-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 40 * 24 * 60, n), unit="min"),
+            "amount": rng.gamma(2.0, 30.0, n).round(2),
+            "original_order_id": np.where(rng.random(n) < 0.1, "O1", None),
+        }
+    )
+    kw = dict(order_col=None, observation_end="2024-02-15", freq_by="day", tz=tz)
+    for returns, ret_col in [("ignore", "original_order_id"), ("ignore", None)]:
+        ref = clv.customer_summary(
+            log, engine="pandas", returns=returns, return_col=ret_col, time_unit="D", **kw
+        )
+        for engine in ("duckdb", "duckdb://"):
+            assert_same_summary(
+                ref,
+                clv.customer_summary(
+                    log, engine=engine, returns=returns, return_col=ret_col, time_unit="D", **kw
+                ),
+            )
+
+
 def test_naive_timestamps_are_utc_and_arrow_input(tiny_log):
     naive = tiny_log.assign(ordered_at=tiny_log["ordered_at"].dt.tz_localize(None))
     ref = clv.customer_summary(tiny_log, observation_end="2024-01-29")
