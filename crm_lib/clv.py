@@ -890,8 +890,20 @@ class _RFMModel(_MLE):
     def _initial(self, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _fit(self, summary: pd.DataFrame):
-        """Collapse the data, maximise the likelihood, keep the arrays for predictions."""
+    def fit(self, summary: pd.DataFrame):
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : pandas.DataFrame
+            One row per customer with the frequency, recency and T columns.
+
+        Returns
+        -------
+        self
+            Fitted: ``params_``, ``summary()``, ``log_likelihood_``, ``converged_``.
+        """
+        # collapse the data, maximise the likelihood, keep the arrays for predictions
         x, tx, T = _rfm_arrays(summary, self.frequency_col, self.recency_col, self.T_col)
         if x.shape[0] == 0 or not (x > 0).any():
             raise ValueError(
@@ -967,21 +979,6 @@ class BetaGeoModel(_RFMModel):
     """
 
     _param_names = ("r", "alpha", "a", "b")
-
-    def fit(self, summary: pd.DataFrame) -> BetaGeoModel:
-        """Fit by maximum likelihood.
-
-        Parameters
-        ----------
-        summary : pandas.DataFrame
-            One row per customer with ``frequency``, ``recency``, ``T``.
-
-        Returns
-        -------
-        BetaGeoModel
-            self.
-        """
-        return self._fit(summary)
 
     _model_name = "BG/NBD"
 
@@ -1363,21 +1360,6 @@ class ParetoNBDModel(_RFMModel):
     # the finite-difference gradient is only good to ~1e-8; 1e-6 moves the estimates by
     # ~1e-6 / curvature, well under 1% of a standard error at any realistic sample size
     _gtol = 1e-6
-
-    def fit(self, summary: pd.DataFrame) -> ParetoNBDModel:
-        """Fit by maximum likelihood.
-
-        Parameters
-        ----------
-        summary : pandas.DataFrame
-            One row per customer with ``frequency``, ``recency``, ``T``.
-
-        Returns
-        -------
-        ParetoNBDModel
-            self.
-        """
-        return self._fit(summary)
 
     _model_name = "Pareto/NBD"
 
