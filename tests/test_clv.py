@@ -186,6 +186,62 @@ def test_days_without_order_ids_agree_across_engines(tz):
             )
 
 
+ZONES = ["UTC", "Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]
+
+
+@pytest.mark.parametrize("tz", ZONES + ["Asia/Kathmandu", "America/St_Johns"])
+def test_local_days_in_sql_equal_pandas(tz):
+    """DuckDB's day of a line comes from the zone's offset spans (no ICU lookup per line):
+    it must equal pandas' tz_convert on random instants 1960-2035, one microsecond either
+    side of every offset change, and floor (not truncate) before 1970."""
+    rng = np.random.default_rng(7)
+    lo, hi = _ts("1960-01-01").value // 1000, _ts("2035-01-01").value // 1000
+    us = rng.integers(lo, hi, 20_000)
+    spans = clv._offset_spans(tz, int(us.min()), int(us.max()))
+    if tz == "UTC":
+        assert spans == [(None, 0)]
+    else:
+        assert len(spans) > 1  # every other zone here changed its offset since 1960
+    edges = np.array([s + d for s, _ in spans[1:] for d in (-1, 0, 1)], dtype=np.int64)
+    us = np.concatenate([us, edges, [-1, -86_400_000_001, 0]]).astype(np.int64)
+    con = duckdb.connect()
+    con.register("frame", pd.DataFrame({"u": us}))
+    got = con.sql(f"SELECT {clv._local_day_sql('u', spans)} AS d FROM frame").df()["d"]
+    np.testing.assert_array_equal(got.to_numpy(), clv._day_start_us(us, tz))
+
+
+@pytest.mark.parametrize("tz", ["Europe/Berlin", "America/New_York"])
+def test_days_across_daylight_saving_agree_across_engines(tz):
+    """Purchase days of orders placed around the DST changes of a year: DuckDB (offset
+    spans), pandas (tz_convert) and the ibis expression agree, with and without order ids."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    start = _ts("2023-12-01")
+    times = start + pd.to_timedelta(rng.integers(0, 400 * 24 * 60, n), unit="min")
+    # many lines within two hours of local midnight and of the DST switches
+    switches = pd.DatetimeIndex([_ts("2024-03-10 07:00"), _ts("2024-03-31 01:00"),
+                                 _ts("2024-10-27 01:00"), _ts("2024-11-03 06:00")])  # fmt: skip
+    near = switches[rng.integers(0, 4, n // 3)] + pd.to_timedelta(
+        rng.integers(-120, 120, n // 3), unit="min"
+    )
+    times = times.append(near)
+    m = len(times)
+    log = pd.DataFrame(
+        {
+            "customer_id": rng.choice([f"C{i}" for i in range(40)], m),
+            "order_id": [f"O{i:05d}" for i in range(m)],
+            "ordered_at": times,
+            "amount": rng.gamma(2.0, 30.0, m).round(2),
+        }
+    )
+    for order_col in ("order_id", None):
+        kw = dict(order_col=order_col, return_col=None, observation_end="2025-01-10",
+                  freq_by="day", time_unit="D", tz=tz)  # fmt: skip
+        ref = clv.customer_summary(log, engine="pandas", **kw)
+        for engine in ("duckdb", "duckdb://"):
+            assert_same_summary(ref, clv.customer_summary(log, engine=engine, **kw))
+
+
 def test_naive_timestamps_are_utc_and_arrow_input(tiny_log):
     naive = tiny_log.assign(ordered_at=tiny_log["ordered_at"].dt.tz_localize(None))
     ref = clv.customer_summary(tiny_log, observation_end="2024-01-29")
