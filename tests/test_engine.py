@@ -311,3 +311,118 @@ def test_rfm_scores_ties_and_row_order_duckdb():
         engine.rfm_scores(pd.concat([summary, summary.head(1)]))
     with pytest.raises(ValueError, match="bins must be an integer >= 2"):
         engine.rfm_scores(summary, bins=1)
+
+
+# ---------------------------------------------- cohorts, funnel, KPIs: worked by hand
+
+UTC = "UTC"
+
+
+def _hand_log() -> pd.DataFrame:
+    """Six orders and a return; local time is Asia/Shanghai (UTC+8)."""
+    rows = [
+        # order, line, customer, UTC time, amount, original order
+        ("O1", 1, "A", "2024-01-05 10:00", 100.0, None),  # January
+        ("O1", 2, "A", "2024-01-05 10:00", 50.0, None),
+        ("O2", 1, "A", "2024-02-10 09:00", 80.0, None),  # February
+        ("R1", 1, "A", "2024-03-02 03:00", -50.0, "O1"),  # March: a return, not a purchase
+        ("O3", 1, "B", "2024-01-31 17:00", 40.0, None),  # 1 February 01:00 in Shanghai
+        ("O4", 1, "B", "2024-03-15 12:00", 60.0, None),  # March
+        ("O5", 1, "C", "2024-01-20 08:00", 30.0, None),  # January
+        ("O6", 1, "C", "2024-03-31 20:00", 70.0, None),  # 1 April 04:00 in Shanghai
+    ]
+    log = pd.DataFrame(
+        rows,
+        columns=["order_id", "line_no", "customer_id", "ordered_at", "amount", "original_order_id"],
+    )
+    log["ordered_at"] = pd.to_datetime(log["ordered_at"]).dt.tz_localize(UTC)
+    return log
+
+
+def _hand_events() -> pd.DataFrame:
+    rows = [
+        ("V1", "visit", "web"), ("V1", "signup", "web"), ("V1", "cart", "web"),
+        ("V1", "purchase", "web"),
+        ("V2", "visit", "web"), ("V2", "visit", "web"), ("V2", "signup", "web"),
+        ("V3", "visit", "app"), ("V3", "cart", "app"),  # skipped the sign-up page
+        ("V4", "signup", "app"),  # its visit was not logged
+        ("V5", "email_open", "app"),  # not a funnel stage
+        (None, "purchase", "app"),  # no visitor: not counted
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["visitor_id", "event_type", "channel"])
+
+
+def _engines() -> list:
+    return ["duckdb", pytest.param("spark", marks=needs_spark)]
+
+
+@pytest.fixture(params=_engines())
+def any_engine(request):
+    if request.param == "spark":
+        return request.getfixturevalue("spark")
+    return request.param
+
+
+def test_cohort_triangle_by_hand(any_engine):
+    got = engine.cohort_counts(_hand_log(), engine=any_engine)
+    # A: Jan, Feb (its March return is no purchase); C: Jan, Apr; B: Feb, Mar (local months)
+    expected = pd.DataFrame(
+        {
+            "cohort": pd.to_datetime(["2024-01-01"] * 3 + ["2024-02-01"] * 2),
+            "months_since": [0, 1, 3, 0, 1],
+            "customers": [2, 1, 1, 1, 1],
+            "cohort_size": [2, 2, 2, 1, 1],
+            "retention": [1.0, 0.5, 0.5, 1.0, 1.0],
+        }
+    )
+    assert_same(got, expected)
+    utc = engine.cohort_counts(_hand_log(), tz=UTC, engine=any_engine)
+    # in UTC, B's first order is in January and C's last in March
+    assert utc.loc[utc["months_since"] == 0, "customers"].tolist() == [3]
+    assert utc["months_since"].tolist() == [0, 1, 2]
+    assert utc["customers"].tolist() == [3, 1, 2]
+
+
+def test_kpis_by_hand(any_engine):
+    got = engine.kpi_aggregates(_hand_log(), period="M", engine=any_engine)
+    expected = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]),
+            # March: B's 60 less A's returned 50, in the month of the return
+            "revenue": [180.0, 120.0, 10.0, 70.0],
+            "gross_revenue": [180.0, 120.0, 60.0, 70.0],
+            "orders": [2, 2, 1, 1],
+            "customers": [2, 2, 1, 1],
+            "aov": [90.0, 60.0, 60.0, 70.0],
+        }
+    )
+    assert_same(got, expected)
+    days = engine.kpi_aggregates(_hand_log(), period="D", engine=any_engine)
+    feb1 = days[days["period"] == pd.Timestamp("2024-02-01")]
+    assert feb1[["revenue", "orders", "customers"]].values.tolist() == [[40.0, 1, 1]]
+    weeks = engine.kpi_aggregates(_hand_log(), period="W", engine=any_engine)
+    # weeks start on Monday: 2024-01-29 holds B's O3 (Thu 1 Feb local) only
+    week = weeks[weeks["period"] == pd.Timestamp("2024-01-29")]
+    assert week[["revenue", "orders"]].values.tolist() == [[40.0, 1]]
+    assert weeks["revenue"].sum() == pytest.approx(380.0)
+
+
+def test_funnel_by_hand(any_engine):
+    got = engine.funnel_counts(_hand_events(), engine=any_engine)
+    expected = pd.DataFrame(
+        {
+            "stage": ["visit", "signup", "cart", "purchase"],
+            "step": [1, 2, 3, 4],
+            "units": [3, 3, 2, 1],  # V1-V3 visited, V1, V2, V4 signed up, V1 and V3 ...
+            "rate_from_previous": [np.nan, 1.0, 2 / 3, 0.5],
+            "rate_from_first": [1.0, 1.0, 2 / 3, 1 / 3],
+        }
+    )
+    assert_same(got, expected)
+    by = engine.funnel_counts(_hand_events(), group_col="channel", engine=any_engine)
+    app, web = by[by["channel"] == "app"], by[by["channel"] == "web"]
+    assert by["channel"].tolist() == ["app"] * 4 + ["web"] * 4
+    assert app["units"].tolist() == [1, 1, 1, 0]  # nobody bought in the app
+    assert app["rate_from_previous"].tolist()[1:] == [1.0, 1.0, 0.0]
+    assert web["units"].tolist() == [2, 2, 1, 1]
+    np.testing.assert_allclose(web["rate_from_first"], [1.0, 1.0, 0.5, 0.5])
