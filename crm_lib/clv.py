@@ -218,8 +218,10 @@ def _duckdb_aggregates(
         if isinstance(transactions, pd.DataFrame) or type(transactions).__module__.startswith(
             "pyarrow"
         ):
+            from crm_lib.warehouse import register_frame
+
             view = "__crm_clv_transactions"
-            con.register(view, transactions)
+            register_frame(con, view, transactions)
             src = _quote_ident(view)
             label = "transactions"
         elif _is_parquet(transactions):
@@ -253,7 +255,9 @@ def _duckdb_aggregates(
         if date_type != "TIMESTAMP WITH TIME ZONE":  # naive times are taken as UTC
             ts = f"timezone('UTC', {ts}::TIMESTAMP)"
         us = f"epoch_us({ts})"
+        # lines without a customer belong to no summary row (as pandas' groupby drops them)
         where = [f"{ts} IS NOT NULL", f"{q(cols.amount)} IS NOT NULL"]
+        where.append(f"{q(cols.customer)} IS NOT NULL")
         if lo_us is not None:
             where.append(f"{us} > {int(lo_us)}")
         if hi_us is not None:
@@ -268,24 +272,25 @@ def _duckdb_aggregates(
         else:
             key = f"coalesce({q(cols.ret)}, {q(cols.order)})"
             is_sale = f"{q(cols.ret)} IS NULL"
+        sale_us = us if is_sale == "TRUE" else f"CASE WHEN {is_sale} THEN {us} END"
         units = f"""
-            SELECT {cid} AS cid, {key} AS k,
-                   min({us}) FILTER (WHERE {is_sale}) AS pos,
+            SELECT {cid} AS cid, {key} AS k, min({sale_us}) AS pos,
                    sum({q(cols.amount)}) AS value
             FROM {src} WHERE {" AND ".join(where)}
-            GROUP BY ALL
-            HAVING min({us}) FILTER (WHERE {is_sale}) IS NOT NULL"""  # else an orphan return
-        # the first purchase's value; ties in time (two orders of one customer in the same
-        # microsecond) go to the smallest key. Days and order-less times are unique per
-        # customer, so there the time alone decides (a struct key costs ~0.3 s per 10M lines).
-        first_value = "arg_min(value, {'p': pos, 'k': k})"
+            GROUP BY ALL"""  # pos is null for an orphan return: dropped below
+        # The first purchase's value: ties in time (two orders of one customer in the same
+        # microsecond) go to the smallest key. arg_min over a (time, key) struct costs ~10%
+        # of the whole query, so it is only computed for the customers with such a tie.
+        # Days and order-less times are unique per customer: there time alone decides.
+        first_value = "arg_min(value, pos)"
+        tie = ", coalesce(min(pos, 2)[2] = min(pos), false) AS tie"
         if by_day:
             spans = [(None, 0)]
             lo_hi = con.sql(f"SELECT min({us}), max({us}) FROM {src} WHERE {' AND '.join(where)}")
             lo, hi = lo_hi.fetchall()[0]
             if lo is not None:
                 spans = _offset_spans(tz, int(lo), int(hi))
-            first_value = "arg_min(value, k)"
+            first_value, tie = "arg_min(value, k)", ""
         pos = "k" if by_day else "pos"
         if by_day and cols.order is None:
             # Without order ids a purchase is a distinct (customer, time), and the day is a
@@ -299,17 +304,24 @@ def _duckdb_aggregates(
             units = f"""
                 SELECT cid, {_local_day_sql("pos", spans)} AS k, min(pos) AS t_min,
                        max(pos) AS t_max, sum(value) AS value
-                FROM ({units}) GROUP BY ALL"""
+                FROM ({units}) WHERE pos IS NOT NULL GROUP BY ALL"""
         else:
-            units = f"SELECT *, pos AS t_min, pos AS t_max FROM ({units})"
+            units = f"SELECT *, pos AS t_min, pos AS t_max FROM ({units}) WHERE pos IS NOT NULL"
             if cols.order is None:
-                first_value = "arg_min(value, pos)"
+                tie = ""  # the key is the time
         sql = f"""
             SELECT cid, count(*) AS n_units, min({pos}) AS p0, max({pos}) AS p1,
                    min(t_min) AS t_first, max(t_max) AS t_last, sum(value) AS total,
-                   {first_value} AS first_value
+                   {first_value} AS first_value{tie}
             FROM ({units}) GROUP BY cid ORDER BY cid"""
         out = con.sql(sql).to_arrow_table().to_pandas()
+        if tie:
+            ties = out["tie"].to_numpy(dtype=bool)
+            if ties.any():
+                out.loc[ties, "first_value"] = _first_values_at_ties(
+                    con, units, out.loc[ties, "cid"]
+                )
+            out = out.drop(columns="tie")
         latest = None
         if hi_us is None:
             latest = con.sql(f"SELECT max({us}) FROM {src} WHERE {ts} IS NOT NULL").fetchall()[0][0]
@@ -319,6 +331,28 @@ def _duckdb_aggregates(
             con.unregister(view)
         if own:
             con.close()
+
+
+def _first_values_at_ties(con: Any, units: str, cids: pd.Series) -> np.ndarray:
+    """Value of the first purchase of customers whose first purchases tie in time.
+
+    ``units`` is the SQL of one row per purchase (``cid, k, pos, value``); the tie goes to
+    the smallest key ``k``. Returns the values in the order of ``cids``.
+    """
+    name = "__crm_clv_tied_customers"
+    con.register(name, pd.DataFrame({"cid": cids.to_numpy()}))
+    try:
+        got = (
+            con.sql(
+                f"""SELECT cid, arg_min(value, {{'p': pos, 'k': k}}) AS first_value
+                FROM ({units}) WHERE cid IN (SELECT cid FROM {name}) GROUP BY cid"""
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
+    finally:
+        con.unregister(name)
+    return cids.map(dict(zip(got["cid"], got["first_value"], strict=True))).to_numpy(float)
 
 
 def _pandas_frame(transactions: Any, cols: _Columns, con: Any) -> pd.DataFrame:

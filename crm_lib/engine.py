@@ -404,7 +404,8 @@ def customer_aggregates(
         ts = ts.cast("timestamp")
     us = epoch_us(ts)  # naive times are taken as UTC (both engines run in UTC)
     amount = t[cols.amount].cast("float64")
-    where = [ts.notnull(), t[cols.amount].notnull()]
+    # lines without a customer belong to no summary row (as pandas' groupby drops them)
+    where = [ts.notnull(), t[cols.amount].notnull(), t[cols.customer].notnull()]
     if lo_us is not None:
         where.append(us > int(lo_us))
     if hi_us is not None:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from crm_lib.i18n import check_language, label, t
+from crm_lib.warehouse import register_frame
 
 __all__ = [
     "LIFECYCLE_STAGES",
@@ -190,7 +191,7 @@ def period_value(
         raise ValueError(f"end ({hi}) must be after start ({lo})")
     con = duckdb.connect()
     try:
-        con.register("tx", transactions[[customer_col, date_col, amount_col]])
+        register_frame(con, "tx", transactions[[customer_col, date_col, amount_col]])
         cid, date, amount = (_quote(c) for c in (customer_col, date_col, amount_col))
         sql = f"""
             SELECT {cid} AS cid, SUM(CAST({amount} AS DOUBLE)) AS value

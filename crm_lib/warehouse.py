@@ -45,7 +45,7 @@ except ImportError:  # pragma: no cover
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["WarehouseLockedError", "connect", "write_tables"]
+__all__ = ["WarehouseLockedError", "connect", "register_frame", "write_tables"]
 
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 _ALIAS = "warehouse"
@@ -189,7 +189,7 @@ def write_tables(
                     con.execute("DETACH old")
                 con.execute("USE new")
                 for name in names:
-                    con.register("_crm_incoming", tables[name])
+                    register_frame(con, "_crm_incoming", tables[name])
                     con.execute(
                         f"CREATE OR REPLACE TABLE {_quote_ident(name)} AS SELECT * FROM _crm_incoming"
                     )
@@ -296,6 +296,22 @@ def _check_table_names(tables: Mapping[str, Any]) -> list[str]:
     if bad:
         raise ValueError(f"table names must be non-empty strings, got {bad!r}")
     return list(tables)
+
+
+def register_frame(con: Any, name: str, frame: Any) -> None:
+    """``con.register(name, frame)``, also for a pandas frame whose columns run backwards.
+
+    DuckDB 2.0 cannot scan a NumPy column with a negative step (``df.iloc[::-1]`` raises
+    ``std::bad_cast``); such a frame is registered as a contiguous copy instead.
+    """
+    import duckdb
+
+    try:
+        con.register(name, frame)
+    except duckdb.Error as exc:
+        if "bad_cast" not in str(exc) or not hasattr(frame, "copy"):
+            raise
+        con.register(name, frame.copy())
 
 
 def _quote_ident(name: str) -> str:

@@ -242,6 +242,35 @@ def test_days_across_daylight_saving_agree_across_engines(tz):
             assert_same_summary(ref, clv.customer_summary(log, engine=engine, **kw))
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_first_purchases_tied_in_time_go_to_the_smallest_order_id(engine):
+    """Two orders of one customer in the same microsecond: the first purchase is the one
+    with the smaller order id, whatever the row order (DuckDB settles ties in a second
+    query over the tied customers only); a line without a customer is no customer's."""
+    t0, t1 = _ts("2024-01-01 10:00"), _ts("2024-01-08 10:00")
+    rows = [
+        ("A", "O9", t0, 70.0, None), ("A", "O2", t0, 20.0, None), ("A", "O5", t1, 40.0, None),
+        ("A", "R1", t1, -5.0, "O2"),  # a return of the first order: its value is net
+        ("B", "O7", t0, 11.0, None), ("B", "O3", t0, 13.0, None),  # a tie, nothing else
+        ("C", "O1", t0, 30.0, None), ("C", "O4", t1, 50.0, None),  # no tie
+        (None, "O6", t0, 99.0, None),
+    ]  # fmt: skip
+    log = pd.DataFrame(
+        rows, columns=["customer_id", "order_id", "ordered_at", "amount", "original_order_id"]
+    )
+    for frame in (log, log.iloc[::-1]):
+        s = clv.customer_summary(frame, observation_end="2024-01-10", engine=engine)
+        s = s.set_index("customer_id")
+        assert list(s.index) == ["A", "B", "C"]
+        assert s["frequency"].tolist() == [2, 1, 1]
+        # A's first purchase is O2 (20 - 5 returned), so its repeats are O9 and O5
+        assert s.loc["A", "monetary_value"] == pytest.approx((70.0 + 40.0) / 2)
+        assert s.loc["A", "monetary_total"] == pytest.approx(125.0)
+        assert s.loc["B", "monetary_value"] == pytest.approx(11.0)  # O3 came first
+        assert s.loc["C", "monetary_value"] == pytest.approx(50.0)
+        assert s.loc["B", "recency"] == 0.0
+
+
 def test_naive_timestamps_are_utc_and_arrow_input(tiny_log):
     naive = tiny_log.assign(ordered_at=tiny_log["ordered_at"].dt.tz_localize(None))
     ref = clv.customer_summary(tiny_log, observation_end="2024-01-29")

@@ -170,3 +170,15 @@ def test_bad_input_refused(db):
     with pytest.raises(ValueError, match="table names"):
         write_tables({"": pd.DataFrame({"x": [1]})}, db)
     assert warehouse._quote_ident('we"ird') == '"we""ird"'
+
+
+def test_register_frame_takes_a_frame_that_runs_backwards():
+    """DuckDB 2.0 raises std::bad_cast on a NumPy column with a negative step."""
+    import duckdb
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "n": [1, 2, 3]}).iloc[::-1]
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error, match="bad_cast"):  # the bug the helper works around
+        con.register("plain", frame)
+    warehouse.register_frame(con, "v", frame)
+    assert con.sql("SELECT x, n FROM v").fetchall() == [(3.0, 3), (2.0, 2), (1.0, 1)]
