@@ -426,3 +426,36 @@ def test_funnel_by_hand(any_engine):
     assert app["rate_from_previous"].tolist()[1:] == [1.0, 1.0, 0.0]
     assert web["units"].tolist() == [2, 2, 1, 1]
     np.testing.assert_allclose(web["rate_from_first"], [1.0, 1.0, 0.5, 0.5])
+
+
+# ------------------------------------------------------------- notebooks on an engine
+
+
+def test_ab_notebook_gives_the_same_numbers_on_an_engine(tmp_path, monkeypatch):
+    """Notebook 04 with ``engine="duckdb"``: SRM, conversion, Welch and CUPED come from
+    per-arm statistics computed by DuckDB; every recorded number equals the in-memory run."""
+    from crm_lib.reporting import run_batch
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "04_ab_testing.ipynb"
+    spec = {
+        "defaults": {"data_dir": "", "size": "small", "seed": 1, "language": "en"},
+        "runs": [
+            {"notebook": str(notebook), "name": "memory"},
+            {"notebook": str(notebook), "name": "duckdb", "parameters": {"engine": "duckdb"}},
+        ],
+    }
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRM_ENGINE", raising=False)
+    result = run_batch(spec, run_id="engines", reports_dir=tmp_path / "reports", quiet=True)
+    assert [r.error for r in result.runs] == [None, None]
+    memory, duck = (r.metrics for r in result.runs)
+    assert (memory.pop("engine"), duck.pop("engine")) == ("memory", "duckdb")
+    assert memory.keys() == duck.keys()
+    assert {"srm_p_value", "abs_lift_ci_low", "revenue_p_value", "cuped_ci_width_ratio"} <= set(
+        memory
+    )
+    for key, value in memory.items():
+        if isinstance(value, float):
+            assert duck[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+        else:
+            assert duck[key] == value, key
