@@ -272,6 +272,15 @@ def _duckdb_aggregates(
         else:
             key = f"coalesce({q(cols.ret)}, {q(cols.order)})"
             is_sale = f"{q(cols.ret)} IS NULL"
+        if cols.order is not None:
+            missing = [*where, f"{q(cols.order)} IS NULL"]
+            if cols.ret is not None and cols.net:
+                missing.append(f"{q(cols.ret)} IS NULL")  # a return is keyed by its order
+            n_missing, first_us = con.sql(
+                f"SELECT count(*), min({us}) FROM {src} WHERE {' AND '.join(missing)}"
+            ).fetchall()[0]
+            if n_missing:
+                raise _missing_order_ids(n_missing, first_us, cols.order, label)
         sale_us = us if is_sale == "TRUE" else f"CASE WHEN {is_sale} THEN {us} END"
         units = f"""
             SELECT {cid} AS cid, {key} AS k, min({sale_us}) AS pos,
@@ -331,6 +340,17 @@ def _duckdb_aggregates(
             con.unregister(view)
         if own:
             con.close()
+
+
+def _missing_order_ids(n: int, first_us: int, order_col: str, label: str) -> ValueError:
+    """The error for sale lines without an order id (they cannot be told apart as purchases)."""
+    first = pd.Timestamp(int(first_us), unit="us", tz="UTC")
+    return ValueError(
+        f"{label}: {n:,} sale line(s) have no order id (column {order_col!r} is empty; the "
+        f"first at {first}), so their purchases cannot be told apart. Clean the log first "
+        "(crm_lib.cleaning sets such lines aside), or pass order_col=None to count one "
+        "purchase per distinct time."
+    )
 
 
 def _first_values_at_ties(con: Any, units: str, cids: pd.Series) -> np.ndarray:
@@ -424,6 +444,11 @@ def _pandas_aggregates(
             ret = df[cols.ret]
             is_sale = ret.isna().to_numpy()[keep]
             key = np.where(is_sale, order, ret.to_numpy(dtype=object)[keep])
+        missing = pd.isna(key) & ~pd.isna(cid)
+        if missing.any():
+            raise _missing_order_ids(
+                int(missing.sum()), int(us[missing].min()), cols.order, "transactions"
+            )
     lines = pd.DataFrame(
         {
             "cid": cid,

@@ -419,6 +419,13 @@ def customer_aggregates(
     else:
         key = t[cols.ret].coalesce(t[cols.order])
         is_sale = t[cols.ret].isnull()
+    if cols.order is not None:
+        from crm_lib.clv import _missing_order_ids
+
+        bad = t.filter(*where, key.isnull()).aggregate(n=lambda x: x.count(), first=us.min())
+        bad = _to_pandas(bad, backend)
+        if len(bad) and int(bad["n"].iloc[0]):
+            raise _missing_order_ids(int(bad["n"].iloc[0]), bad["first"].iloc[0], cols.order, label)
     sale = is_sale if is_sale is not None else ibis.literal(True)
     lines = t.filter(*where).select(cid=t[cols.customer], k=key, us=us, value=amount, sale=sale)
     units = lines.group_by(["cid", "k"]).aggregate(

@@ -7,6 +7,8 @@ weeks (``BGNBDParams``: r=1.2, alpha=2.4, a=0.8, b=8) and gamma-gamma order valu
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -269,6 +271,33 @@ def test_first_purchases_tied_in_time_go_to_the_smallest_order_id(engine):
         assert s.loc["B", "monetary_value"] == pytest.approx(11.0)  # O3 came first
         assert s.loc["C", "monetary_value"] == pytest.approx(50.0)
         assert s.loc["B", "recency"] == 0.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sale_lines_without_an_order_id_are_refused(tiny_log, engine, tmp_path):
+    """Such lines cannot be told apart as purchases: every engine refuses them alike,
+    naming the source, the column, how many and the first time (a return without its own
+    order id is fine: it is keyed by the order it returns)."""
+    log = tiny_log.copy()
+    log["order_id"] = log["order_id"].astype(object)
+    returns = log["original_order_id"].notna()
+    assert returns.any()
+    log.loc[returns, "order_id"] = None
+    clv.customer_summary(log, observation_end="2024-02-05", engine=engine)  # fine
+    sale = log.index[~returns][1]
+    log.loc[sale, "order_id"] = None
+    when = str(log.loc[sale, "ordered_at"])
+    with pytest.raises(ValueError, match=r"transactions: 1 sale line\(s\) have no order id"):
+        clv.customer_summary(log, observation_end="2024-02-05", engine=engine)
+    with pytest.raises(ValueError, match=re.escape(f"'order_id' is empty; the first at {when})")):
+        clv.customer_summary(log, observation_end="2024-02-05", engine=engine)
+    # the line is not a purchase problem once orders are not used
+    clv.customer_summary(log, order_col=None, returns="ignore", engine=engine)
+    if engine == "duckdb":
+        path = tmp_path / "log.parquet"
+        log.to_parquet(path)
+        with pytest.raises(ValueError, match=re.escape(f"Parquet source '{path}': 1 sale line")):
+            clv.customer_summary(path, observation_end="2024-02-05")
 
 
 def test_naive_timestamps_are_utc_and_arrow_input(tiny_log):
