@@ -83,20 +83,20 @@ def _ts_to_us(ts: pd.Timestamp) -> int:
     return int(ts.as_unit("us").asm8.astype(np.int64))
 
 
-def _day_start_us(us: np.ndarray | int, tz: str) -> np.ndarray:
-    """Start of the local calendar day (in ``tz``) as local wall-clock microseconds."""
-    idx = pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(us), unit="us", utc=True))
-    local = idx.tz_convert(tz).tz_localize(None).as_unit("us").asi8
-    return (local // _US_PER_DAY) * _US_PER_DAY
-
-
-_US_PER_HOUR = 3_600_000_000
-
-
 def _offsets_us(us: np.ndarray, tz: str) -> np.ndarray:
     """UTC offsets of ``tz`` (microseconds) at the UTC instants ``us``."""
     idx = pd.DatetimeIndex(pd.to_datetime(us, unit="us", utc=True))
     return idx.tz_convert(tz).tz_localize(None).as_unit("us").asi8 - us
+
+
+def _day_start_us(us: np.ndarray | int, tz: str) -> np.ndarray:
+    """Start of the local calendar day (in ``tz``) as local wall-clock microseconds."""
+    us = np.atleast_1d(np.asarray(us, dtype=np.int64))
+    local = us + _offsets_us(us, tz)
+    return (local // _US_PER_DAY) * _US_PER_DAY
+
+
+_US_PER_HOUR = 3_600_000_000
 
 
 def _offset_spans(tz: str, lo_us: int, hi_us: int) -> list[tuple[int | None, int]]:
