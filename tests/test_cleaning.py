@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crm_lib import cleaning
+from crm_lib.datasets.dirt import line_keys
 
 # ------------------------------------------------------------- normalisation
 
@@ -370,10 +371,6 @@ def dirty(tmp_path_factory):
     return world, raw, mapped
 
 
-def _line_keys(tx: pd.DataFrame) -> set:
-    return set(tx["order_id"] + "/" + tx["line_no"].astype(str))
-
-
 def _truth(world, kind: str) -> set:
     d = world.truth.dirty_records
     return set(d.loc[d["kind"] == kind, "key"])
@@ -385,7 +382,7 @@ def test_world_test_data_found_exactly(dirty):
     # every planted test account and test order line is found, and nothing else
     assert set(res.test_customer_ids) == _truth(world, "test_account")  # 3 accounts
     rows = res.excluded.loc[res.excluded["table"] == "transactions", "row"]
-    assert _line_keys(mapped["transactions"].data.loc[rows]) == _truth(world, "test_order")  # 9
+    assert line_keys(mapped["transactions"].data.loc[rows]) == _truth(world, "test_order")  # 9
     assert res.summary()["balanced"].all()
     raw_json = res.excluded["raw"].iloc[0]
     assert "test+" in raw_json  # the raw export row is kept for review
@@ -395,15 +392,15 @@ def test_world_outlier_recall_and_precision(dirty):
     world, raw, mapped = dirty
     tx = mapped["transactions"].data
     res = cleaning.handle_outliers(tx, raw=raw["transactions"])
-    planted = _truth(world, "outlier") & _line_keys(tx)  # 22 planted, all loaded
-    found = _line_keys(tx.loc[res.quarantine["row"]])
+    planted = _truth(world, "outlier") & line_keys(tx)  # 22 planted, all loaded
+    found = line_keys(tx.loc[res.quarantine["row"]])
     hits = len(found & planted)
     # measured on seed 1: 20 of 22 planted x100 slips found, 1 false alarm
     assert hits / len(planted) >= 0.9
     assert hits / len(found) >= 0.9
     # the global IQR fence on log(amount) finds fewer and flags ~1,100 lines
     iqr = cleaning.handle_outliers(tx, rule="iqr", policy="flag")
-    iqr_found = _line_keys(iqr.data.loc[iqr.data["outlier"]])
+    iqr_found = line_keys(iqr.data.loc[iqr.data["outlier"]])
     assert len(iqr_found & planted) < hits and len(iqr_found) > 50 * len(found)
 
 

@@ -15,7 +15,9 @@ from crm_lib.datasets.dirt import (
     LABEL_VARIANTS,
     ORDER_COLUMNS,
     TEST_ACCOUNTS,
+    line_keys,
     make_raw_exports,
+    score_found,
     write_raw_exports,
 )
 
@@ -351,3 +353,32 @@ def test_same_seed_same_exports_and_world_untouched(world, dirty):
         pd.testing.assert_frame_equal(world.tables[name], df, obj=name)
     other, _ = make_raw_exports(world, np.random.default_rng([2, 1]))
     assert not other["orders_export"].equals(world.raw["orders_export"])
+
+
+def test_score_found_counts_hits_misses_and_false_alarms():
+    dirty = pd.DataFrame(
+        {
+            "table": ["orders"] * 4 + ["customers"],
+            "key": ["O1/1", "O2/1", "O3/2", "O9/1", "C1"],
+            "kind": ["outlier"] * 4 + ["test_account"],
+            "detail": [""] * 5,
+        }
+    )
+    lines = pd.DataFrame({"order_id": ["O1", "O2", "O3", "O4"], "line_no": [1, 1, 2, 1]})
+    assert line_keys(lines) == {"O1/1", "O2/1", "O3/2", "O4/1"}
+    assert line_keys(lines.iloc[:0]) == set()
+    flagged = line_keys(lines.iloc[[0, 3]])  # one planted slip found, one false alarm
+    # O9/1 never reached the step: with among=..., it is not counted as missed
+    got = score_found(dirty, "outlier", flagged, among=line_keys(lines))
+    assert got == {
+        "planted": 3,
+        "found": 2,
+        "found_planted": 1,
+        "found_not_planted": 1,
+        "recall": 1 / 3,
+        "precision": 0.5,
+    }
+    assert score_found(dirty, "outlier", flagged)["planted"] == 4
+    nothing = score_found(dirty, "duplicate_line", set())
+    assert (nothing["recall"], nothing["precision"]) == (0.0, 0.0)
+    assert score_found(dirty, "test_account", {"C1"})["recall"] == 1.0

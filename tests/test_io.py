@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm_lib import io, schemas
+from crm_lib.datasets.dirt import line_keys
 from crm_lib.warehouse import connect
 
 HEADER = (
@@ -285,10 +286,6 @@ def test_same_rows_in_another_file_are_not_loaded_twice(ingested, tmp_path):
     ]
 
 
-def _keys(mt_data: pd.DataFrame) -> set[str]:
-    return set(mt_data["order_id"] + "/" + mt_data["line_no"].astype(str))
-
-
 def test_world_planted_problems_not_dropped(ingested):
     world, _, _, first, _ = ingested
     dirty = world.truth.dirty_records
@@ -297,7 +294,7 @@ def test_world_planted_problems_not_dropped(ingested):
     raw_key = raw["Order No"] + "/" + raw["Line"]
     q = orders.quarantine
     q_keys = set(raw_key.iloc[q["row"].to_numpy() - 2])
-    accepted = _keys(orders.data)
+    accepted = line_keys(orders.data)
     # negative_without_order: quarantined by the contract rule on returns.
     neg = set(dirty.loc[dirty["kind"] == "negative_without_order", "key"])
     assert neg and neg <= q_keys and not neg & accepted

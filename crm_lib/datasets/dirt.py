@@ -55,7 +55,9 @@ __all__ = [
     "ORDER_COLUMNS",
     "TEST_ACCOUNTS",
     "DirtParams",
+    "line_keys",
     "make_raw_exports",
+    "score_found",
     "write_raw_exports",
 ]
 
@@ -707,3 +709,55 @@ def write_raw_exports(raw: dict[str, pd.DataFrame], folder: str | Path) -> dict[
         df.to_csv(path, index=False, encoding=EXPORT_ENCODINGS[name])
         paths[name] = path
     return paths
+
+
+# ------------------------------------------------------------- scoring a cleaning run
+
+
+def line_keys(transactions: pd.DataFrame) -> set[str]:
+    """The ``<order no>/<line>`` keys of order lines, as ``dirty_records`` names them."""
+    if transactions.empty:
+        return set()
+    return set(_order_keys(transactions["order_id"], transactions["line_no"]))
+
+
+def score_found(
+    dirty_records: pd.DataFrame,
+    kind: str,
+    found: set[str],
+    *,
+    among: set[str] | None = None,
+) -> dict:
+    """Score what a cleaning step found against the planted dirt of one kind.
+
+    Parameters
+    ----------
+    dirty_records : DataFrame
+        ``world.truth.dirty_records``.
+    kind : str
+        The kind of planted problem (``"outlier"``, ``"test_account"``, ...).
+    found : set of str
+        Keys the step flagged (customer ids, or :func:`line_keys` of order lines).
+    among : set of str, optional
+        Keys the step could see (e.g. the lines that reached it); planted records outside
+        are not counted as missed.
+
+    Returns
+    -------
+    dict
+        ``planted``, ``found``, ``found_planted`` (true positives), ``found_not_planted``
+        (false positives), ``recall = found_planted / planted`` and ``precision =
+        found_planted / found`` (both 0 when their denominator is 0).
+    """
+    planted = set(dirty_records.loc[dirty_records["kind"] == kind, "key"])
+    if among is not None:
+        planted &= among
+    hits = len(found & planted)
+    return {
+        "planted": len(planted),
+        "found": len(found),
+        "found_planted": hits,
+        "found_not_planted": len(found - planted),
+        "recall": hits / len(planted) if planted else 0.0,
+        "precision": hits / len(found) if found else 0.0,
+    }
