@@ -42,8 +42,10 @@ __all__ = [
     "CleaningError",
     "CleaningResult",
     "NettedReturns",
+    "CurrencyConversion",
     "TestDataExclusion",
     "compare_scorecards",
+    "convert_currency",
     "exclude_test_data",
     "flag_outliers",
     "handle_outliers",
@@ -1143,3 +1145,218 @@ def handle_outliers(
     data = flagged.loc[~flagged.index.isin(q["row"])]
     rec = reconcile(source, len(transactions), data, q)
     return CleaningResult(data, q, rec)
+
+
+# ------------------------------------------------------------------ currency conversion
+
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass
+class CurrencyConversion(CleaningResult):
+    """Result of :func:`convert_currency`: lines in one currency, quarantine, conversion log.
+
+    Attributes
+    ----------
+    conversions : pandas.DataFrame
+        One row per converted line (currency other than ``to``): ``row`` (source row),
+        ``currency``, ``amount_original``, ``rate_date`` and ``rate``.
+    to : str
+        The currency every accepted line is now in.
+    """
+
+    conversions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    to: str = ""
+
+
+def _check_rates(rates: pd.DataFrame, date_col: str, currency_col: str, rate_col: str) -> None:
+    _require(rates, "rates", [date_col, currency_col, rate_col])
+    rate = pd.to_numeric(rates[rate_col], errors="coerce")
+    bad = rates.index[~(np.isfinite(rate) & (rate > 0))]
+    if len(bad):
+        first = bad[0]
+        raise CleaningError(
+            f"rates: column {rate_col!r} must be a positive number on every row; row {first} "
+            f"has {rates.loc[first, rate_col]!r} ({len(bad)} such row(s))"
+        )
+    codes = rates[currency_col].astype("string")
+    bad = rates.index[~codes.fillna("").str.fullmatch(_CURRENCY_CODE.pattern)]
+    if len(bad):
+        raise CleaningError(
+            f"rates: column {currency_col!r} must hold ISO-4217 codes (e.g. 'USD'); row "
+            f"{bad[0]} has {rates.loc[bad[0], currency_col]!r}"
+        )
+    days = pd.to_datetime(rates[date_col], errors="coerce")
+    if days.isna().any():
+        first = rates.index[days.isna()][0]
+        raise CleaningError(
+            f"rates: column {date_col!r} must be a date on every row; row {first} has "
+            f"{rates.loc[first, date_col]!r}"
+        )
+    dup = pd.DataFrame({"d": days.dt.normalize(), "c": codes}).duplicated(keep=False)
+    if dup.any():
+        rows = rates.index[dup.to_numpy()][:4].tolist()
+        raise CleaningError(
+            f"rates: more than one rate for the same currency and day (rows {rows}); keep one "
+            "per day, e.g. the closing rate"
+        )
+
+
+def convert_currency(
+    transactions: pd.DataFrame,
+    rates: pd.DataFrame,
+    *,
+    to: str,
+    amount_col: str = "amount",
+    currency_col: str = "currency",
+    date_col: str = "ordered_at",
+    tz: str = "Asia/Shanghai",
+    max_age_days: int = 7,
+    rate_date_col: str = "date",
+    rate_currency_col: str = "currency",
+    rate_col: str = "rate",
+    source: str = "transactions",
+    raw: pd.DataFrame | None = None,
+) -> CurrencyConversion:
+    """Express every order line in one reporting currency, at the rate of its own day.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Order lines indexed by source row, with an amount, an ISO-4217 currency and a
+        timezone-aware (or UTC) timestamp.
+    rates : pandas.DataFrame
+        One row per day and currency: ``rate`` = units of ``to`` for one unit of
+        ``currency`` on that day (e.g. ``2024-03-04, USD, 7.19`` to convert to CNY).
+        Rates must be positive, one per currency and day.
+    to : str
+        The reporting currency (ISO-4217), e.g. ``"CNY"``; its lines keep their amount.
+    amount_col, currency_col, date_col : str
+        Columns of ``transactions``.
+    tz : str
+        Time zone whose calendar day picks the rate (the business's, default Shanghai).
+    max_age_days : int
+        A rate up to this many days older than the line's day is used (weekends and
+        holidays have none); older ones are not: the line goes to quarantine.
+    rate_date_col, rate_currency_col, rate_col : str
+        Columns of ``rates``.
+    source : str
+        Name for quarantine records.
+    raw : pandas.DataFrame, optional
+        Raw text rows for the ``raw`` column of quarantine records.
+
+    Returns
+    -------
+    CurrencyConversion
+        ``data``: accepted lines with ``amount`` in ``to`` and ``currency = to`` (same
+        columns, so the table still fits the data contract); ``quarantine``: lines
+        without a currency (rule ``currency_missing``) or without a usable rate (rule
+        ``no_rate``, the reason names currency, day and the latest rate there is);
+        ``conversions``: the log of converted lines; ``reconciliation``.
+
+    Notes
+    -----
+    ``amount_to = amount x rate(currency, d*)`` with ``d*`` the latest rate day on or
+    before the line's local day, at most ``max_age_days`` before it. A return line is
+    converted at the rate of its own day, like any line: what the refund was worth when it
+    was paid. Amounts are not rounded (round for display only), so the conversion log
+    reproduces every converted amount exactly.
+    """
+    if not isinstance(to, str) or not _CURRENCY_CODE.match(to):
+        raise CleaningError(f"to must be an ISO-4217 currency code such as 'CNY', got {to!r}")
+    if not isinstance(max_age_days, int | np.integer) or max_age_days < 0:
+        raise CleaningError(f"max_age_days must be a whole number >= 0, got {max_age_days!r}")
+    _require(transactions, source, [amount_col, currency_col, date_col])
+    _check_index(transactions, source)
+    _check_rates(rates, rate_date_col, rate_currency_col, rate_col)
+    amount = pd.to_numeric(transactions[amount_col], errors="coerce")
+    text = amount.isna() & transactions[amount_col].notna()
+    if text.any():
+        first = transactions.index[text][0]
+        raise CleaningError(
+            f"{source}: column {amount_col!r} must be numeric (map the export first); row "
+            f"{first} has {transactions.loc[first, amount_col]!r}"
+        )
+    when = pd.to_datetime(transactions[date_col], utc=True)
+    day = when.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    currency = transactions[currency_col].astype("string").str.strip().str.upper()
+    missing = currency.isna() | (currency == "")
+    foreign = ~missing & (currency != to)
+
+    table = pd.DataFrame(
+        {
+            "day": pd.to_datetime(rates[rate_date_col]).dt.normalize().to_numpy(),
+            "currency": rates[rate_currency_col].astype("string").to_numpy(),
+            "rate": pd.to_numeric(rates[rate_col]).to_numpy(dtype=float),
+        }
+    )
+    table["rate_date"] = table["day"]
+    lines = pd.DataFrame(
+        {
+            "row": transactions.index[foreign],
+            "day": day[foreign].to_numpy(),
+            "currency": currency[foreign].to_numpy(),
+        }
+    )
+    lines = lines.sort_values("day", kind="stable")
+    # one key type on both sides (pandas infers "str" only from a non-empty column)
+    lines["currency"] = lines["currency"].astype(object)
+    table["currency"] = table["currency"].astype(object)
+    found = pd.merge_asof(
+        lines,
+        table.sort_values("day"),
+        on="day",
+        by="currency",
+        direction="backward",
+        tolerance=pd.Timedelta(days=max_age_days),
+    ).set_index("row")
+    rate = pd.Series(1.0, index=transactions.index)
+    rate[found.index] = found["rate"]
+    no_rate = pd.Series(False, index=transactions.index)
+    no_rate[found.index] = found["rate"].isna()
+
+    latest = table.groupby("currency")["day"].max()
+    reason = pd.Series("", index=transactions.index, dtype=object)
+    for row in no_rate.index[no_rate]:
+        cur, d = currency[row], day[row]
+        last = latest.get(cur)
+        had = (
+            f"the latest {cur} rate is of {last:%Y-%m-%d}"
+            if last is not None
+            else f"no {cur} rate at all"
+        )
+        reason[row] = (
+            f"no {to} rate for {cur} on {d:%Y-%m-%d} or up to {max_age_days} day(s) before ({had})"
+        )
+    q = pd.concat(
+        [
+            quarantine_rows(
+                transactions, missing, source=source, rule="currency_missing",
+                reason="the line has no currency", column=currency_col, raw=raw,
+            ),
+            quarantine_rows(
+                transactions, no_rate, source=source, rule="no_rate", reason=reason,
+                column=currency_col, raw=raw,
+            ),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    keep = ~(missing | no_rate)
+    data = transactions.loc[keep].copy()
+    data[amount_col] = (amount * rate)[keep].to_numpy()
+    dtype = transactions[currency_col].dtype
+    data[currency_col] = to
+    if not isinstance(dtype, pd.CategoricalDtype):  # keep the contract's string dtype
+        data[currency_col] = data[currency_col].astype(dtype)
+    done = foreign & keep
+    conversions = pd.DataFrame(
+        {
+            "row": transactions.index[done],
+            "currency": currency[done].to_numpy(),
+            "amount_original": amount[done].to_numpy(),
+            "rate_date": found.loc[transactions.index[done], "rate_date"].to_numpy(),
+            "rate": rate[done].to_numpy(),
+        }
+    )
+    rec = reconcile(source, len(transactions), data, q)
+    return CurrencyConversion(data, q, rec, conversions=conversions, to=to)

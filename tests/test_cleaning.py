@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_lib import cleaning
+from crm_lib import cleaning, schemas
 from crm_lib.datasets.dirt import line_keys
 
 # ------------------------------------------------------------- normalisation
@@ -428,3 +428,100 @@ def test_world_pipeline_reconciles_and_nets_returns(dirty):
     assert returns["original_order_id"].isin(net.orders["order_id"]).all()
     assert net.orders["returned_amount"].sum() == pytest.approx(-returns["amount"].sum())
     assert (net.orders["net_amount"] >= -0.005).all()
+
+
+# ------------------------------------------------------------------ currency conversion
+
+
+def _fx_lines() -> pd.DataFrame:
+    rows = [
+        # currency, UTC time, amount
+        ("CNY", "2024-03-05 02:00", 100.0),  # the reporting currency: unchanged
+        ("USD", "2024-03-04 02:00", 10.0),  # rate of 3 Mar (Monday 4 Mar has none)
+        ("usd ", "2024-03-04 17:00", 20.0),  # 5 Mar 01:00 in Shanghai: the 5 Mar rate
+        ("USD", "2024-03-06 03:00", -10.0),  # a refund, at the rate of its own day
+        ("EUR", "2024-03-20 03:00", 5.0),  # the last EUR rate is 12 days old
+        ("JPY", "2024-03-05 03:00", 1000.0),  # no JPY rate at all
+        (None, "2024-03-05 03:00", 7.0),  # no currency
+    ]
+    lines = pd.DataFrame(rows, columns=["currency", "ordered_at", "amount"])
+    lines["currency"] = lines["currency"].astype("string")
+    lines["ordered_at"] = pd.to_datetime(lines["ordered_at"]).dt.tz_localize("UTC")
+    lines.index = [10, 11, 12, 13, 14, 15, 16]  # source rows
+    return lines
+
+
+def _fx_rates() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "date": ["2024-03-03", "2024-03-05", "2024-03-06", "2024-03-08"],
+            "currency": ["USD", "USD", "USD", "EUR"],
+            "rate": [7.0, 7.2, 7.1, 7.8],
+        }
+    )
+
+
+def test_convert_currency_by_hand():
+    res = cleaning.convert_currency(_fx_lines(), _fx_rates(), to="CNY")
+    assert res.summary()["balanced"].all()
+    assert res.data.index.tolist() == [10, 11, 12, 13]
+    np.testing.assert_allclose(res.data["amount"], [100.0, 70.0, 144.0, -71.0])
+    assert (res.data["currency"] == "CNY").all() and res.data["currency"].dtype == "string"
+    q = res.quarantine.set_index("row")
+    assert q.loc[14, "rule"] == "no_rate" and q.loc[15, "rule"] == "no_rate"
+    assert q.loc[16, "rule"] == "currency_missing"
+    assert q.loc[14, "reason"] == (
+        "no CNY rate for EUR on 2024-03-20 or up to 7 day(s) before "
+        "(the latest EUR rate is of 2024-03-08)"
+    )
+    assert q.loc[15, "reason"].endswith("(no JPY rate at all)")
+    log = res.conversions.set_index("row")
+    assert log.index.tolist() == [11, 12, 13]
+    assert log["rate_date"].dt.strftime("%m-%d").tolist() == ["03-03", "03-05", "03-06"]
+    np.testing.assert_allclose(log["amount_original"] * log["rate"], res.data["amount"].iloc[1:])
+    # a longer tolerance finds the EUR rate; another zone moves line 12 to 4 March
+    wider = cleaning.convert_currency(_fx_lines(), _fx_rates(), to="CNY", max_age_days=12)
+    assert wider.data.loc[14, "amount"] == pytest.approx(39.0)
+    utc = cleaning.convert_currency(_fx_lines(), _fx_rates(), to="CNY", tz="UTC")
+    assert utc.data.loc[12, "amount"] == pytest.approx(140.0)  # 4 March: the 3 March rate
+    # to another currency: CNY lines need a CNY rate too
+    usd = cleaning.convert_currency(
+        _fx_lines(), pd.DataFrame({"date": ["2024-03-01"], "currency": ["CNY"], "rate": [0.14]}),
+        to="USD",
+    )  # fmt: skip
+    assert usd.data.loc[10, "amount"] == pytest.approx(14.0)
+    assert usd.data.loc[11, "amount"] == 10.0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rate": [7.0, 0.0, 7.1, 7.8]}, "must be a positive number on every row; row 1"),
+        ({"currency": ["USD", "usd", "USD", "EUR"]}, "ISO-4217 codes .* row 1 has 'usd'"),
+        ({"date": ["2024-03-03", "2024-03-03", "x", "2024-03-08"]}, "must be a date"),
+        ({"date": ["2024-03-03", "2024-03-03", "2024-03-06", "2024-03-08"]}, "same currency"),
+    ],
+)
+def test_convert_currency_refuses_bad_rates(change, message):
+    rates = _fx_rates().assign(**change)
+    with pytest.raises(cleaning.CleaningError, match=message):
+        cleaning.convert_currency(_fx_lines(), rates, to="CNY")
+    with pytest.raises(cleaning.CleaningError, match="ISO-4217 currency code"):
+        cleaning.convert_currency(_fx_lines(), _fx_rates(), to="yuan")
+    text = _fx_lines().astype({"amount": object})
+    text.loc[13, "amount"] = "¥12"
+    with pytest.raises(cleaning.CleaningError, match="must be numeric .* row 13 has '¥12'"):
+        cleaning.convert_currency(text, _fx_rates(), to="CNY")
+
+
+def test_converted_world_log_still_fits_the_contract(small_world):
+    tx = small_world.transactions
+    days = pd.date_range("2020-01-01", "2030-12-31", freq="D")
+    rates = pd.DataFrame({"date": days, "currency": "CNY", "rate": 0.14})
+    res = cleaning.convert_currency(tx, rates, to="USD", max_age_days=0)
+    assert res.quarantine.empty and len(res.conversions) == len(tx)
+    schemas.validate(res.data, "transactions")  # same columns and dtypes, currency USD
+    assert res.data["amount"].sum() == pytest.approx(0.14 * tx["amount"].sum(), rel=1e-12)
+    same = cleaning.convert_currency(tx, rates, to="CNY")  # already in CNY: unchanged
+    assert same.conversions.empty
+    pd.testing.assert_frame_equal(same.data, tx)
