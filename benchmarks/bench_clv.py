@@ -53,13 +53,13 @@ def _end() -> pd.Timestamp:
 
 
 def step_summary_duckdb(path: str) -> None:
-    from crm_lib.clv import customer_summary
+    from crm_lib.value import customer_summary
 
     customer_summary(path, observation_end=_end())
 
 
 def step_summary_crm_pandas(path: str) -> None:
-    from crm_lib.clv import customer_summary
+    from crm_lib.value import customer_summary
 
     customer_summary(path, observation_end=_end(), engine="pandas")
 
@@ -101,7 +101,7 @@ def _fit_data(path: str) -> pd.DataFrame:
 
 
 def step_fit(path: str) -> None:
-    from crm_lib.clv import BetaGeoModel, GammaGammaModel
+    from crm_lib.value import BetaGeoModel, GammaGammaModel
 
     data = _fit_data(path)
     t0 = time.perf_counter()
@@ -113,7 +113,7 @@ def step_fit(path: str) -> None:
 def step_fit_baseline(path: str) -> None:
     from scipy import optimize
 
-    from crm_lib.clv import bgnbd_log_likelihood, gamma_gamma_log_likelihood
+    from crm_lib.value import bgnbd_log_likelihood, gamma_gamma_log_likelihood
 
     data = _fit_data(path)
     t0 = time.perf_counter()
@@ -137,7 +137,7 @@ PNBD_TRUTH = {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}  # CDNOW-like
 
 
 def step_pnbd_fit(path: str) -> None:
-    from crm_lib.clv import ParetoNBDModel
+    from crm_lib.value import ParetoNBDModel
 
     data = _fit_data(path)
     t0 = time.perf_counter()
@@ -149,7 +149,7 @@ def step_pnbd_fit_baseline(path: str) -> None:
     """The same likelihood per customer, Nelder-Mead from the model's starting point."""
     from scipy import optimize
 
-    from crm_lib.clv import paretonbd_log_likelihood
+    from crm_lib.value import paretonbd_log_likelihood
 
     data = _fit_data(path)
     t0 = time.perf_counter()
@@ -184,7 +184,7 @@ STEPS = {
 
 def run_step(name: str, path: str, repeat: int) -> None:
     """Child process: run one step ``repeat`` times, print seconds and peak RSS as JSON."""
-    import crm_lib.clv  # noqa: F401  (imports are not part of the timing)
+    import crm_lib.value  # noqa: F401  (imports are not part of the timing)
 
     seconds = []
     for _ in range(repeat):

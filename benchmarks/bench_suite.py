@@ -88,7 +88,7 @@ def _day_end():
 
 
 def child_summary_crm(path: str, save: str | None) -> tuple[tuple[float, float], dict]:
-    from crm_lib.clv import customer_summary
+    from crm_lib.value import customer_summary
 
     clock = _Clock()
     out = customer_summary(path, observation_end=bench_clv._end())
@@ -96,7 +96,7 @@ def child_summary_crm(path: str, save: str | None) -> tuple[tuple[float, float],
 
 
 def child_summary_crm_days(path: str, save: str | None) -> tuple[tuple[float, float], dict]:
-    from crm_lib.clv import customer_summary
+    from crm_lib.value import customer_summary
 
     clock = _Clock()
     # lifetimes knows no orders: a purchase is a customer-day with a sale line, which is
@@ -125,7 +125,7 @@ def child_summary_pandas(path: str, save: str | None) -> tuple[tuple[float, floa
 def child_fit_crm(path: str, save: str | None) -> tuple[tuple[float, float], dict]:
     import pandas as pd
 
-    from crm_lib.clv import BetaGeoModel, GammaGammaModel
+    from crm_lib.value import BetaGeoModel, GammaGammaModel
 
     data = pd.read_parquet(path)  # not timed, as on the incumbent's side
     clock = _Clock()
@@ -147,7 +147,7 @@ def child_fit_crm(path: str, save: str | None) -> tuple[tuple[float, float], dic
 def child_pnbd_crm(path: str, save: str | None) -> tuple[tuple[float, float], dict]:
     import pandas as pd
 
-    from crm_lib.clv import ParetoNBDModel
+    from crm_lib.value import ParetoNBDModel
 
     data = pd.read_parquet(path)
     clock = _Clock()
@@ -200,7 +200,7 @@ def run_child(name: str, path: str, repeat: int, save: str | None) -> None:
     import warnings
 
     warnings.simplefilter("ignore")
-    import crm_lib.clv  # noqa: F401  (imports are not part of the timing)
+    import crm_lib.value  # noqa: F401  (imports are not part of the timing)
 
     seconds, cpu, extra = [], [], {}
     for _ in range(repeat):
@@ -294,7 +294,7 @@ def log_likelihoods(kind: str, table: Path, ours: dict, theirs: dict) -> dict:
     """Both sides' parameters scored by crm_lib's formulas on the same table (summed)."""
     import pandas as pd
 
-    from crm_lib import clv
+    from crm_lib import value as clv
 
     d = pd.read_parquet(table)
     x, tx, T = (d[c].to_numpy(float) for c in ("frequency", "recency", "T"))

@@ -19,33 +19,41 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-_SUBMODULES = {
-    "cleaning",
-    "dedup",
+# The packages of the data flow, then the shared face (i18n, plotting) and the command line.
+_PACKAGES = {
+    "contract",
+    "intake",
     "engine",
+    "value",
+    "experiments",
+    "survey",
+    "reporting",
+    "datasets",
+    "i18n",
+    "plotting",
     "cli",
+}
+# Flat modules of 0.1.0, now stubs that forward with a DeprecationWarning (gone in 0.2).
+_MOVED = {
+    "cleaning",
     "clustering",
     "clv",
     "clv_plots",
-    "experiments",
-    "segmentation",
-    "survey",
-    "text",
-    "value",
     "config",
-    "datasets",
-    "i18n",
+    "dedup",
     "io",
-    "plotting",
     "privacy",
     "profiling",
     "quarantine",
-    "reporting",
     "schemas",
+    "segmentation",
+    "text",
     "warehouse",
 }
 
-__all__ = sorted(_SUBMODULES) + ["__version__"]
+_SUBMODULES = _PACKAGES | _MOVED
+
+__all__ = sorted(_PACKAGES) + ["__version__"]
 
 
 def __getattr__(name: str):

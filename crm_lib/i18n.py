@@ -402,7 +402,7 @@ LABELS: dict[str, str] = {
     "frequentist": "频率学派",
     "bayesian": "贝叶斯",
     "sequential": "序贯检验",
-    # RFM segments and the eight classes (crm_lib.segmentation)
+    # RFM segments and the eight classes (crm_lib.value)
     "Champions": "冠军客户",
     "Loyal": "忠诚客户",
     "Potential loyalist": "潜在忠诚客户",

@@ -53,8 +53,8 @@ def test_lifetimes_runner_reports_json_and_matches_crm_lib_summary(tmp_path):
         import bench_suite
     finally:
         sys.path.pop(0)
-    from crm_lib.clv import customer_summary
     from crm_lib.datasets import simulate_to_parquet
+    from crm_lib.value import customer_summary
 
     log = simulate_to_parquet(tmp_path / "log", 5_000, seed=3).transactions_path
     end = bench_suite._day_end()

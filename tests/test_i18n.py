@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crm_lib import i18n, schemas
+from crm_lib import i18n
+from crm_lib.contract import schemas
 
 
 def test_every_message_has_both_languages():

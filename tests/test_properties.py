@@ -7,9 +7,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_lib import profiling
 from crm_lib.datasets import BGNBDParams
 from crm_lib.datasets._btyd import fixed_width_ids, simulate_bgnbd
+from crm_lib.intake import profiling
 
 
 @given(st.lists(st.integers(0, 10**8 - 1), max_size=50), st.sampled_from(["C", "O", "XY"]))

@@ -151,7 +151,7 @@ def quarantine_rows(
     Parameters
     ----------
     data : pandas.DataFrame
-        A table indexed by source row (as :func:`crm_lib.io.apply_mapping` returns it).
+        A table indexed by source row (as :func:`crm_lib.intake.io.apply_mapping` returns it).
     mask : pandas.Series of bool
         Rows to quarantine (aligned on ``data.index``).
     source : str

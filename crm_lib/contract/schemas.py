@@ -404,7 +404,7 @@ def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.D
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_lib.schemas import validate, ContractError
+    >>> from crm_lib.contract.schemas import validate, ContractError
     >>> bad = pd.DataFrame({"event_id": ["e1"], "visitor_id": ["v1"],
     ...     "customer_id": pd.array([None], dtype="string"),
     ...     "occurred_at": pd.to_datetime(["2025-01-01"], utc=True),

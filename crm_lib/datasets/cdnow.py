@@ -30,7 +30,7 @@ from typing import Literal
 
 import pandas as pd
 
-from crm_lib import config
+from crm_lib.contract import config
 
 __all__ = ["CALIBRATION_END", "CDNOW_WHEEL", "CDNOWNotFoundError", "load_cdnow"]
 

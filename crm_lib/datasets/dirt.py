@@ -34,17 +34,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crm_lib import schemas
+from crm_lib.contract import schemas
 from crm_lib.datasets import _text
-
-if TYPE_CHECKING:
-    from crm_lib.datasets.world import World
+from crm_lib.datasets.container import World
 
 __all__ = [
     "CUSTOMER_COLUMNS",
@@ -704,7 +701,7 @@ def write_raw_exports(raw: dict[str, pd.DataFrame], folder: str | Path) -> dict[
     paths = {}
     for name, df in raw.items():
         path = folder / f"{name}.csv"
-        # Deliberately not crm_lib.io.write_csv: these files stand for the source systems'
+        # Deliberately not crm_lib.intake.io.write_csv: these files stand for the source systems'
         # own bytes (negative amounts as "-12.50" text); report exports use io.write_csv.
         df.to_csv(path, index=False, encoding=EXPORT_ENCODINGS[name])
         paths[name] = path

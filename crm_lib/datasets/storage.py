@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from crm_lib import schemas
+from crm_lib.contract import schemas
 from crm_lib.datasets.world import GroundTruth, World, simulate
 
 _TRUTH_FRAMES = ["customers", "experiment_customers", "dirty_records", "survey_quality"]

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from crm_lib.engine import arm_moments
 from crm_lib.experiments import stats as st
 from crm_lib.experiments._validate import (
     arms,
@@ -180,12 +182,13 @@ def arm_stats(
     control: object,
     columns: Sequence[str],
     pairs: Sequence[tuple[str, str]] = (),
+    engine: Any = None,
 ) -> ArmStats:
     """Reduce the rows to per-arm sufficient statistics once.
 
     Parameters
     ----------
-    data : DataFrame
+    data : DataFrame, or with ``engine`` also a pyarrow Table, Parquet path/glob or table
         One row per randomised unit.
     group_col, control
         Variant column and the control's value.
@@ -193,6 +196,11 @@ def arm_stats(
         Numeric or boolean columns (no missing values) to summarise.
     pairs : sequence of (metric, covariate)
         Pairs whose within-arm covariance is needed (CUPED). Both must be in ``columns``.
+    engine : str or backend, optional
+        Reduce on an engine (``"duckdb"``, ``"spark"``, a backend; see
+        :func:`crm_lib.engine.connect`) with :func:`crm_lib.engine.arm_moments`: the rows
+        stay in the engine and one row per arm comes back. ``None`` (default) reduces in
+        memory.
 
     Returns
     -------
@@ -207,6 +215,11 @@ def arm_stats(
     ``numpy.bincount``, and ``cov_k = sum_k((x - mean_k)(y - mean_k)) / (n_k - 1)`` -- the same
     two-pass formulas as the stand-alone functions, so the results agree to the last bits.
     """
+    if engine is not None:
+        moments = arm_moments(
+            data, group_col=group_col, control=control, columns=columns, pairs=pairs, engine=engine
+        )
+        return ArmStats(**moments)
     missing_pair = [p for p in pairs for c in p if c not in columns]
     if missing_pair:
         raise ValueError(f"every column of pairs must be in columns; missing for {missing_pair}")

@@ -28,9 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crm_lib import schemas
+from crm_lib.contract import schemas
+from crm_lib.contract.quarantine import (
+    Reconciliation,
+    empty_quarantine,
+    quarantine_rows,
+    reconcile,
+)
 from crm_lib.i18n import check_language, label, t
-from crm_lib.quarantine import Reconciliation, empty_quarantine, quarantine_rows, reconcile
 
 __all__ = [
     "CREDIT_POLICIES",
@@ -593,8 +598,8 @@ class CleaningResult:
     data : pandas.DataFrame
         Accepted rows (index = source row, as given).
     quarantine : pandas.DataFrame
-        One record per quarantined row, columns :data:`crm_lib.quarantine.QUARANTINE_COLUMNS`.
-    reconciliation : crm_lib.quarantine.Reconciliation
+        One record per quarantined row, columns :data:`crm_lib.contract.quarantine.QUARANTINE_COLUMNS`.
+    reconciliation : crm_lib.contract.quarantine.Reconciliation
         ``rows_in == rows_accepted + rows_quarantined``.
     """
 
@@ -641,7 +646,7 @@ class TestDataExclusion:
     customers, transactions : pandas.DataFrame
         The tables without test accounts and test orders.
     excluded : pandas.DataFrame
-        The exclusion log: :data:`crm_lib.quarantine.QUARANTINE_COLUMNS` plus ``table``;
+        The exclusion log: :data:`crm_lib.contract.quarantine.QUARANTINE_COLUMNS` plus ``table``;
         rule ``test_account`` or ``test_order``, the reason names the rule that matched.
     reconciliation : dict of str to Reconciliation
         Per table, ``rows_in == rows_accepted + rows_excluded``.
@@ -747,7 +752,7 @@ def net_returns(
     ``returned_amount = -sum(amount)`` over the return lines whose ``original_col``
     names the order. Two kinds of negative line are *not* returns and go to quarantine
     (neither dropped nor netted): ``credit_without_order`` (no original order named; the
-    data contract already quarantines these in :func:`crm_lib.io.apply_mapping`, so in
+    data contract already quarantines these in :func:`crm_lib.intake.io.apply_mapping`, so in
     the pipeline this rule finds nothing) and ``return_without_order`` (the named order
     is not in the table: never exported, or its lines were quarantined). Every row ends
     up accepted or quarantined: ``rows_in == rows_accepted + rows_quarantined``.

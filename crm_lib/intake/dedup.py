@@ -23,9 +23,9 @@ per master and :func:`reattribute` moves the orders of merged accounts to their 
 Method
 ------
 1. **Standardise** with the cleaning helpers of the package, so that the comparison sees
-   what the cleaning step produces: :func:`crm_lib.cleaning.normalize_email` (trim, NFKC,
-   lower case), :func:`crm_lib.cleaning.normalize_phone` (Chinese mobiles to E.164) and
-   :func:`crm_lib.cleaning.normalize_text` for names, then case-folded with runs of white
+   what the cleaning step produces: :func:`crm_lib.intake.cleaning.normalize_email` (trim, NFKC,
+   lower case), :func:`crm_lib.intake.cleaning.normalize_phone` (Chinese mobiles to E.164) and
+   :func:`crm_lib.intake.cleaning.normalize_text` for names, then case-folded with runs of white
    space collapsed (a comparison key, not a cleaned value). An e-mail address or phone
    number carried by more than ``max_shared`` records is a placeholder (``noemail@...``, a
    shop's phone) and is not used as evidence.
@@ -75,7 +75,7 @@ Against the ground truth of the dirty simulated world
 (``crm_lib.datasets.simulate(size, seed, dirty=True)``; ``world.truth.dirty_records`` rows
 of kind ``duplicate_customer`` give the duplicate id as ``key`` and the original id as
 ``detail``), with the customers export read through the shipped mapping
-(:func:`crm_lib.io.apply_mapping`, ``simulated_world_customers``), as notebooks 01/02 do.
+(:func:`crm_lib.intake.io.apply_mapping`, ``simulated_world_customers``), as notebooks 01/02 do.
 Pairs of which a record was quarantined by the mapping are not counted. The simulator
 (:mod:`crm_lib.datasets.dirt`) makes a duplicate of ~3% of customers with a new id and
 
@@ -93,7 +93,7 @@ At 20,000 customers the simulated world also has ~80 pairs of *different* people
 same e-mail address (addresses are built from the surname and four digits), mostly with
 different phones and similar names (same surname) - the cases the probabilistic step must
 reject. To show that the method is not fitted to these particular
-slips, ``tests/test_dedup.py`` also plants duplicates with an independent typo model
+slips, ``tests/intake/test_dedup.py`` also plants duplicates with an independent typo model
 written in the test: a random single-character deletion, insertion or substitution in
 Latin names, an inserted space or a dropped character in Chinese names, random mixed case,
 tabs, no-break spaces and full-width characters in e-mails, phones written with dots, in
@@ -167,7 +167,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crm_lib import cleaning
+from crm_lib.intake import cleaning
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -450,7 +450,7 @@ def _require(data: pd.DataFrame, cols: Sequence[str], what: str = "customers") -
             f"{what} has no column {', '.join(repr(c) for c in missing)} "
             f"(available: {list(data.columns)}); pass the right name, e.g. "
             "email_col='Email', or map the export to the contract first "
-            "(crm_lib.io.apply_mapping)"
+            "(crm_lib.intake.io.apply_mapping)"
         )
 
 
@@ -497,7 +497,7 @@ def _standardise(
         dup = ids[ids.duplicated()].unique()[:5].tolist()
         raise DedupError(
             f"customers.{id_col} is not unique (e.g. {dup}); de-duplicate the key first "
-            "(crm_lib.io.apply_mapping quarantines repeated keys)"
+            "(crm_lib.intake.io.apply_mapping quarantines repeated keys)"
         )
     signup = customers[signup_col]
     if not pd.api.types.is_datetime64_any_dtype(signup):
@@ -506,7 +506,7 @@ def _standardise(
         except (ValueError, TypeError) as exc:
             raise DedupError(
                 f"customers.{signup_col} is not a timestamp column ({exc}); parse it first "
-                "(crm_lib.io.apply_mapping does)"
+                "(crm_lib.intake.io.apply_mapping does)"
             ) from None
     name = cleaning.normalize_text(customers[name_col]).astype("string")
     name = name.str.casefold().str.replace(r"\s+", " ", regex=True)
@@ -877,7 +877,7 @@ def deduplicate_customers(
         The ``customers`` table as ingestion/cleaning produce it (raw or already
         normalised values; one row per id). Other columns are ignored.
     id_col, name_col, email_col, phone_col, signup_col : str
-        Column names (defaults: the ``customers`` contract of :mod:`crm_lib.schemas`).
+        Column names (defaults: the ``customers`` contract of :mod:`crm_lib.contract.schemas`).
         E-mail, phone and name may be missing (``NA`` or empty); the sign-up time may be
         missing (such a record is a master only when no other record of its group has a
         sign-up time).

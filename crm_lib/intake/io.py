@@ -2,8 +2,8 @@
 
 Data flow (see the guide): ``data/raw`` -> :func:`read_table` (every cell as text) ->
 :func:`apply_mapping` (declarative YAML mapping: source column -> contract column, parse
-rules, constants) -> contract check (:func:`crm_lib.schemas.validate`) -> accepted rows and
-a quarantine table (:mod:`crm_lib.quarantine`) -> :func:`ingest` loads both into the DuckDB
+rules, constants) -> contract check (:func:`crm_lib.contract.schemas.validate`) -> accepted rows and
+a quarantine table (:mod:`crm_lib.contract.quarantine`) -> :func:`ingest` loads both into the DuckDB
 warehouse with a ``lineage`` record (file checksum, row counts, mapping name and version).
 
 Every failure raises an :class:`IngestError` (:class:`ReadError`, :class:`MappingError`)
@@ -65,8 +65,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crm_lib import schemas
-from crm_lib.quarantine import (
+from crm_lib.contract import schemas
+from crm_lib.contract.quarantine import (
     QUARANTINE_COLUMNS,
     Reconciliation,
     empty_quarantine,
@@ -578,7 +578,7 @@ def read_table(
     the header, quotes only around whole fields without line breaks or doubled quotes - is
     parsed by pyarrow (4x faster on the 64 MB orders export of the default world); anything
     else by Python's csv module, which handles every irregularity. Both give the same cells
-    and row numbers (``tests/test_io.py`` checks this on a corpus of shapes).
+    and row numbers (``tests/intake/test_io.py`` checks this on a corpus of shapes).
     """
     path = Path(path)
     if not path.is_file():
@@ -1062,7 +1062,7 @@ class MappedTable:
     data : pandas.DataFrame
         Accepted rows in contract columns and dtypes, indexed by source row.
     quarantine : pandas.DataFrame
-        Columns :data:`crm_lib.quarantine.QUARANTINE_COLUMNS`.
+        Columns :data:`crm_lib.contract.quarantine.QUARANTINE_COLUMNS`.
     reconciliation : Reconciliation
         Row counts (``rows_in == rows_accepted + rows_quarantined``).
     extra_columns : list of str
@@ -1132,7 +1132,7 @@ def apply_mapping(
     -----
     Order of checks: short lines, formulas, parse rules, empty required values, duplicate
     keys (the first occurrence is kept, later ones quarantined with rule ``duplicate_key``),
-    then :func:`crm_lib.schemas.validate`; a row may collect several records.
+    then :func:`crm_lib.contract.schemas.validate`; a row may collect several records.
 
     Examples
     --------
@@ -1311,7 +1311,7 @@ class IngestResult:
 def _existing(path: Path, table: str) -> pd.DataFrame | None:
     if not path.is_file():
         return None
-    from crm_lib import warehouse as wh
+    from crm_lib.intake import warehouse as wh
 
     with wh.connect(path) as con:
         names = {r[0] for r in con.execute("show tables").fetchall()}
@@ -1342,7 +1342,7 @@ def ingest(
     table : str, optional
         Contract table; must match the mapping's (default: the mapping's).
     warehouse : path, optional
-        DuckDB file (default :func:`crm_lib.config.warehouse_path`).
+        DuckDB file (default :func:`crm_lib.contract.config.warehouse_path`).
     target : str, optional
         Warehouse table to append to (default: ``table``).
     encoding, sep, sheet
@@ -1359,11 +1359,11 @@ def ingest(
     Idempotent: a file whose SHA-256 was already loaded into ``target`` is not read again
     (lineage status ``skipped: already loaded``); rows whose key is already in ``target``
     (from another file) are quarantined with rule ``already_loaded``. Writes ``target``,
-    ``quarantine`` (with ``load_id``) and ``lineage`` in one :func:`crm_lib.warehouse.write_tables`
+    ``quarantine`` (with ``load_id``) and ``lineage`` in one :func:`crm_lib.intake.warehouse.write_tables`
     swap. Row-level lineage: ``target`` holds the contract columns plus ``load_id`` and
     ``row`` (the source row), so :func:`read_loads` can give back exactly this load.
     """
-    from crm_lib import warehouse as wh
+    from crm_lib.intake import warehouse as wh
 
     m = load_mapping(mapping)
     if table is not None and table != m.table:
@@ -1371,7 +1371,7 @@ def ingest(
     table = m.table
     target = target or table
     if warehouse is None:
-        from crm_lib import config
+        from crm_lib.contract import config
 
         warehouse = config.warehouse_path()
     db = Path(warehouse).expanduser().resolve()
@@ -1512,7 +1512,7 @@ def start_warehouse(warehouse: str | Path, *, world: str, description: str = "")
     The warehouse is derived data: everything in it is rebuilt from the raw exports by
     :func:`ingest` and the cleaning steps, so starting afresh never loses information, and
     rows of two worlds (two deliveries, two simulated seeds) are never mixed. The file is
-    replaced atomically (:func:`crm_lib.warehouse.write_tables`), so a reader that is
+    replaced atomically (:func:`crm_lib.intake.warehouse.write_tables`), so a reader that is
     connected keeps its snapshot.
 
     Parameters
@@ -1529,7 +1529,7 @@ def start_warehouse(warehouse: str | Path, *, world: str, description: str = "")
     pathlib.Path
         The file.
     """
-    from crm_lib import warehouse as wh
+    from crm_lib.intake import warehouse as wh
 
     if not str(world):
         raise ValueError("world must be a non-empty fingerprint")
@@ -1599,7 +1599,7 @@ def read_loads(
         The warehouse holds another world: it was built from other data. Rebuild it
         (:func:`start_warehouse` and :func:`ingest`) or use another warehouse.
     """
-    from crm_lib import warehouse as wh
+    from crm_lib.intake import warehouse as wh
 
     db = Path(warehouse).expanduser().resolve()
     held = warehouse_world(db)

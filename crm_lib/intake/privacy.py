@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from crm_lib import cleaning
+from crm_lib.intake import cleaning
 
 __all__ = [
     "EMAIL_RE",
@@ -82,7 +82,7 @@ class PseudonymKeyWarning(UserWarning):
 def _key_file(key_file: str | Path | None) -> Path:
     if key_file is not None:
         return Path(key_file).expanduser()
-    from crm_lib import config
+    from crm_lib.contract import config
 
     return config.data_dir() / KEY_FILE
 
@@ -183,9 +183,9 @@ def pseudonymize(
         negligible below a billion distinct values).
     normalize : bool or mapping
         True (default): normalise before hashing, chosen by column name: ``*mail*`` with
-        :func:`crm_lib.cleaning.normalize_email`, ``*phone*``/``*mobile*`` with
-        :func:`~crm_lib.cleaning.normalize_phone`, others with
-        :func:`~crm_lib.cleaning.normalize_text`. A mapping gives a function per column.
+        :func:`crm_lib.intake.cleaning.normalize_email`, ``*phone*``/``*mobile*`` with
+        :func:`~crm_lib.intake.cleaning.normalize_phone`, others with
+        :func:`~crm_lib.intake.cleaning.normalize_text`. A mapping gives a function per column.
         False: hash the values as they are.
     key_file : path, optional
         Passed to :func:`load_key`.
@@ -399,11 +399,11 @@ def erase_customer(
     customer_id : str or list of str
         The customer's id(s) as stored in the warehouse (the raw ids of the source).
     warehouse : path, optional
-        DuckDB file (default :func:`crm_lib.config.warehouse_path`).
+        DuckDB file (default :func:`crm_lib.contract.config.warehouse_path`).
     customer_col : str
         Name of the customer column.
     link_col : str
-        Column of the de-duplication tables (:mod:`crm_lib.dedup` merge log / master map)
+        Column of the de-duplication tables (:mod:`crm_lib.intake.dedup` merge log / master map)
         that links an account to its master: every account linked to the customer is
         erased too (the same person), and the link rows themselves.
     pseudonyms : bool
@@ -425,12 +425,12 @@ def erase_customer(
     Every table with a ``customer_col`` (or ``link_col``) column loses the rows whose value
     is one of the customer's ids or pseudonyms; the ``quarantine`` table loses the rows
     whose raw record (JSON) or ``value`` names the customer. The changed tables are
-    published together with :func:`crm_lib.warehouse.write_tables`, which writes a fresh
+    published together with :func:`crm_lib.intake.warehouse.write_tables`, which writes a fresh
     database file and swaps it in, so no deleted bytes linger in free pages of the live
     file. Copies elsewhere (raw exports, Parquet copies, backups) must be erased
     separately; reports hold no identifiers.
     """
-    from crm_lib import warehouse as wh
+    from crm_lib.intake import warehouse as wh
 
     ids = {customer_id} if isinstance(customer_id, str) else set(customer_id)
     ids = {str(i).strip() for i in ids}

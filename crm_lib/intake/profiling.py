@@ -2,7 +2,7 @@
 
 Profiles never show values of personal-identifier columns (names, e-mails, phones,
 free text): only counts. Which columns are personal comes from the data contract
-(:func:`crm_lib.schemas.pii_columns`) plus a name-based guard for raw exports.
+(:func:`crm_lib.contract.schemas.pii_columns`) plus a name-based guard for raw exports.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from crm_lib import schemas
+from crm_lib.contract import schemas
 from crm_lib.i18n import label, t
 
 _PII_NAME = re.compile(r"(name|e-?mail|phone|mobile|address|comment|姓名|电话|手机|邮箱)", re.I)

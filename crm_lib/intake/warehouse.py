@@ -42,6 +42,8 @@ try:  # POSIX
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
+from crm_lib.contract.frames import register_frame
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -74,7 +76,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = True) -> duckdb
     Parameters
     ----------
     path : path, optional
-        Database file (default :func:`crm_lib.config.warehouse_path`,
+        Database file (default :func:`crm_lib.contract.config.warehouse_path`,
         ``$CRM_DATA_DIR/warehouse/crm.duckdb``).
     read_only : bool
         True (default): a read-only connection that never blocks other readers or
@@ -111,7 +113,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = True) -> duckdb
             raise _locked(path, exc, writing=True) from exc
     if not path.is_file():
         raise FileNotFoundError(
-            f"no warehouse at {path}; build it first (crm_lib.warehouse.write_tables), "
+            f"no warehouse at {path}; build it first (crm_lib.intake.warehouse.write_tables), "
             "or point CRM_DATA_DIR at the data folder that holds warehouse/crm.duckdb"
         )
     con = duckdb.connect(":memory:")
@@ -139,7 +141,7 @@ def write_tables(
         Table name to data (pandas DataFrames, or anything DuckDB can scan, such as
         pyarrow Tables). Each table is created or replaced.
     path : path, optional
-        Database file (default :func:`crm_lib.config.warehouse_path`).
+        Database file (default :func:`crm_lib.contract.config.warehouse_path`).
     keep_existing : bool
         True (default): everything else in the current file (other tables, views,
         macros) is copied into the new file. False: the new file holds only ``tables``.
@@ -211,7 +213,7 @@ def write_tables(
 
 def _resolve(path: str | Path | None) -> Path:
     if path is None:
-        from crm_lib import config
+        from crm_lib.contract import config
 
         path = config.warehouse_path()
     return Path(path).expanduser().resolve()
@@ -236,8 +238,8 @@ def _locked(path: Path, exc: Exception, *, writing: bool) -> Exception:
         )
     advice = (
         " Close that connection (in a notebook: con.close(), or restart its kernel), or wait "
-        f"for process {pid} to finish. To avoid this, read with crm_lib.warehouse.connect() "
-        "(read-only) and publish with crm_lib.warehouse.write_tables(), which never opens "
+        f"for process {pid} to finish. To avoid this, read with crm_lib.intake.warehouse.connect() "
+        "(read-only) and publish with crm_lib.intake.warehouse.write_tables(), which never opens "
         "the live file for writing."
     )
     return WarehouseLockedError(what + advice, path=path, pid=pid)
@@ -296,22 +298,6 @@ def _check_table_names(tables: Mapping[str, Any]) -> list[str]:
     if bad:
         raise ValueError(f"table names must be non-empty strings, got {bad!r}")
     return list(tables)
-
-
-def register_frame(con: Any, name: str, frame: Any) -> None:
-    """``con.register(name, frame)``, also for a pandas frame whose columns run backwards.
-
-    DuckDB 2.0 cannot scan a NumPy column with a negative step (``df.iloc[::-1]`` raises
-    ``std::bad_cast``); such a frame is registered as a contiguous copy instead.
-    """
-    import duckdb
-
-    try:
-        con.register(name, frame)
-    except duckdb.Error as exc:
-        if "bad_cast" not in str(exc) or not hasattr(frame, "copy"):
-            raise
-        con.register(name, frame.copy())
 
 
 def _quote_ident(name: str) -> str:

@@ -180,7 +180,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_prune(args: argparse.Namespace) -> int:
-    from crm_lib import config
+    from crm_lib.contract import config
     from crm_lib.reporting.environment import relpath_or_abs
     from crm_lib.reporting.store import latest_target, list_batches, prune
 

@@ -8,7 +8,7 @@ on that choice. Everything a run writes goes into its folder of the batch being 
 see :mod:`crm_lib.reporting.store` for how the batch is published atomically.
 
 After a run, its executed notebook, HTML and metrics are scanned for raw e-mail
-addresses and phone numbers (:func:`crm_lib.privacy.scan_for_pii`); a finding fails the
+addresses and phone numbers (:func:`crm_lib.intake.privacy.scan_for_pii`); a finding fails the
 run (the message names the file and the kind of identifier, masked), so a report that
 leaks personal data is never published as succeeded. Example identifiers written in the
 notebook's own markdown cells (teaching text) are allowed.
@@ -76,7 +76,7 @@ def run_batch(
         Parameters applied to every run whose notebook declares them, after the batch
         file (papermill's ``-p``); strings are coerced to the declared type.
     reports_dir : path, optional
-        Where batches go (default :func:`crm_lib.config.reports_dir`, ``./reports``).
+        Where batches go (default :func:`crm_lib.contract.config.reports_dir`, ``./reports``).
     quiet : bool
         No progress bars.
     only : sequence of str, optional
@@ -97,7 +97,7 @@ def run_batch(
         When interrupted; nothing is published and the partial batch stays in the hidden
         ``.<run-id>.partial`` folder until the next batch removes it.
     """
-    from crm_lib import config
+    from crm_lib.contract import config
 
     cwd = Path.cwd()
     spec, problems = check_batch(batch, cwd=cwd)
@@ -368,7 +368,7 @@ def pii_check(
     """
     import pandas as pd
 
-    from crm_lib import privacy
+    from crm_lib.intake import privacy
 
     allow: set[str] = set()
     if template is not None and Path(template).is_file():
@@ -388,7 +388,7 @@ def pii_check(
     return (
         "PII check failed, the report is not published as succeeded: raw personal "
         "identifiers in the output: " + "; ".join(parts) + ". Pseudonymise or aggregate "
-        "them in the notebook (crm_lib.privacy)."
+        "them in the notebook (crm_lib.intake.privacy)."
     )
 
 

@@ -167,7 +167,7 @@ def prune(reports_dir: str | Path | None = None, keep: int = 10) -> list[Path]:
     Parameters
     ----------
     reports_dir : path, optional
-        Reports folder (default :func:`crm_lib.config.reports_dir`).
+        Reports folder (default :func:`crm_lib.contract.config.reports_dir`).
     keep : int
         Number of newest batches to keep (see :func:`list_batches` for the order).
         ``keep=0`` still keeps the ``latest`` batch.
@@ -181,7 +181,7 @@ def prune(reports_dir: str | Path | None = None, keep: int = 10) -> list[Path]:
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
         raise ValueError(f"keep must be a whole number >= 0, got {keep!r}")
     if reports_dir is None:
-        from crm_lib import config
+        from crm_lib.contract import config
 
         reports_dir = config.reports_dir()
     root = Path(reports_dir).resolve()

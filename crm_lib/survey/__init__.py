@@ -17,7 +17,7 @@ weighting       :func:`rake`, :func:`design_effect`, :func:`effective_sample_siz
 behaviour       :func:`repurchase_by_nps_group`
 ==============  =====================================================================
 
-Open-ended comments (redaction, tokens, sentiment) are in :mod:`crm_lib.text`.
+Open-ended comments (redaction, tokens, sentiment) are in :mod:`crm_lib.survey.text`.
 
 >>> from crm_lib import survey
 >>> inst = survey.simulated_world_instrument()

@@ -326,6 +326,6 @@ def load_instrument(path: str | Path) -> Instrument:
 
 def simulated_world_instrument() -> Instrument:
     """The questionnaire of :func:`crm_lib.datasets.simulate` (shipped as package data)."""
-    ref = resources.files("crm_lib").joinpath("instruments", "simulated_world.yml")
+    ref = resources.files("crm_lib.survey").joinpath("instruments", "simulated_world.yml")
     spec = yaml.safe_load(ref.read_text(encoding="utf-8"))
     return parse_instrument(spec, source="simulated_world.yml")

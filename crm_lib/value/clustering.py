@@ -1,7 +1,7 @@
 """Clustering segmentation of customers: k-means and Gaussian mixtures on RFM features.
 
-Works on one row per customer, e.g. :func:`crm_lib.segmentation.rfm_scores` (columns
-``time_since_last, frequency, monetary``) or :func:`crm_lib.clv.customer_summary`. The
+Works on one row per customer, e.g. :func:`crm_lib.value.rfm_scores` (columns
+``time_since_last, frequency, monetary``) or :func:`crm_lib.value.customer_summary`. The
 steps, each a function with tidy DataFrames in and out:
 
 1. :class:`CustomerClusterer` transforms the features (signed ``log1p``, then
@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 DEFAULT_FEATURES = ("time_since_last", "frequency", "monetary")
-"""Columns of :func:`crm_lib.segmentation.rfm_scores` used by default."""
+"""Columns of :func:`crm_lib.value.rfm_scores` used by default."""
 
 Method = Literal["kmeans", "gmm"]
 
@@ -93,7 +93,7 @@ def _check_frame(data: Any, cols: Sequence[str], name: str = "data") -> None:
             raise ValueError(
                 f"{name} has no column {col!r}; available columns: "
                 f"{', '.join(map(str, data.columns))} (pass features=[...] / customer_col= to "
-                "name yours, or build the table with crm_lib.segmentation.rfm_scores)"
+                "name yours, or build the table with crm_lib.value.rfm_scores)"
             )
     if data.empty:
         raise ValueError(f"{name} is empty: there are no customers to cluster")

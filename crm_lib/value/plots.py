@@ -1,4 +1,4 @@
-"""Checks and charts for the BG/NBD and gamma-gamma models of :mod:`crm_lib.clv`.
+"""Checks and charts for the BG/NBD and gamma-gamma models of :mod:`crm_lib.value`.
 
 - :func:`parameter_table` - estimates with intervals, next to the true values when known;
 - :func:`holdout_table` - predicted vs actual repeat purchases in a holdout period, by
@@ -111,7 +111,7 @@ def holdout_table(
     model : BetaGeoModel
         Fitted on the calibration columns of ``split``.
     split : pandas.DataFrame
-        Output of :func:`crm_lib.clv.calibration_holdout_split`.
+        Output of :func:`crm_lib.value.calibration_holdout_split`.
     max_frequency : int
         Customers with this many or more calibration repeat purchases form one group.
 
@@ -124,12 +124,12 @@ def holdout_table(
     Notes
     -----
     The prediction for a customer is :math:`E[Y(t) \\mid x, t_x, T]` with *t* the holdout
-    length (:meth:`crm_lib.clv.BetaGeoModel.predict_purchases`).
+    length (:meth:`crm_lib.value.BetaGeoModel.predict_purchases`).
     """
     for col in (duration_col, holdout_col, frequency_col):
         if col not in split.columns:
             raise ValueError(
-                f"split has no column {col!r}: build it with crm_lib.clv.calibration_holdout_split"
+                f"split has no column {col!r}: build it with crm_lib.value.calibration_holdout_split"
             )
     durations = split[duration_col].unique()
     if len(durations) != 1:

@@ -1,6 +1,6 @@
 """RFM segmentation: quantile scores with named segments, and the eight-class RFM scheme.
 
-Both work on the per-customer summary of :func:`crm_lib.clv.customer_summary`
+Both work on the per-customer summary of :func:`crm_lib.value.customer_summary`
 (``customer_id, frequency, recency, T, monetary_total, ...``). In RFM segmentation
 "recency" means the time *since* the last purchase, which is ``T - recency`` in the
 lifetimes vocabulary of the summary (``recency`` there is first-to-last purchase); it is
@@ -123,7 +123,7 @@ def _prepare(
             raise ValueError(
                 f"summary has no column {col!r} given as {arg}; available columns: "
                 f"{', '.join(map(str, summary.columns))} (build it with "
-                "crm_lib.clv.customer_summary)"
+                "crm_lib.value.customer_summary)"
             )
     if summary.empty:
         raise ValueError("summary is empty: there are no customers to score")
@@ -174,7 +174,7 @@ def rfm_scores(
     Parameters
     ----------
     summary : pandas.DataFrame, or a Parquet path / table name with an engine
-        One row per customer (:func:`crm_lib.clv.customer_summary`).
+        One row per customer (:func:`crm_lib.value.customer_summary`).
     bins : int
         Number of score levels (5: quintiles).
     customer_col, frequency_col, recency_col, T_col, monetary_col : str
@@ -287,7 +287,7 @@ def rfm_classes(
     Parameters
     ----------
     summary : pandas.DataFrame
-        One row per customer (:func:`crm_lib.clv.customer_summary`).
+        One row per customer (:func:`crm_lib.value.customer_summary`).
     threshold : {"mean", "median"}
         Each of R, F, M is compared with its mean (the usual textbook rule, default) or
         its median over the customers.

@@ -30,8 +30,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from crm_lib.contract.frames import register_frame
 from crm_lib.i18n import check_language, label, t
-from crm_lib.warehouse import register_frame
 
 __all__ = [
     "LIFECYCLE_STAGES",
@@ -106,11 +106,11 @@ def historical_clv(
     Parameters
     ----------
     transactions : DataFrame, Parquet path or table name
-        The order-line log, as in :func:`crm_lib.clv.customer_summary`.
+        The order-line log, as in :func:`crm_lib.value.customer_summary`.
     observation_end : date or timestamp, optional
         Count orders up to this time (default: the latest in the log).
     customer_col, date_col, amount_col, order_col, return_col, engine, con
-        As in :func:`crm_lib.clv.customer_summary`.
+        As in :func:`crm_lib.value.customer_summary`.
 
     Returns
     -------
@@ -123,17 +123,17 @@ def historical_clv(
     :math:`\\text{CLV}^{hist}_i = \\sum_{o \\in \\text{orders}_i} (\\text{sales}_o -
     \\text{returns}_o)`: revenue net of the returns of those orders (a return is
     charged to the order it references, as ``returns="net"`` of
-    :func:`crm_lib.clv.customer_summary`; returns of orders outside the log are
+    :func:`crm_lib.value.customer_summary`; returns of orders outside the log are
     ignored). It is revenue, not margin, and undiscounted; it looks back only - the
-    *predicted* value of the future comes from :class:`crm_lib.clv.BetaGeoModel` and
-    :class:`crm_lib.clv.GammaGammaModel`.
+    *predicted* value of the future comes from :class:`crm_lib.value.BetaGeoModel` and
+    :class:`crm_lib.value.GammaGammaModel`.
 
     References
     ----------
     Gupta, S., et al. (2006). Modeling customer lifetime value. Journal of Service
     Research, 9(2), 139-155.
     """
-    from crm_lib.clv import customer_summary
+    from crm_lib.value.summary import customer_summary
 
     summary = customer_summary(
         transactions,
@@ -493,7 +493,7 @@ def lifecycle_stages(
     ----------
     summary : pandas.DataFrame
         One row per customer with first and last purchase timestamps
-        (:func:`crm_lib.clv.customer_summary` or :func:`historical_clv`).
+        (:func:`crm_lib.value.customer_summary` or :func:`historical_clv`).
     observation_end : date or timestamp, optional
         "Today" of the analysis (default: the latest last purchase).
     new_days, active_days, at_risk_days : float
@@ -514,7 +514,7 @@ def lifecycle_stages(
     Day counts are :math:`(\\tau - t)/1\\,\\text{day}` as decimals. The thresholds are a
     business convention and should follow the purchase cycle: with a typical gap of
     *g* days between orders, "active" within about 2-3 *g* is common; for a model-based
-    alternative use :meth:`crm_lib.clv.BetaGeoModel.prob_alive`.
+    alternative use :meth:`crm_lib.value.BetaGeoModel.prob_alive`.
     """
     _check_frame(summary, [customer_col, first_col, last_col], "summary")
     if not 0 < active_days < at_risk_days or new_days <= 0:

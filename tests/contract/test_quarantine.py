@@ -1,4 +1,4 @@
-"""Tests of crm_lib.quarantine: records, raw rows, reconciliation."""
+"""Tests of crm_lib.contract.quarantine: records, raw rows, reconciliation."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import json
 import pandas as pd
 import pytest
 
-from crm_lib import io
-from crm_lib.quarantine import (
+from crm_lib.contract.quarantine import (
     QUARANTINE_COLUMNS,
     ReconciliationError,
     empty_quarantine,
     quarantine_records,
     reconcile,
 )
+from crm_lib.intake import io
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_several_problems_on_one_row_count_once(tmp_path):
 
 
 def test_failed_ingest_is_logged(tmp_path):
-    from crm_lib.warehouse import connect
+    from crm_lib.intake.warehouse import connect
 
     (tmp_path / "o.csv").write_text("Order No,Amount\nO1,1\n", encoding="utf-8")
     db = tmp_path / "crm.duckdb"
@@ -90,7 +90,7 @@ def test_failed_ingest_is_logged(tmp_path):
 
 
 def test_quarantine_rows_of_a_typed_table():
-    from crm_lib.quarantine import quarantine_rows
+    from crm_lib.contract.quarantine import quarantine_rows
 
     data = pd.DataFrame(
         {"order_id": ["O1", "O2", "O3"], "amount": [1.5, -2.0, None]}, index=[5, 6, 7]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crm_lib import schemas
-from crm_lib.schemas import ContractError, validate
+from crm_lib.contract import schemas
+from crm_lib.contract.schemas import ContractError, validate
 
 
 def test_every_simulated_table_validates(small_world):
@@ -78,12 +78,12 @@ def test_empty_tables_have_contract_columns():
 
 def test_importing_the_contract_does_not_import_pyspark_pandas():
     """pandera would import pyspark.pandas (0.3 s, a pandas-3 warning) when PySpark is
-    installed; crm_lib.schemas blocks that one import and leaves Spark importable."""
+    installed; crm_lib.contract.schemas blocks that one import and leaves Spark importable."""
     import subprocess
     import sys
 
     code = (
-        "import sys, crm_lib.schemas; "
+        "import sys, crm_lib.contract.schemas; "
         "assert 'pyspark.pandas' not in sys.modules, 'pyspark.pandas imported'; "
         "import importlib.util as u; "
         "assert u.find_spec('pyspark') is None or u.find_spec('pyspark.sql') is not None"

@@ -23,7 +23,7 @@ def _within(estimate: float, truth: float, se: float, k: float = 4.0) -> None:
 
 def test_simulate_small_returns_every_table_and_truth():
     world = crm_lib.datasets.simulate("small", seed=1)
-    assert set(world.tables) == set(crm_lib.schemas.SCHEMAS)
+    assert set(world.tables) == set(crm_lib.contract.schemas.SCHEMAS)
     assert all(len(df) > 0 for df in world.tables.values())
     truth = world.truth
     assert truth.params["bgnbd"] == BGNBDParams().to_dict()
@@ -185,7 +185,7 @@ def test_survey_quality_problems_are_planted_and_listed(small_world):
     partial = resp.loc[q.loc[q["issue"] == "partial", "response_id"]]
     assert (partial["status"] == "partial").all() and partial["submitted_at"].isna().all()
     straight = resp.loc[q.loc[q["issue"] == "straight_lining", "response_id"]]
-    items = crm_lib.schemas.LIKERT_ITEMS
+    items = crm_lib.contract.schemas.LIKERT_ITEMS
     assert (straight[items].nunique(axis=1) == 1).all()
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_lib import schemas
+from crm_lib.contract import schemas
 from crm_lib.datasets import simulate
 from crm_lib.datasets.dirt import (
     CUSTOMER_COLUMNS,

@@ -8,7 +8,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from crm_lib import cli, schemas
+from crm_lib import cli
+from crm_lib.contract import schemas
 from crm_lib.datasets import load_world, save_world, simulate_to_parquet, world_fingerprint
 
 

@@ -1,4 +1,4 @@
-"""Tests of crm_lib.cleaning: normalisation, outlier flags, quality scorecards."""
+"""Tests of crm_lib.intake.cleaning: normalisation, outlier flags, quality scorecards."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_lib import cleaning, schemas
+from crm_lib.contract import schemas
 from crm_lib.datasets.dirt import line_keys
+from crm_lib.intake import cleaning
 
 # ------------------------------------------------------------- normalisation
 
@@ -354,9 +355,9 @@ def test_exclude_test_data_rules_by_hand():
 
 @pytest.fixture(scope="module")
 def dirty(tmp_path_factory):
-    from crm_lib import io
     from crm_lib.datasets import simulate
     from crm_lib.datasets.dirt import write_raw_exports
+    from crm_lib.intake import io
 
     world = simulate("small", seed=1, dirty=True)
     paths = write_raw_exports(world.raw, tmp_path_factory.mktemp("dirty") / "exports")

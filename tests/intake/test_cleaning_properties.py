@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_lib import cleaning, io
+from crm_lib.intake import cleaning, io
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TEXT = st.text(

@@ -1,10 +1,10 @@
-"""Tests of crm_lib.dedup (customer de-duplication with splink).
+"""Tests of crm_lib.intake.dedup (customer de-duplication with splink).
 
 Ground truth: ``world.truth.dirty_records`` rows of kind ``duplicate_customer`` have
 ``key`` = the duplicate's id and ``detail`` = the original's id (crm_lib/datasets/dirt.py,
 ``_customers_export``); ``test_account`` is a separate kind and not a duplicate.
 The customers table is built as notebooks 01/02 build it: the raw export written as the
-source system writes it (GBK CSV), read with ``crm_lib.io.read_table`` and mapped with the
+source system writes it (GBK CSV), read with ``crm_lib.intake.io.read_table`` and mapped with the
 shipped ``simulated_world_customers`` mapping. Pairs with a record quarantined by the
 mapping (missing Region/Source) cannot be found and are not counted.
 """
@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_lib import datasets, io, privacy, schemas
+from crm_lib import datasets
+from crm_lib.contract import schemas
 from crm_lib.datasets.dirt import write_raw_exports
-from crm_lib.dedup import (
+from crm_lib.intake import io, privacy
+from crm_lib.intake.dedup import (
     MERGE_LOG_COLUMNS,
     PAIR_COLUMNS,
     DedupError,

@@ -1,4 +1,4 @@
-"""Tests of crm_lib.io: readers, mappings, quarantine, idempotent ingest, malformed inputs."""
+"""Tests of crm_lib.intake.io: readers, mappings, quarantine, idempotent ingest, malformed inputs."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_lib import io, schemas
+from crm_lib.contract import schemas
 from crm_lib.datasets.dirt import line_keys
-from crm_lib.warehouse import connect
+from crm_lib.intake import io
+from crm_lib.intake.warehouse import connect
 
 HEADER = (
     "Order No,Line,Customer ID,Order Date,Amount,Currency,Qty,SKU,Category,Channel,Original Order"

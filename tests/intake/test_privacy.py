@@ -1,4 +1,4 @@
-"""Tests of crm_lib.privacy: pseudonyms, key handling, consent, erasure, PII scan."""
+"""Tests of crm_lib.intake.privacy: pseudonyms, key handling, consent, erasure, PII scan."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from crm_lib import privacy, warehouse
+from crm_lib.intake import privacy, warehouse
 
 KEY = "test-key-0123456789abcdef"
 OTHER_KEY = "rotated-key-fedcba9876543210"
@@ -107,7 +107,7 @@ def test_key_file_is_created_once_and_reused(monkeypatch, tmp_path, people):
 
 
 def test_key_file_is_git_ignored():
-    gitignore = Path(__file__).resolve().parents[1] / ".gitignore"
+    gitignore = Path(__file__).resolve().parents[2] / ".gitignore"
     assert privacy.KEY_FILE in gitignore.read_text(encoding="utf-8").split()
 
 

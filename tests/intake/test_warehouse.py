@@ -1,4 +1,4 @@
-"""crm_lib.warehouse: read-only connections, publish-by-swap, clear lock errors.
+"""crm_lib.intake.warehouse: read-only connections, publish-by-swap, clear lock errors.
 
 The lock tests hold a DuckDB write connection in a second process, as a notebook kernel
 left open would.
@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crm_lib import warehouse
-from crm_lib.warehouse import WarehouseLockedError, connect, write_tables
+from crm_lib.intake import warehouse
+from crm_lib.intake.warehouse import WarehouseLockedError, connect, write_tables
 
 
 def count(con, table: str) -> int:
@@ -103,7 +103,7 @@ def test_swap_keeps_readers_on_a_consistent_snapshot(db):
 
 def test_second_process_reader_is_not_blocked_and_sees_old_snapshot(db):
     code = f"""
-        from crm_lib.warehouse import connect
+        from crm_lib.intake.warehouse import connect
         con = connect({str(db)!r})
     """
     script = textwrap.dedent(code) + textwrap.dedent(

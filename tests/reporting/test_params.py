@@ -326,7 +326,7 @@ def test_cli_parameters_file(project, capsys):
 
 @pytest.mark.parametrize(
     "notebook",
-    sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb")),
+    sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9]*.ipynb")),
     ids=lambda p: p.stem,
 )
 def test_papermill_parses_every_parameter_of_the_study_notebooks(notebook):

@@ -18,8 +18,8 @@ import nbformat
 import pytest
 
 from crm_lib.cli import main
+from crm_lib.intake.warehouse import connect
 from crm_lib.reporting import run_batch, runner
-from crm_lib.warehouse import connect
 
 PARAMS = """\
 data_dir: str = ""  # folder of the world; "" simulates it in memory
@@ -334,7 +334,7 @@ def test_pii_check_scans_metrics(tmp_path):
 
 def _raw_identifiers(world) -> set[str]:
     """E-mails and phones of the input exports, raw and normalised."""
-    from crm_lib import cleaning
+    from crm_lib.intake import cleaning
 
     c = world.raw["customers_export"]
     values = set()
@@ -356,7 +356,7 @@ def test_cleaning_notebooks_publish_no_raw_identifier(tmp_path, monkeypatch):
     """
     from crm_lib.datasets import simulate
 
-    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
     db = tmp_path / "data" / "warehouse" / "crm.duckdb"
     spec = {
         "defaults": {

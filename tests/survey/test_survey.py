@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from crm_lib import schemas, survey
+from crm_lib import survey
+from crm_lib.contract import schemas
 from crm_lib.survey import InstrumentError, load_instrument, parse_instrument
 
 INST = survey.simulated_world_instrument()

@@ -1,4 +1,4 @@
-"""Tests of crm_lib.text: redaction, tokenisation, term frequencies, sentiment.
+"""Tests of crm_lib.survey.text: redaction, tokenisation, term frequencies, sentiment.
 
 Assertion messages name response ids only, never comment text (comments are personal).
 """
@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 import crm_lib
-from crm_lib import survey, text
+from crm_lib import survey
+from crm_lib.survey import text
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_lib import clv
+from crm_lib import value as clv
 from crm_lib.datasets import CDNOWNotFoundError, load_cdnow
 from crm_lib.datasets.cdnow import CALIBRATION_END
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from crm_lib import clustering as cl
+from crm_lib.value import clustering as cl
 
 FEATURES = ["time_since_last", "frequency", "monetary"]
 

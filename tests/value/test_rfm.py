@@ -1,4 +1,4 @@
-"""Tests of crm_lib.segmentation: RFM quantile scores, named segments, the eight classes."""
+"""Tests of crm_lib.value: RFM quantile scores, named segments, the eight classes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_lib import clv
-from crm_lib.segmentation import (
+from crm_lib import value as clv
+from crm_lib.value.rfm import (
     EIGHT_CLASSES,
     RFM_SEGMENTS,
     rfm_classes,

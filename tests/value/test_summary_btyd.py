@@ -1,4 +1,4 @@
-"""Tests of crm_lib.clv: RFM summaries (DuckDB vs pandas), BG/NBD and gamma-gamma.
+"""Tests of crm_lib.value.summary and .btyd: RFM summaries (DuckDB vs pandas), BG/NBD and gamma-gamma.
 
 Ground truth comes from the simulated world (crm_lib.datasets): BG/NBD parameters in
 weeks (``BGNBDParams``: r=1.2, alpha=2.4, a=0.8, b=8) and gamma-gamma order values
@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, special
 
-from crm_lib import clv
+from crm_lib import value as clv
 from crm_lib.datasets import simulate, simulate_to_parquet
 from crm_lib.datasets._btyd import (
     BGNBDParams,
@@ -115,7 +115,7 @@ def test_summary_by_order_hand_computed(tiny_log, engine):
     assert s.loc["C", "recency"] == pytest.approx(0.25)
     assert s.loc["C", "monetary_value"] == pytest.approx(60.0)
     assert s["frequency"].dtype == np.int64
-    assert list(s.reset_index().columns) == clv._SUMMARY_COLUMNS
+    assert list(s.reset_index().columns) == clv.summary._SUMMARY_COLUMNS
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -199,7 +199,7 @@ def test_local_days_in_sql_equal_pandas(tz):
     rng = np.random.default_rng(7)
     lo, hi = _ts("1960-01-01").value // 1000, _ts("2035-01-01").value // 1000
     us = rng.integers(lo, hi, 20_000)
-    spans = clv._offset_spans(tz, int(us.min()), int(us.max()))
+    spans = clv.summary._offset_spans(tz, int(us.min()), int(us.max()))
     if tz == "UTC":
         assert spans == [(None, 0)]
     else:
@@ -208,8 +208,8 @@ def test_local_days_in_sql_equal_pandas(tz):
     us = np.concatenate([us, edges, [-1, -86_400_000_001, 0]]).astype(np.int64)
     con = duckdb.connect()
     con.register("frame", pd.DataFrame({"u": us}))
-    got = con.sql(f"SELECT {clv._local_day_sql('u', spans)} AS d FROM frame").df()["d"]
-    np.testing.assert_array_equal(got.to_numpy(), clv._day_start_us(us, tz))
+    got = con.sql(f"SELECT {clv.summary._local_day_sql('u', spans)} AS d FROM frame").df()["d"]
+    np.testing.assert_array_equal(got.to_numpy(), clv.summary._day_start_us(us, tz))
 
 
 @pytest.mark.parametrize("tz", ["Europe/Berlin", "America/New_York"])
@@ -465,16 +465,16 @@ def test_loglik_matches_numerical_integration(params):
     direct = np.log([_direct_likelihood(int(xi), ti, Ti, *params) for xi, ti, Ti in customers])
     np.testing.assert_allclose(ours, direct, rtol=1e-6)
     # the optimiser's collapsed, vectorised version agrees with the per-customer one
-    data = clv._BGNBDData(x, tx, T, np.ones(len(x)))
+    data = clv.btyd._BGNBDData(x, tx, T, np.ones(len(x)))
     assert data.loglik(np.array(params))[0] == pytest.approx(ours.sum(), rel=1e-12)
 
 
 def test_gradient_is_exact():
     sample = bgnbd_sample(3_000, np.random.default_rng(5))
-    x, tx, T = clv._rfm_arrays(sample, "frequency", "recency", "T")
-    (ux, utx, uT), w = clv._collapse(x, tx, np.round(T))  # rounded T: collapsed rows
+    x, tx, T = clv.btyd._rfm_arrays(sample, "frequency", "recency", "T")
+    (ux, utx, uT), w = clv.btyd._collapse(x, tx, np.round(T))  # rounded T: collapsed rows
     assert len(ux) < len(x)
-    data = clv._BGNBDData(ux, utx, uT, w)
+    data = clv.btyd._BGNBDData(ux, utx, uT, w)
     p = np.array([1.1, 2.0, 0.7, 6.0])
     grad = data.loglik(p)[1]
     h = 1e-6
@@ -722,7 +722,9 @@ def test_paretonbd_loglik_matches_numerical_integration(params):
     many = clv.paretonbd_log_likelihood(params, *(np.tile(v, 2_000) for v in (x, tx, T)))
     np.testing.assert_allclose(many, np.tile(direct, 2_000), rtol=1e-6)
     # the optimiser's collapsed version (x = 0 shortcut, weights) agrees with the plain one
-    data = clv._ParetoNBDData(np.r_[x, 0.0], np.r_[tx, 0.0], np.r_[T, 30.0], np.r_[1, 1, 1, 2, 1.0])
+    data = clv.btyd._ParetoNBDData(
+        np.r_[x, 0.0], np.r_[tx, 0.0], np.r_[T, 30.0], np.r_[1, 1, 1, 2, 1.0]
+    )
     expected = ours.sum() + ours[3] + ours[0]
     assert data.loglik(np.array(params)) == pytest.approx(expected, rel=1e-12)
 
@@ -734,9 +736,11 @@ def test_log_hyp2f1_series_matches_scipy():
     b = rng.uniform(0.2, 80, 20_000)
     z = rng.uniform(0, 0.999, 20_000) ** 2  # both the series and the scipy part
     ref = np.log(special.hyp2f1(a, b, a + 1, z))
-    np.testing.assert_allclose(clv._log_hyp2f1_c_a1(a, b, z), ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(clv.btyd._log_hyp2f1_c_a1(a, b, z), ref, rtol=1e-12, atol=1e-13)
     ref = np.log(special.hyp2f1(2.5, 1.5, 3.5, z / 4))
-    np.testing.assert_allclose(clv._log_hyp2f1_c_a1(2.5, 1.5, z / 4), ref, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        clv.btyd._log_hyp2f1_c_a1(2.5, 1.5, z / 4), ref, rtol=1e-12, atol=1e-15
+    )
 
 
 @pytest.mark.parametrize("truth", [TRUE_PNBD, TRUE_PNBD_ALPHA_GT_BETA])

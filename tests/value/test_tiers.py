@@ -233,12 +233,12 @@ def test_module_doctests():
     assert doctest.testmod(cv).failed == 0
 
 
-# --------------------------------------------------------- BG/NBD checks (crm_lib.clv_plots)
+# --------------------------------------------------------- BG/NBD checks (crm_lib.value)
 
 
 @pytest.fixture(scope="module")
 def holdout_fit(small_world):
-    from crm_lib import clv
+    from crm_lib import value as clv
     from crm_lib.datasets.world import EXPERIMENT_START_WEEK, START
 
     campaign = START + pd.Timedelta(weeks=EXPERIMENT_START_WEEK)
@@ -251,7 +251,7 @@ def holdout_fit(small_world):
 
 
 def test_parameter_table_recovers_the_truth(small_world, holdout_fit):
-    from crm_lib import clv_plots
+    from crm_lib.value import plots as clv_plots
 
     model, _ = holdout_fit
     table = clv_plots.parameter_table(model, small_world.truth.params["bgnbd"])
@@ -264,7 +264,7 @@ def test_parameter_table_recovers_the_truth(small_world, holdout_fit):
 
 
 def test_holdout_table_totals(holdout_fit):
-    from crm_lib import clv_plots
+    from crm_lib.value import plots as clv_plots
 
     model, split = holdout_fit
     table = clv_plots.holdout_table(model, split, max_frequency=5)
@@ -281,7 +281,7 @@ def test_holdout_table_totals(holdout_fit):
 
 
 def test_clv_plots_return_axes(holdout_fit):
-    from crm_lib import clv_plots
+    from crm_lib.value import plots as clv_plots
 
     model, split = holdout_fit
     ax = clv_plots.plot_holdout(clv_plots.holdout_table(model, split), language="zh")
@@ -295,7 +295,7 @@ def test_clv_plots_return_axes(holdout_fit):
 
 
 def test_segment_table_display_languages():
-    from crm_lib import segmentation
+    from crm_lib.value import rfm as segmentation
 
     summary = pd.DataFrame(
         {
@@ -318,7 +318,7 @@ def test_segment_table_display_languages():
 
 
 def test_bgnbd_truth_in_days(small_world):
-    from crm_lib import clv_plots
+    from crm_lib.value import plots as clv_plots
 
     params = small_world.truth.params
     weeks = clv_plots.bgnbd_truth(params, "W")
@@ -332,7 +332,7 @@ def test_bgnbd_truth_in_days(small_world):
 
 
 def test_lifecycle_stages_track_the_true_alive_status(small_world):
-    from crm_lib import clv
+    from crm_lib import value as clv
 
     summary = clv.customer_summary(small_world.transactions)
     stages = cv.lifecycle_stages(summary).merge(

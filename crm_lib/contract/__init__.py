@@ -1,0 +1,10 @@
+"""The data contract: the bottom layer every other package stands on.
+
+- :mod:`~crm_lib.contract.schemas`: the contract tables, their columns and checks;
+- :mod:`~crm_lib.contract.quarantine`: the quarantine record and the reconciliation of
+  rows in = accepted + quarantined;
+- :mod:`~crm_lib.contract.config`: where data, warehouse and reports live (environment);
+- :mod:`~crm_lib.contract.frames`: handing a table to DuckDB.
+
+It imports nothing else of crm_lib.
+"""

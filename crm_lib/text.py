@@ -1,0 +1,6 @@
+"""Deprecated path of :mod:`crm_lib.survey.text`: moved in 0.1.1, this stub goes in 0.2."""
+
+import crm_lib.survey.text as _text
+from crm_lib._moved import forward
+
+__getattr__, __dir__ = forward(__name__, _text)
