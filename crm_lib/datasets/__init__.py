@@ -8,7 +8,13 @@
 from crm_lib.datasets._btyd import BGNBDParams, GammaGammaParams
 from crm_lib.datasets.cdnow import CDNOWNotFoundError, load_cdnow
 from crm_lib.datasets.large import LargeWorldResult, simulate_to_parquet
-from crm_lib.datasets.storage import get_world, load_world, save_world, world_fingerprint
+from crm_lib.datasets.storage import (
+    describe_folder,
+    get_world,
+    load_world,
+    save_world,
+    world_fingerprint,
+)
 from crm_lib.datasets.world import SIZES, GroundTruth, World, WorldParams, simulate
 
 __all__ = [
@@ -20,6 +26,7 @@ __all__ = [
     "LargeWorldResult",
     "World",
     "WorldParams",
+    "describe_folder",
     "get_world",
     "load_cdnow",
     "load_world",

@@ -172,3 +172,57 @@ def world_fingerprint(world: World) -> str:
             h.update(name.encode())
             h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+def describe_folder(folder: str | Path) -> pd.DataFrame:
+    """What a data folder holds: one row per contract table, found or missing.
+
+    Reads only file metadata (Parquet footers), never the rows, so it is instant on large
+    folders. Tables are looked for in ``tables/`` and at the top of the folder.
+
+    Parameters
+    ----------
+    folder : path
+        A world folder written by ``crm data build``, or any folder of contract tables.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table, file, rows, columns`` (``file`` empty and counts missing for a table the
+        folder lacks), with ``attrs`` ``kind`` (from ``manifest.json``, else ``"folder"``)
+        and ``truth`` (whether a ``truth/`` folder exists, i.e. simulated data).
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``folder`` does not exist or is not a folder.
+    """
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(f"{folder} {what}")
+    rows = []
+    for name in schemas.SCHEMAS:
+        candidates = (folder / "tables" / f"{name}.parquet", folder / f"{name}.parquet")
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            rows.append({"table": name, "file": "", "rows": pd.NA, "columns": pd.NA})
+            continue
+        meta = pq.ParquetFile(path).metadata
+        rows.append(
+            {
+                "table": name,
+                "file": path.relative_to(folder).as_posix(),
+                "rows": meta.num_rows,
+                "columns": meta.num_columns,
+            }
+        )
+    out = pd.DataFrame(rows).astype({"rows": "Int64", "columns": "Int64"})
+    manifest = folder / "manifest.json"
+    kind = "folder"
+    if manifest.is_file():
+        kind = json.loads(manifest.read_text(encoding="utf-8")).get("kind", kind)
+    out.attrs.update(kind=kind, truth=(folder / "truth").is_dir())
+    return out

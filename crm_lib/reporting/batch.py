@@ -86,7 +86,8 @@ def load_batch(batch: str | Path | Mapping[str, Any], *, cwd: Path | None = None
     Parameters
     ----------
     batch : path or mapping
-        A YAML batch file, or the same content as a dict.
+        A YAML batch file, or the same content as a dict, or one notebook (``.ipynb``),
+        which is read as a batch of that one run.
     cwd : Path, optional
         Folder that relative notebook paths are resolved against (default: the current
         working directory).
@@ -120,6 +121,8 @@ def check_batch(
     cwd = Path.cwd() if cwd is None else Path(cwd)
     if isinstance(batch, Mapping):
         source, content = "<dict>", batch
+    elif Path(batch).suffix == ".ipynb":  # one notebook: a batch of one run, named after it
+        source, content = str(batch), {"runs": [{"notebook": str(batch)}]}
     else:
         source = str(batch)
         content = _read_yaml(Path(batch), what="batch file")

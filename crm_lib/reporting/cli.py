@@ -56,7 +56,10 @@ def add_report_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
-        "batch", nargs="?", default="reports.yml", help="batch YAML (default: reports.yml)"
+        "batch",
+        nargs="?",
+        default="reports.yml",
+        help="batch YAML (default: reports.yml), or one notebook (.ipynb) to run on its own",
     )
     run.add_argument(
         "--run-id", help="folder name of the batch (default: UTC time, e.g. 20261123T101500Z)"
@@ -202,6 +205,8 @@ def _cmd_prune(args: argparse.Namespace) -> int:
 
 class _Terminated(KeyboardInterrupt):
     """SIGTERM (cron/Airflow timeout), raised like Ctrl-C so kernels are shut down."""
+
+    reason = "terminated by SIGTERM"
 
 
 @contextlib.contextmanager

@@ -97,6 +97,11 @@ def is_input_path(name: str) -> bool:
     return name.endswith(("_dir", "_path", "_file")) and not name.startswith("output")
 
 
+def _what(name: str) -> str:
+    """What an input-path parameter names, for messages: a folder (``*_dir``) or a file."""
+    return "folder" if name.endswith("_dir") else "data file"
+
+
 def is_db_path(name: str) -> bool:
     """Whether a parameter names a database file the notebook may create (``*_db``)."""
     return name.endswith("_db")
@@ -350,7 +355,7 @@ def _resolve_run(
             path = (run.notebook.parent / Path(default).expanduser()).resolve()
             if not path.exists():
                 problems.append(
-                    f"{where}: missing data file: default of parameter {name!r} = {default!r} "
+                    f"{where}: missing {_what(name)}: default of parameter {name!r} = {default!r} "
                     f"in {run.notebook_text} does not exist (looked at {path}); "
                     f"pass an existing path, e.g. -p {name} PATH"
                 )
@@ -374,8 +379,8 @@ def _check_value(
         path = (cwd / Path(coerced).expanduser()).resolve()
         if not path.exists():
             return (
-                f"is a missing data file: {path} does not exist (relative paths start in "
-                f"{cwd}, where crm runs); create it first or fix the path"
+                f"is a missing {_what(param.name)}: {path} does not exist (relative paths "
+                f"start in {cwd}, where crm runs); create it first or fix the path"
             )
         result.input_paths[param.name] = path
         coerced = str(path)

@@ -145,7 +145,7 @@ def run_batch(
                 run_id,
                 len(runs),
                 len(resolved),
-                type(exc).__name__,
+                _why_stopped(exc),
                 folder.partial,
             )
             raise
@@ -231,6 +231,18 @@ def _run_safely(run: ResolvedRun, ctx: _BatchContext, tag: str) -> RunResult:
     except Exception as exc:  # a bug or a full disk: mark the run failed, keep the batch going
         log.exception("%s %s: the runner failed", tag, run.spec.name)
         return _failed_without_notebook(run, ctx, f"runner error: {type(exc).__name__}: {exc}", t0)
+
+
+def _why_stopped(exc: BaseException) -> str:
+    """Why a batch stopped, in words (no internal class names): SIGTERM, Ctrl-C or an error."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str):
+        return reason
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    if isinstance(exc, SystemExit):
+        return f"exit with code {exc.code}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _failed_without_notebook(

@@ -224,7 +224,7 @@ def test_value_outside_one_of_refused(project):
 
 
 def test_missing_input_path_refused(project):
-    with pytest.raises(BatchError, match=r"'data_dir' = 'data/raw/nope' .* missing data file"):
+    with pytest.raises(BatchError, match=r"'data_dir' = 'data/raw/nope' .* missing folder"):
         run_batch(batch(parameters={"data_dir": "data/raw/nope"}))
 
 

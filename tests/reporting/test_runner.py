@@ -278,16 +278,16 @@ def test_run_with_a_missing_data_file_is_refused_alone(tmp_path, monkeypatch, ca
     assert not (folder / "no_data" / "no_data.ipynb").exists()  # never executed
     failed = load_json(folder / "no_data" / "metrics.json")
     assert failed["status"] == "failed"
-    assert "refused before execution" in failed["error"] and "missing data file" in failed["error"]
+    assert "refused before execution" in failed["error"] and "missing folder" in failed["error"]
     index = (folder / "index.html").read_text(encoding="utf-8")
-    assert "not-delivered" in index and "missing data file" in index
+    assert "not-delivered" in index and "missing folder" in index
 
 
 def test_batch_where_every_run_is_refused_executes_nothing(tmp_path, monkeypatch, capsys):
     root = make_project(tmp_path)
     monkeypatch.chdir(root)
     assert main(["report", "run", "-p", "data_dir", "data/nowhere", "--quiet"]) == 2
-    assert "missing data file" in capsys.readouterr().err
+    assert "missing folder" in capsys.readouterr().err
     assert not (root / "reports").exists() or not any((root / "reports").iterdir())
 
 
