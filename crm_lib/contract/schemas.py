@@ -22,7 +22,9 @@ raises :class:`ContractError` whose message names the table, column, row and val
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -377,7 +379,13 @@ def _is_missing(value) -> bool:
         return False
 
 
-def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.DataFrame:
+def validate(
+    df: pd.DataFrame,
+    table: str,
+    *,
+    source: str | None = None,
+    vocabulary: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
     """Validate ``df`` against the contract table ``table``; return it unchanged.
 
     Parameters
@@ -388,6 +396,12 @@ def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.D
         Name of a contract table (a key of :data:`SCHEMAS`).
     source : str, optional
         File or query the table came from; it heads the error message.
+    vocabulary : mapping, optional
+        The dataset's own allowed values of its categorical columns, e.g.
+        ``{"category": ["music"]}`` (a dataset's ``dataset.yml``, see
+        :mod:`crm_lib.contract.dataset`); a configurable column not named accepts any
+        value. ``None`` keeps the reference lists of the contract (the simulated
+        retailer's :data:`CATEGORIES`, :data:`REGIONS` ...).
 
     Returns
     -------
@@ -420,11 +434,63 @@ def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.D
     """
     if table not in SCHEMAS:
         raise KeyError(f"unknown contract table {table!r}; known: {', '.join(SCHEMAS)}")
+    schema = SCHEMAS[table] if vocabulary is None else _with_vocabulary(table, vocabulary)
     try:
-        SCHEMAS[table].validate(df, lazy=True)
+        schema.validate(_utc_labelled(df), lazy=True)
     except pa.errors.SchemaErrors as err:
         raise ContractError(table, _failures_frame(table, df, err), source) from None
     return df
+
+
+#: Zone names that mean UTC (DuckDB and Arrow write ``Etc/UTC``; the contract says ``UTC``).
+_UTC_ALIASES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
+
+
+def _utc_labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every timestamp column whose zone is another name of UTC labelled ``UTC``.
+
+    The instants are the same; only the label differs, so the contract's dtype check
+    passes for tables read back from a warehouse. Other zones are left as they are (and
+    fail the check).
+    """
+    relabel = {
+        c: _TS
+        for c, dtype in df.dtypes.items()
+        if isinstance(dtype, pd.DatetimeTZDtype)
+        and str(dtype.tz) in _UTC_ALIASES
+        and str(dtype.tz) != "UTC"
+        and dtype.unit == "us"
+    }
+    return df.astype(relabel) if relabel else df
+
+
+def _with_vocabulary(table: str, vocabulary: Mapping[str, Sequence[str]]) -> pa.DataFrameSchema:
+    """The schema of ``table`` with a dataset's own allowed values for its categorical columns.
+
+    Columns of :data:`crm_lib.contract.dataset.CONFIGURABLE_COLUMNS` named in
+    ``vocabulary`` accept exactly those values; the others accept any value.
+    """
+    from crm_lib.contract.dataset import CONFIGURABLE_COLUMNS
+
+    allowed = CONFIGURABLE_COLUMNS.get(table, ())
+    unknown = [c for c in vocabulary if c not in allowed]
+    if unknown:
+        raise KeyError(
+            f"no configurable vocabulary for {table}.{unknown[0]}; configurable columns of "
+            f"{table}: {', '.join(allowed) or 'none'}"
+        )
+    schema = SCHEMAS[table]
+    changes = {}
+    for column in allowed:
+        keep = [c for c in schema.columns[column].checks if not _is_isin(c)]
+        if column in vocabulary:
+            keep.append(pa.Check.isin(list(vocabulary[column])))
+        changes[column] = {"checks": keep}
+    return schema.update_columns(changes)
+
+
+def _is_isin(check: Any) -> bool:
+    return getattr(check, "name", None) == "isin"
 
 
 def pii_columns(table: str) -> list[str]:

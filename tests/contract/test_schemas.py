@@ -89,3 +89,39 @@ def test_importing_the_contract_does_not_import_pyspark_pandas():
         "assert u.find_spec('pyspark') is None or u.find_spec('pyspark.sql') is not None"
     )
     subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code], check=True)
+
+
+# ------------------------------------------------------------ a dataset's own vocabulary
+
+
+def test_a_dataset_vocabulary_replaces_the_reference_lists(small_world):
+    tx = small_world.transactions.assign(category="music")
+    tx["category"] = tx["category"].astype("string")
+    with pytest.raises(ContractError, match=r"column category: value 'music' fails isin"):
+        validate(tx, "transactions")  # the simulated retailer's six categories
+    validate(tx, "transactions", vocabulary={"category": ["music"]})
+    validate(tx, "transactions", vocabulary={})  # not declared: any category
+    with pytest.raises(ContractError, match=r"value 'music' fails isin\(\['books'\]\)"):
+        validate(tx, "transactions", vocabulary={"category": ["books"]})
+    # a region of another country, in a customers table
+    cu = small_world.customers.copy()
+    cu["region"] = pd.array(["NSW"] * len(cu), dtype="string")
+    validate(cu, "customers", vocabulary={"region": ["NSW", "VIC"]})
+    with pytest.raises(KeyError, match=r"no configurable vocabulary for transactions\.product_id"):
+        validate(tx, "transactions", vocabulary={"product_id": ["x"]})
+
+
+def test_tables_read_back_from_the_warehouse_pass_the_contract(small_world, tmp_path):
+    """DuckDB labels UTC timestamps 'Etc/UTC'; the contract's 'UTC' check must accept them."""
+    from crm_lib.intake import warehouse
+
+    db = warehouse.write_tables({"transactions": small_world.transactions}, tmp_path / "w.duckdb")
+    with warehouse.connect(db) as con:
+        back = con.sql("SELECT * FROM transactions ORDER BY order_id, line_no").arrow()
+    back = back.read_all().to_pandas() if hasattr(back, "read_all") else back.to_pandas()
+    assert str(back["ordered_at"].dtype.tz) != "UTC"  # the label this test is about
+    back = back.astype({c: "string" for c in back.columns if pd.api.types.is_string_dtype(back[c])})
+    validate(back, "transactions")
+    other = back.assign(ordered_at=back["ordered_at"].dt.tz_convert("Asia/Shanghai"))
+    with pytest.raises(ContractError, match=r"column ordered_at"):
+        validate(other, "transactions")  # a real other zone still fails
