@@ -7,15 +7,24 @@
 
 from crm_lib.datasets._btyd import BGNBDParams, GammaGammaParams
 from crm_lib.datasets.cdnow import CDNOWNotFoundError, load_cdnow
+from crm_lib.datasets.container import MissingTableError
 from crm_lib.datasets.large import LargeWorldResult, simulate_to_parquet
 from crm_lib.datasets.storage import (
     describe_folder,
     get_world,
+    load_dataset,
     load_world,
     save_world,
     world_fingerprint,
 )
-from crm_lib.datasets.world import SIZES, GroundTruth, World, WorldParams, simulate
+from crm_lib.datasets.world import (
+    SIMULATED_CONFIG,
+    SIZES,
+    GroundTruth,
+    World,
+    WorldParams,
+    simulate,
+)
 
 __all__ = [
     "SIZES",
@@ -24,11 +33,14 @@ __all__ = [
     "GammaGammaParams",
     "GroundTruth",
     "LargeWorldResult",
+    "MissingTableError",
+    "SIMULATED_CONFIG",
     "World",
     "WorldParams",
     "describe_folder",
     "get_world",
     "load_cdnow",
+    "load_dataset",
     "load_world",
     "save_world",
     "simulate",

@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 
 from crm_lib.contract import schemas
+from crm_lib.contract.dataset import DatasetConfig
 
-__all__ = ["GroundTruth", "World"]
+__all__ = ["GroundTruth", "MissingTableError", "World"]
 
 
 @dataclass
@@ -57,31 +58,71 @@ class GroundTruth:
     survey_quality: pd.DataFrame
 
 
+class MissingTableError(LookupError):
+    """A study needs a contract table the dataset does not have."""
+
+
 @dataclass
 class World:
-    """A simulated world: the contract tables, raw exports and the ground truth."""
+    """A dataset: the contract tables it has, its description, and its truth if simulated.
 
-    customers: pd.DataFrame
-    transactions: pd.DataFrame
-    events: pd.DataFrame
-    experiment_assignments: pd.DataFrame
-    experiment_outcomes: pd.DataFrame
-    survey_responses: pd.DataFrame
-    truth: GroundTruth
+    A simulated world (``crm data build``) has every table and a :class:`GroundTruth`; a
+    user's dataset (``crm data import``, :func:`crm_lib.datasets.load_dataset`) has the
+    tables it has (``None`` for the others) and ``truth=None``.
+    """
+
+    customers: pd.DataFrame | None
+    transactions: pd.DataFrame | None
+    events: pd.DataFrame | None
+    experiment_assignments: pd.DataFrame | None
+    experiment_outcomes: pd.DataFrame | None
+    survey_responses: pd.DataFrame | None
+    truth: GroundTruth | None
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    config: DatasetConfig | None = None
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The contract tables by name."""
-        return {name: getattr(self, name) for name in schemas.SCHEMAS}
+        """The contract tables the dataset has, by name."""
+        out = {name: getattr(self, name) for name in schemas.SCHEMAS}
+        return {name: df for name, df in out.items() if df is not None}
+
+    @property
+    def name(self) -> str:
+        """The dataset's name (from ``dataset.yml``), or the simulated world's size and seed."""
+        if self.config is not None and not self.config.simulated:
+            return self.config.name
+        return f"simulated world {self.meta.get('size')!r}, seed {self.meta.get('seed')}"
+
+    def require(self, *tables: str, study: str = "this study") -> None:
+        """Raise :class:`MissingTableError` naming the first missing table and how to add it."""
+        for table in tables:
+            if table not in schemas.SCHEMAS:
+                raise KeyError(
+                    f"unknown contract table {table!r}; known: {', '.join(schemas.SCHEMAS)}"
+                )
+            if getattr(self, table) is None:
+                where = self.meta.get("folder", "the dataset folder")
+                raise MissingTableError(
+                    f"{study} needs the table {table!r}, which {self.name} does not have: "
+                    f"import it into {where} with `crm data import FILE --mapping MAPPING "
+                    f"--out {where}` (a mapping whose table is {table}), or write it as "
+                    f"{where}/tables/{table}.parquet with the contract's columns "
+                    f"(crm_lib.contract.schemas.contract_table({table!r}))"
+                )
 
     def validate(self) -> World:
-        """Validate every table against the data contract; return self."""
+        """Validate every table against the data contract (and the dataset's vocabularies)."""
         for name, df in self.tables.items():
-            schemas.validate(df, name)
+            vocabulary = None if self.config is None else self.config.vocabulary(name)
+            if self.config is not None and self.config.simulated:
+                vocabulary = None  # the contract's reference lists are the simulated world's
+            schemas.validate(df, name, vocabulary=vocabulary)
         return self
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={len(v):,}" for k, v in self.tables.items())
+        if self.config is not None and not self.config.simulated:
+            return f"Dataset({self.config.name!r}, {sizes})"
         return f"World({self.meta.get('size')!r}, seed={self.meta.get('seed')}, {sizes})"

@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from crm_lib.contract import schemas
-from crm_lib.datasets.world import GroundTruth, World, simulate
+from crm_lib.contract.dataset import DATASET_FILE, read_config, write_config
+from crm_lib.datasets.world import SIMULATED_CONFIG, GroundTruth, World, simulate
 
 _TRUTH_FRAMES = ["customers", "experiment_customers", "dirty_records", "survey_quality"]
 _TRUTH_DICTS = ["params", "funnel", "experiment", "survey"]
@@ -57,6 +58,7 @@ def save_world(world: World, folder: str | Path) -> Path:
     )
     if world.raw:
         write_raw_exports(world.raw, tmp / "exports")
+    write_config(world.config or SIMULATED_CONFIG, tmp)
     files = sorted(p for p in tmp.rglob("*") if p.is_file())
     manifest = {
         "kind": "crm_lib simulated world",
@@ -145,19 +147,81 @@ def load_world(folder: str | Path, *, validate: bool = True) -> World:
         truth=GroundTruth(**{k: truth_json[k] for k in _TRUTH_DICTS}, **frames),
         raw=raw,
         meta={**manifest["meta"], "folder": str(folder), "files": manifest["files"]},
+        config=read_config(folder) if (folder / DATASET_FILE).is_file() else SIMULATED_CONFIG,
+    )
+
+
+def load_dataset(folder: str | Path, *, validate: bool = True) -> World:
+    """Read a dataset folder: a simulated world, or a user's tables and ``dataset.yml``.
+
+    Layout of a dataset folder (``crm data import`` writes it)::
+
+        dataset.yml              name, time zone, currency, vocabularies (optional file)
+        tables/<table>.parquet   the contract tables it has, any subset (or at the top)
+
+    A folder written by ``crm data build`` (with ``manifest.json``) is read as a simulated
+    world, with its ground truth. Any other folder has ``truth=None``, and the tables it
+    lacks are ``None``; a study asks for what it needs with :meth:`World.require`.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder does not exist or holds no contract table (the message lists the
+        file names looked for).
+    schemas.ContractError
+        When a table breaks the contract or the dataset's vocabularies; the message
+        names the file.
+    """
+    folder = Path(folder)
+    if (folder / "manifest.json").is_file():
+        return load_world(folder, validate=validate)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"{folder} does not exist: pass a dataset folder (crm data import ... --out "
+            f"{folder}) or a simulated world (crm data build --out {folder})"
+        )
+    config = read_config(folder)
+    tables: dict[str, pd.DataFrame | None] = {}
+    files: dict[str, str] = {}
+    for name in schemas.SCHEMAS:
+        candidates = (folder / "tables" / f"{name}.parquet", folder / f"{name}.parquet")
+        path = next((p for p in candidates if p.is_file()), None)
+        tables[name] = None
+        if path is None:
+            continue
+        df = pd.read_parquet(path)
+        if validate:
+            schemas.validate(df, name, source=str(path), vocabulary=config.vocabulary(name))
+        tables[name] = df
+        files[path.relative_to(folder).as_posix()] = _sha256(path)
+    if not files:
+        raise FileNotFoundError(
+            f"{folder} holds no contract table: expected tables/<table>.parquet (or "
+            f"<table>.parquet) for at least one of {', '.join(schemas.SCHEMAS)}; import "
+            "your export with `crm data import FILE --mapping MAPPING --out "
+            f"{folder}`"
+        )
+    if (folder / DATASET_FILE).is_file():
+        files[DATASET_FILE] = _sha256(folder / DATASET_FILE)
+    return World(
+        **tables,
+        truth=None,
+        meta={"folder": str(folder), "files": files, "name": config.name},
+        config=config,
     )
 
 
 def get_world(data_dir: str | Path = "", size: str | int = "small", seed: int = 1) -> World:
-    """The world a notebook works on: read from ``data_dir``, or simulated in memory.
+    """The dataset a notebook works on: read from ``data_dir``, or simulated in memory.
 
     Parameters
     ----------
     data_dir : str or Path
-        A folder written by ``crm data build``; ``""`` simulates ``size``/``seed``.
+        A dataset folder (:func:`load_dataset`: a user's tables with ``dataset.yml``, or a
+        folder written by ``crm data build``); ``""`` simulates ``size``/``seed``.
     """
     if data_dir:
-        return load_world(data_dir)
+        return load_dataset(data_dir)
     return simulate(size, seed=seed)
 
 

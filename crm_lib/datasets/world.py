@@ -37,6 +37,7 @@ import pyarrow as pa
 from scipy import special
 
 from crm_lib.contract import schemas
+from crm_lib.contract.dataset import DatasetConfig
 from crm_lib.datasets import _text
 from crm_lib.datasets._btyd import (
     BGNBDParams,
@@ -57,6 +58,28 @@ EXPERIMENT_WEEKS = 4.0
 SURVEY_WAVES = {"2025Q1": 116.0, "2025Q2": 129.0, "2025Q3": 142.0, "2025Q4": 154.0}
 
 SIZES = {"small": 2_000, "default": 50_000}
+
+#: The simulated retailer described as any dataset is (``dataset.yml`` of a world folder):
+#: its time zone, currency and the vocabularies of its categorical columns.
+SIMULATED_CONFIG = DatasetConfig(
+    name="simulated retailer",
+    description="A simulated Chinese multi-channel retailer with its ground truth (crm_lib).",
+    timezone=schemas.LOCAL_TIMEZONE,
+    currency="CNY",
+    vocabularies={
+        "customers": {
+            "region": tuple(schemas.REGIONS),
+            "acquisition_channel": tuple(schemas.MARKETING_CHANNELS),
+            "gender": tuple(schemas.GENDERS),
+        },
+        "transactions": {
+            "category": tuple(schemas.CATEGORIES),
+            "channel": tuple(schemas.SALES_CHANNELS),
+        },
+        "events": {"channel": tuple(schemas.MARKETING_CHANNELS)},
+    },
+    simulated=True,
+)
 """Number of customers (sign-ups) of each named world size."""
 
 _NS_PER_WEEK = 7 * 24 * 3600 * 1_000_000_000
@@ -822,6 +845,7 @@ def simulate(
             "n_customers": n,
             "contract_version": schemas.CONTRACT_VERSION,
         },
+        config=SIMULATED_CONFIG,
     )
     if dirty:
         from crm_lib.datasets.dirt import make_raw_exports

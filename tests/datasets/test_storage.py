@@ -66,3 +66,61 @@ def test_cli_data_build(tmp_path, capsys):
     )
     assert "written to" in capsys.readouterr().out
     assert load_world(tmp_path / "w").meta["seed"] == 2
+
+
+# ---------------------------------------------------------------- a user's own dataset
+
+
+def _music_log(world):
+    tx = world.transactions.copy()
+    tx["category"] = pd.array(["music"] * len(tx), dtype="string")
+    return tx
+
+
+def test_a_folder_of_own_tables_is_a_dataset_without_truth(tmp_path):
+    from crm_lib.contract.schemas import ContractError
+    from crm_lib.datasets import MissingTableError, load_dataset, simulate, world_fingerprint
+
+    world = simulate(60, seed=3, dirty=False)
+    folder = tmp_path / "cd_shop"
+    (folder / "tables").mkdir(parents=True)
+    _music_log(world).to_parquet(folder / "tables" / "transactions.parquet", index=False)
+    (folder / "dataset.yml").write_text(
+        "name: CD shop\ntimezone: America/New_York\ncurrency: USD\n"
+        "vocabularies:\n  transactions:\n    category: [music]\n",
+        encoding="utf-8",
+    )
+    ds = load_dataset(folder)
+    assert ds.truth is None and ds.customers is None and ds.survey_responses is None
+    assert list(ds.tables) == ["transactions"] and len(ds.transactions) == len(world.transactions)
+    assert repr(ds).startswith("Dataset('CD shop', transactions=")
+    assert ds.config.timezone == "America/New_York" and ds.name == "CD shop"
+    assert len(world_fingerprint(ds)) == 16
+    with pytest.raises(MissingTableError, match=r"needs the table 'customers', which CD shop"):
+        ds.require("transactions", "customers", study="segmentation")
+    # the dataset's own vocabulary is enforced, naming the file
+    (folder / "dataset.yml").write_text(
+        "name: CD shop\nvocabularies:\n  transactions:\n    category: [books]\n", encoding="utf-8"
+    )
+    with pytest.raises(ContractError, match=r"(?s)transactions\.parquet.*'music' fails isin"):
+        load_dataset(folder)
+
+
+def test_a_world_folder_describes_itself_like_any_dataset(tmp_path):
+    from crm_lib.contract.dataset import read_config
+    from crm_lib.datasets import SIMULATED_CONFIG, load_dataset, save_world, simulate
+
+    folder = save_world(simulate(60, seed=2, dirty=False), tmp_path / "w")
+    assert read_config(folder) == SIMULATED_CONFIG
+    world = load_dataset(folder)
+    assert world.truth is not None and world.config.simulated
+    assert repr(world).startswith("World(60, seed=2, customers=60")
+
+
+def test_a_folder_without_tables_says_what_it_looked_for(tmp_path):
+    from crm_lib.datasets import load_dataset
+
+    with pytest.raises(FileNotFoundError, match=r"does not exist: pass a dataset folder"):
+        load_dataset(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match=r"holds no contract table: expected tables/"):
+        load_dataset(tmp_path)
