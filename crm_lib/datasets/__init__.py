@@ -6,6 +6,7 @@
 """
 
 from crm_lib.datasets._btyd import BGNBDParams, GammaGammaParams
+from crm_lib.datasets.bfi import BFINotFoundError, load_bfi
 from crm_lib.datasets.cdnow import CDNOWNotFoundError, load_cdnow
 from crm_lib.datasets.container import MissingTableError
 from crm_lib.datasets.large import LargeWorldResult, simulate_to_parquet
@@ -28,6 +29,7 @@ from crm_lib.datasets.world import (
 
 __all__ = [
     "SIZES",
+    "BFINotFoundError",
     "BGNBDParams",
     "CDNOWNotFoundError",
     "GammaGammaParams",
@@ -39,6 +41,7 @@ __all__ = [
     "WorldParams",
     "describe_folder",
     "get_world",
+    "load_bfi",
     "load_cdnow",
     "load_dataset",
     "load_world",

@@ -45,6 +45,7 @@ from crm_lib.survey.instrument import (
     Scale,
     load_instrument,
     parse_instrument,
+    shipped_instrument,
     simulated_world_instrument,
 )
 from crm_lib.survey.measurement import (
@@ -118,6 +119,7 @@ __all__ = [
     "screen_responses",
     "Screening",
     "shapley_r2",
+    "shipped_instrument",
     "simulated_world_instrument",
     "top_box",
     "trend",

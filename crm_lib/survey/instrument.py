@@ -326,6 +326,24 @@ def load_instrument(path: str | Path) -> Instrument:
 
 def simulated_world_instrument() -> Instrument:
     """The questionnaire of :func:`crm_lib.datasets.simulate` (shipped as package data)."""
-    ref = resources.files("crm_lib.survey").joinpath("instruments", "simulated_world.yml")
+    return shipped_instrument("simulated_world")
+
+
+#: Instruments shipped with crm_lib (``crm_lib/survey/instruments/<name>.yml``).
+SHIPPED_INSTRUMENTS = ("simulated_world", "bfi")
+
+
+def shipped_instrument(name: str) -> Instrument:
+    """An instrument shipped with crm_lib: ``"simulated_world"`` or ``"bfi"``.
+
+    ``"bfi"`` is the 25-item personality questionnaire of the public bfi data
+    (:func:`crm_lib.datasets.load_bfi`), five constructs with reverse-keyed items.
+    """
+    if name not in SHIPPED_INSTRUMENTS:
+        raise ValueError(
+            f"no shipped instrument {name!r}; shipped: {', '.join(SHIPPED_INSTRUMENTS)} (or "
+            "load your own YAML with load_instrument(path))"
+        )
+    ref = resources.files("crm_lib.survey").joinpath("instruments", f"{name}.yml")
     spec = yaml.safe_load(ref.read_text(encoding="utf-8"))
-    return parse_instrument(spec, source="simulated_world.yml")
+    return parse_instrument(spec, source=f"{name}.yml")
