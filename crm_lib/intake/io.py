@@ -57,6 +57,7 @@ import math
 import re
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +109,10 @@ __all__ = [
 
 CSV_DELIMITERS = ",;\t|"
 """Delimiters :func:`read_table` sniffs among."""
+
+WHITESPACE = "whitespace"
+"""``sep`` of :func:`read_table` for a table aligned with blanks (fields split on runs of
+spaces and tabs), as CDNOW's own text files are."""
 
 EXTRA_FIELDS = "__extra_fields__"
 """Column :func:`read_table` adds when a CSV line has more fields than the header (JSON list
@@ -469,16 +474,112 @@ def _header_checks(path: Path, header: list[str]) -> tuple[list[str], list[int]]
     return header, blank
 
 
-def _read_csv(path: Path, data: bytes, encoding: str | None, sep: str | None) -> pd.DataFrame:
+def _looks_aligned(text: str) -> bool:
+    """Whether ``text`` is a whitespace-aligned table rather than CSV.
+
+    True when the header line holds none of :data:`CSV_DELIMITERS` and the header and the
+    first 200 non-blank lines all split into the same number (two or more) of fields on
+    runs of blanks, as in CDNOW's ``CDNOW_master.txt``. A one-column CSV whose values
+    hold spaces fails the second test (its lines split into different numbers of fields).
+    """
+    lines = [line for line in text.splitlines()[:1000] if line.strip()][:201]
+    if len(lines) < 2 or any(d in lines[0] for d in CSV_DELIMITERS):
+        return False
+    counts = {len(line.split()) for line in lines}
+    return len(counts) == 1 and counts.pop() >= 2
+
+
+def _rows_to_frame(
+    path: Path, header: list[str], records: list[list[str]], lines: list[int]
+) -> pd.DataFrame:
+    """A text table from split lines, as the csv-module path builds it (short lines NaN,
+    fields beyond the header kept in :data:`EXTRA_FIELDS`)."""
+    header, blank = _header_checks(path, [h.strip() for h in header])
+    n = len(header)
+    extra = [json.dumps(r[n:], ensure_ascii=False) if len(r) > n else "" for r in records]
+    rows = [r[:n] + [np.nan] * (n - len(r)) for r in records]
+    df = pd.DataFrame(rows, columns=header, dtype=object).astype("str")
+    if any(extra):
+        df[EXTRA_FIELDS] = pd.array(extra, dtype="str")
+    if blank:
+        warnings.warn(
+            f"{path.name}: header field(s) {blank} have no name", ReadWarning, stacklevel=4
+        )
+    out = _finish(df, path, 2)
+    out.index = pd.Index(lines, name="row", dtype="int64")
+    return out
+
+
+def _read_split(path: Path, text: str, delimiter: str | None) -> pd.DataFrame:
+    """Lines split on runs of blanks (``delimiter=None``) or on a literal multi-character
+    delimiter such as ``||``; no quoting (a field cannot hold the delimiter)."""
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    lines: list[int] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split() if delimiter is None else [f.strip() for f in line.split(delimiter)]
+        if header is None:
+            header = fields
+            continue
+        records.append(fields)
+        lines.append(n)
+    if header is None:
+        raise ReadError(path, "empty file (no header line)")
+    return _rows_to_frame(path, header, records, lines)
+
+
+def _read_fixed_width(path: Path, text: str, widths: Sequence[int]) -> pd.DataFrame:
+    """Fixed-width text: each line cut into fields of ``widths`` characters (trimmed)."""
+    widths = [int(w) for w in widths]
+    if not widths or any(w <= 0 for w in widths):
+        raise ReadError(path, f"widths must be positive numbers of characters, got {widths}")
+    cuts = np.cumsum([0, *widths])
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    lines: list[int] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = [line[a:b].strip() for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        rest = line[cuts[-1] :].strip()
+        if header is None:
+            if rest:
+                raise ReadError(
+                    path,
+                    f"line {n} (the header) is longer than the widths {widths} "
+                    f"({cuts[-1]} characters): {rest!r} is left over",
+                )
+            header = fields
+            continue
+        records.append(fields + ([rest] if rest else []))
+        lines.append(n)
+    if header is None:
+        raise ReadError(path, "empty file (no header line)")
+    return _rows_to_frame(path, header, records, lines)
+
+
+def _read_csv(
+    path: Path,
+    data: bytes,
+    encoding: str | None,
+    sep: str | None,
+    widths: Sequence[int] | None = None,
+) -> pd.DataFrame:
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ReadError(path, "contains NUL bytes: a binary file, not CSV text")
     text, _ = _decode(path, data, encoding)
     if not text.strip().lstrip("\ufeff").strip():
         raise ReadError(path, "empty file (no header line)")
     text = text.lstrip("\ufeff")
+    if widths is not None:
+        return _read_fixed_width(path, text, widths)
+    if sep == WHITESPACE or (sep is None and _looks_aligned(text)):
+        return _read_split(path, text, None)
     delimiter = sep or _sniff(text)
     if len(delimiter) != 1:
-        raise ReadError(path, f"the delimiter must be one character, got {delimiter!r}")
+        return _read_split(path, text, delimiter)
     fast = _read_csv_fast(text, delimiter)
     if fast is not None:
         header, df = fast
@@ -535,6 +636,7 @@ def read_table(
     encoding: str | None = None,
     sep: str | None = None,
     sheet: str | int | None = None,
+    widths: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Read a raw export with every cell as text.
 
@@ -548,9 +650,16 @@ def read_table(
         else GB18030 (superset of GBK) when the text decodes as mostly common Chinese
         characters, else detected with charset-normalizer.
     sep : str, optional
-        CSV delimiter; default: sniffed among ``, ; \\t |``.
+        Delimiter of a text file; default: sniffed among ``, ; \\t |``, or
+        ``"whitespace"`` when the lines are columns aligned with blanks (every line splits
+        into the same number of fields on runs of spaces, and the header holds none of
+        those delimiters). ``"whitespace"`` forces that; a delimiter of several characters
+        (``"||"``, ``"::"``) splits on that literal text (no quoting).
     sheet : str or int, optional
         Excel sheet (default: the first).
+    widths : sequence of int, optional
+        Read a fixed-width text file: the number of characters of each field, left to
+        right (the header line is cut the same way; fields are trimmed).
 
     Returns
     -------
@@ -596,7 +705,7 @@ def read_table(
         return _read_parquet(path)
     if suffix in {".jsonl", ".ndjson"}:
         return _read_jsonl(path, data, encoding)
-    return _read_csv(path, data, encoding, sep)
+    return _read_csv(path, data, encoding, sep, widths)
 
 
 def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
@@ -1330,6 +1439,7 @@ def ingest(
     encoding: str | None = None,
     sep: str | None = None,
     sheet: str | int | None = None,
+    widths: Sequence[int] | None = None,
 ) -> IngestResult:
     """Read, map, validate, quarantine and load one file into the warehouse, idempotently.
 
@@ -1345,7 +1455,7 @@ def ingest(
         DuckDB file (default :func:`crm_lib.contract.config.warehouse_path`).
     target : str, optional
         Warehouse table to append to (default: ``table``).
-    encoding, sep, sheet
+    encoding, sep, sheet, widths
         Passed to :func:`read_table`.
 
     Returns
@@ -1408,7 +1518,7 @@ def ingest(
         return IngestResult(record["status"], record, schemas.empty(table), empty_quarantine(), db)
 
     try:
-        raw = read_table(path, encoding=encoding, sep=sep, sheet=sheet)
+        raw = read_table(path, encoding=encoding, sep=sep, sheet=sheet, widths=widths)
         mapped = apply_mapping(raw, m, source=path.name)
     except IngestError as exc:
         record.update(rows_in=0, rows_accepted=0, rows_quarantined=0, status=f"failed: {exc}")
