@@ -1,6 +1,7 @@
 """The ``crm`` command.
 
 ``crm data build``     writes a simulated world (tables + ground truth) to a folder.
+``crm data import``    adds a table to a dataset folder from a user's export and a mapping.
 ``crm data inspect``   lists the contract tables a data folder holds.
 ``crm report ...``     runs report batches or one notebook (see :mod:`crm_lib.reporting`).
 
@@ -52,6 +53,47 @@ def _data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_import(args: argparse.Namespace) -> int:
+    import warnings
+
+    from crm_lib.contract.dataset import DatasetConfigError
+    from crm_lib.intake.dataset_import import import_file
+    from crm_lib.intake.io import IngestError, QuarantineWarning
+
+    widths = None
+    if args.widths:
+        try:
+            widths = [int(w) for w in args.widths.split(",")]
+        except ValueError:
+            print(f"crm data import: --widths must be numbers like 5,8,7, got {args.widths!r}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_REFUSED
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QuarantineWarning)
+        try:
+            result = import_file(
+                args.file,
+                args.mapping,
+                args.out,
+                name=args.name,
+                timezone=args.timezone,
+                currency=args.currency,
+                encoding=args.encoding,
+                sep=args.sep,
+                sheet=args.sheet,
+                widths=widths,
+                max_quarantined_share=args.max_quarantined,
+            )
+        except (IngestError, DatasetConfigError, FileNotFoundError, ValueError) as exc:
+            print(f"crm data import: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+    for w in caught:
+        if issubclass(w.category, QuarantineWarning):
+            print(f"crm data import: warning: {w.message}", file=sys.stderr)
+    print(f"crm data import: {result.summary_line()}")
+    return 1 if result.status in {"mostly quarantined", "all quarantined"} else 0
+
+
 def _data_inspect(args: argparse.Namespace) -> int:
     from crm_lib.datasets import describe_folder
 
@@ -82,9 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser(
         "data",
-        help="build a simulated world, or inspect a data folder",
-        description="Build a simulated world with its ground truth, or list what a data "
-        "folder holds.",
+        help="build a simulated world, import your own data, or inspect a data folder",
+        description="Build a simulated world with its ground truth, import your own exports "
+        "into a dataset folder, or list what a data folder holds.",
     )
     data_sub = data.add_subparsers(dest="data_command", required=True)
     build = data_sub.add_parser("build", help="write a simulated world to a folder")
@@ -99,6 +141,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave out the dirty raw exports for the cleaning study",
     )
     build.set_defaults(func=_data_build)
+    imp = data_sub.add_parser(
+        "import",
+        help="add a table to a dataset folder from your export and a mapping",
+        description="Read an export (CSV, text aligned with blanks, fixed-width, Excel, "
+        "Parquet, JSON Lines) with a column mapping, quarantine the rows that break it, and "
+        "write the contract table to OUT/tables/ with OUT/dataset.yml and the lineage in "
+        "OUT/intake.duckdb. Exit code 1 when most rows were quarantined.",
+    )
+    imp.add_argument("file", help="the export")
+    imp.add_argument(
+        "--mapping",
+        required=True,
+        help="a shipped mapping's name (e.g. cdnow_transactions) or a YAML file",
+    )
+    imp.add_argument("--out", required=True, help="the dataset folder (created if needed)")
+    imp.add_argument("--name", help="dataset name for a new dataset.yml (default: the folder's)")
+    imp.add_argument(
+        "--timezone", help="IANA time zone for a new dataset.yml (default: the mapping's)"
+    )
+    imp.add_argument(
+        "--currency", help="ISO 4217 code for a new dataset.yml (default: the mapping's)"
+    )
+    imp.add_argument("--encoding", help="text encoding (default: detected)")
+    imp.add_argument("--sep", help="delimiter; 'whitespace' for columns aligned with blanks")
+    imp.add_argument("--widths", help="fixed-width fields, e.g. 5,8,7")
+    imp.add_argument("--sheet", help="Excel sheet (default: the first)")
+    imp.add_argument(
+        "--max-quarantined", type=float, default=0.5, metavar="SHARE",
+        help="warn and exit 1 above this share of quarantined rows (default 0.5)",
+    )  # fmt: skip
+    imp.set_defaults(func=_data_import)
     inspect = data_sub.add_parser(
         "inspect",
         help="list the contract tables of a data folder",

@@ -285,8 +285,10 @@ def describe_folder(folder: str | Path) -> pd.DataFrame:
         )
     out = pd.DataFrame(rows).astype({"rows": "Int64", "columns": "Int64"})
     manifest = folder / "manifest.json"
-    kind = "folder"
+    kind = "folder of tables (no dataset.yml)"
     if manifest.is_file():
         kind = json.loads(manifest.read_text(encoding="utf-8")).get("kind", kind)
+    elif (folder / DATASET_FILE).is_file():
+        kind = f"dataset {read_config(folder).name!r}"
     out.attrs.update(kind=kind, truth=(folder / "truth").is_dir())
     return out

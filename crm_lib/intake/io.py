@@ -79,6 +79,7 @@ __all__ = [
     "CSV_DELIMITERS",
     "EXTRA_FIELDS",
     "EmptyTableWarning",
+    "QuarantineWarning",
     "ExportError",
     "FORMULA_TRIGGERS",
     "IngestError",
@@ -191,6 +192,10 @@ class WarehouseWorldError(IngestError):
 
 class ReadWarning(UserWarning):
     """A source was read, but something in it deserves a look."""
+
+
+class QuarantineWarning(UserWarning):
+    """Most or all rows of a file were quarantined: likely a wrong mapping or vocabulary."""
 
 
 class EmptyTableWarning(ReadWarning):
@@ -1209,6 +1214,7 @@ def apply_mapping(
     *,
     source: str,
     reject_formulas: bool = True,
+    vocabulary: dict[str, Sequence[str]] | None = None,
 ) -> MappedTable:
     """Map a raw text table to its contract table; quarantine rows that break a rule.
 
@@ -1225,6 +1231,10 @@ def apply_mapping(
         (``=HYPERLINK(...)``, ``@SUM(...)``, ``+cmd|' /C calc'!A0``; a leading ``+``/``-``
         only with ``( | ! =`` later, so phone numbers and negative amounts pass), rule
         ``formula``.
+    vocabulary : mapping, optional
+        The dataset's own allowed values of its categorical columns (``dataset.yml``, see
+        :func:`crm_lib.contract.schemas.validate`); ``None`` keeps the contract's
+        reference lists.
 
     Returns
     -------
@@ -1348,19 +1358,21 @@ def apply_mapping(
     bad_rows = {p["row"] for p in problems}
     ok = frame.loc[~frame.index.isin(bad_rows)]
     data = pd.DataFrame({c: _cast(c, ok[c], m.table) for c in schema.columns}, index=ok.index)
-    data, contract_problems = _contract(data, m.table, source)
+    data, contract_problems = _contract(data, m.table, source, vocabulary)
     problems.extend(contract_problems)
     quarantine = quarantine_records(raw, problems, source=source)
     rec = reconcile(source, len(raw), data, quarantine)
     return MappedTable(data, quarantine, rec, extra)
 
 
-def _contract(data: pd.DataFrame, table: str, source: str) -> tuple[pd.DataFrame, list[dict]]:
+def _contract(
+    data: pd.DataFrame, table: str, source: str, vocabulary: Any = None
+) -> tuple[pd.DataFrame, list[dict]]:
     """Validate; failing rows are removed and returned as problems (at most 3 passes)."""
     problems: list[dict] = []
     for _ in range(3):
         try:
-            schemas.validate(data, table, source=source)
+            schemas.validate(data, table, source=source, vocabulary=vocabulary)
             return data, problems
         except schemas.ContractError as err:
             f = err.failures
@@ -1383,7 +1395,7 @@ def _contract(data: pd.DataFrame, table: str, source: str) -> tuple[pd.DataFrame
                     )
                 )
             data = data.loc[~data.index.isin(f["row"].dropna().astype(int))]
-    schemas.validate(data, table, source=source)
+    schemas.validate(data, table, source=source, vocabulary=vocabulary)
     return data, problems
 
 
@@ -1397,7 +1409,9 @@ class IngestResult:
     Attributes
     ----------
     status : str
-        ``loaded`` or ``skipped: already loaded``.
+        ``loaded``, ``skipped: already loaded``, or ``mostly quarantined`` / ``all
+        quarantined`` when more than ``max_quarantined_share`` of the rows were set aside
+        (the lineage record still says ``loaded``: the accepted rows are in the table).
     lineage : dict
         The lineage record written (columns of the ``lineage`` table).
     data, quarantine : pandas.DataFrame
@@ -1440,6 +1454,8 @@ def ingest(
     sep: str | None = None,
     sheet: str | int | None = None,
     widths: Sequence[int] | None = None,
+    vocabulary: dict[str, Sequence[str]] | None = None,
+    max_quarantined_share: float = 0.5,
 ) -> IngestResult:
     """Read, map, validate, quarantine and load one file into the warehouse, idempotently.
 
@@ -1457,6 +1473,13 @@ def ingest(
         Warehouse table to append to (default: ``table``).
     encoding, sep, sheet, widths
         Passed to :func:`read_table`.
+    vocabulary : mapping, optional
+        Passed to :func:`apply_mapping`: the dataset's own allowed values.
+    max_quarantined_share : float
+        When more than this share of the file's rows is quarantined, the result's status
+        is ``mostly quarantined`` (or ``all quarantined``) instead of ``loaded`` and a
+        :class:`QuarantineWarning` names the most frequent reasons: a wrong mapping or a
+        vocabulary the dataset does not declare, not dirt.
 
     Returns
     -------
@@ -1519,7 +1542,7 @@ def ingest(
 
     try:
         raw = read_table(path, encoding=encoding, sep=sep, sheet=sheet, widths=widths)
-        mapped = apply_mapping(raw, m, source=path.name)
+        mapped = apply_mapping(raw, m, source=path.name, vocabulary=vocabulary)
     except IngestError as exc:
         record.update(rows_in=0, rows_accepted=0, rows_quarantined=0, status=f"failed: {exc}")
         wh.write_tables({"lineage": _append(lineage, record)}, db)
@@ -1564,7 +1587,28 @@ def ingest(
     if old_q is not None:
         q = pd.concat([old_q, q], ignore_index=True)
     wh.write_tables({target: out_data, "quarantine": q, "lineage": _append(lineage, record)}, db)
-    return IngestResult("loaded", record, data, quarantine, db)
+    status = _quarantine_status(path.name, rec, quarantine, max_quarantined_share)
+    return IngestResult(status, record, data, quarantine, db)
+
+
+def _quarantine_status(name: str, rec: Any, quarantine: pd.DataFrame, threshold: float) -> str:
+    """``loaded``, or ``mostly``/``all quarantined`` with a warning naming the reasons."""
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"max_quarantined_share must be in [0, 1], got {threshold}")
+    if not rec.rows_in or rec.rows_quarantined / rec.rows_in <= threshold:
+        return "loaded"
+    status = "all quarantined" if rec.rows_accepted == 0 else "mostly quarantined"
+    reasons = quarantine.drop_duplicates("row")["rule"].value_counts().head(3)
+    top = ", ".join(f"{rule} ({n:,} rows)" for rule, n in reasons.items())
+    warnings.warn(
+        f"{name}: {rec.rows_quarantined:,} of {rec.rows_in:,} rows were quarantined "
+        f"({rec.rows_quarantined / rec.rows_in:.0%}); most common reasons: {top}. This "
+        "is more than dirt: check the mapping, and declare the dataset's own values "
+        "(categories, regions, channels) in its dataset.yml `vocabularies`.",
+        QuarantineWarning,
+        stacklevel=3,
+    )
+    return status
 
 
 LOAD_COLUMNS = ["load_id", "row"]
