@@ -5,7 +5,8 @@ instrument      questionnaire YAML: :func:`load_instrument`,
                 :func:`simulated_world_instrument`, reverse coding, construct scores
 screening       :func:`screen_responses` (out of range, partial, duplicate, speeder,
                 straight-lining) -> kept, excluded, ``.summary()``
-metrics         :func:`nps`, :func:`nps_change`, :func:`top_box`, :func:`mean_score`,
+metrics         :func:`nps`, :func:`nps_change`, :func:`nps_diff_from_counts`,
+                :func:`top_box`, :func:`mean_score`,
                 :func:`trend`, :func:`compare_groups`
 measurement     :func:`reliability` (alpha, omega), :func:`reliability_table`, :func:`kmo`,
                 :func:`bartlett_sphericity`, :func:`factor_analysis`
@@ -65,6 +66,7 @@ from crm_lib.survey.metrics import (
     mean_score,
     nps,
     nps_change,
+    nps_diff_from_counts,
     nps_from_counts,
     nps_group,
     top_box,
@@ -101,6 +103,7 @@ __all__ = [
     "mean_score",
     "nps",
     "nps_change",
+    "nps_diff_from_counts",
     "nps_from_counts",
     "nps_group",
     "NPS_GROUPS",

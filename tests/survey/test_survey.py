@@ -183,7 +183,10 @@ def test_nps_hand_example():
     assert out["nps"] == pytest.approx(0.0)
     # hand: p+ = p- = 0.4, Var = (0.4 + 0.4 - 0) / 10 = 0.08 -> se = 100 * sqrt(0.08)
     assert out["se"] == pytest.approx(100 * np.sqrt(0.08))
-    assert out["method"] == "multinomial"
+    # adjusted Wald (Rocks 2016): p+ = p- = 4.75 / 13, d = 0, se = sqrt(9.5 / 13 / 13)
+    half = 100 * stats.norm.ppf(0.975) * np.sqrt(9.5 / 13 / 13)
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((-half, half))
+    assert out["method"] == "adjusted wald"
 
 
 def test_nps_interval_coverage_from_known_multinomial():
@@ -220,7 +223,9 @@ def test_weighted_nps_linearisation():
     plain = survey.nps(df).iloc[0]
     # equal weights: the linearised variance equals the multinomial one
     assert equal["se"] == pytest.approx(plain["se"])
-    assert equal["method"] == "linearisation"
+    assert equal["method"] == "adjusted wald (linearisation)"
+    # equal weights: the weighted interval is the unweighted one
+    assert (equal["ci_low"], equal["ci_high"]) == pytest.approx((plain["ci_low"], plain["ci_high"]))
     df["w"] = [2.0, 1.0, 1.0, 1.0, 1.0, 2.0]
     out = survey.nps(df, weight_col="w").iloc[0]
     # hand: promoters weight 5 of 8, detractors 2 of 8 -> NPS 37.5
