@@ -58,6 +58,20 @@ def _cronbach(x: np.ndarray) -> float:
     return k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
 
 
+def _check_not_constant(df: pd.DataFrame) -> None:
+    """A constant item has no variance: its item-total correlation is undefined and it
+    still counts in alpha's k, biasing alpha; refuse it, naming the item."""
+    for item in df.columns:
+        values = df[item].dropna().unique()
+        if len(values) <= 1:
+            shown = f"every answer is {values[0]:g}" if len(values) else "no answers"
+            raise ValueError(
+                f"item {item!r} is constant ({shown}): it carries no information about "
+                "the scale, leaves its item-total correlation undefined and biases alpha "
+                "(it still counts in k); drop it from the items"
+            )
+
+
 def _feldt_interval(alpha: float, n: int, k: int, ci: float) -> tuple[float, float]:
     """Feldt, Woodruff & Salih (1987): (1 - alpha) / (1 - alpha_hat) ~ F(n - 1, (n - 1)(k - 1))."""
     df1 = n - 1
@@ -108,6 +122,12 @@ def reliability(
     Reliability
         ``.scale`` (``n, k, alpha, ci_low, ci_high, omega``) and ``.items``.
 
+    Raises
+    ------
+    ValueError
+        When an item is constant among the respondents used (no variance: its
+        item-total correlation is undefined and it biases alpha); the message names it.
+
     Notes
     -----
     .. math:: \\alpha = \\frac{k}{k-1}\\left(1 - \\frac{\\sum_j s_j^2}{s_X^2}\\right)
@@ -143,6 +163,7 @@ def reliability(
     if len(df) < 3:
         raise ValueError(f"need at least 3 complete respondents, got {len(df)}")
     x = df.to_numpy()
+    _check_not_constant(df)
     alpha = _cronbach(x)
     interval = _feldt_interval(alpha, x.shape[0], x.shape[1], ci)
     total = x.sum(axis=1)
@@ -186,7 +207,10 @@ def reliability_table(
     for name, items in instrument.constructs.items():
         if len(items) < 2:
             continue
-        rel = reliability(data, items, instrument=instrument, ci=ci)
+        try:
+            rel = reliability(data, items, instrument=instrument, ci=ci)
+        except ValueError as err:
+            raise ValueError(f"construct {name!r}: {err}") from err
         row = rel.scale.iloc[0].to_dict()
         rows.append({"construct": name, **row, "min_item_total_r": rel.items["item_total_r"].min()})
     out = pd.DataFrame(rows)
