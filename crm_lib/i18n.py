@@ -299,6 +299,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # satisfaction study (notebook 05)
     "omega": {"en": "McDonald's omega", "zh": "McDonald ω 系数"},
+    "n_ci": {"en": "n of the interval", "zh": "区间所用样本量"},
+    "nan_policy": {"en": "Missing answers", "zh": "缺失答案处理"},
     "reliability": {"en": "Reliability", "zh": "信度"},
     "group": {"en": "Group", "zh": "分组"},
     "doc_share": {"en": "Share of comments", "zh": "提及评论占比"},
@@ -439,6 +441,8 @@ LABELS: dict[str, str] = {
     "timeliness": "时效性",
     # satisfaction study (notebook 05)
     "out_of_range": "超出量表范围",
+    "listwise": "成列删除",
+    "pairwise": "成对删除",
     "duplicate": "重复提交",
     "speeder": "答题过快",
     "straight_lining": "直线作答",
