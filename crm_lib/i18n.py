@@ -299,6 +299,34 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # satisfaction study (notebook 05)
     "omega": {"en": "McDonald's omega", "zh": "McDonald ω 系数"},
+    "rank": {"en": "Rank", "zh": "名次"},
+    "p_rank": {"en": "P(this rank)", "zh": "处于该名次的概率"},
+    "probability": {"en": "Probability", "zh": "概率"},
+    "driver_a": {"en": "Driver ahead", "zh": "领先的驱动因素"},
+    "driver_b": {"en": "Driver behind", "zh": "落后的驱动因素"},
+    "p_order": {"en": "P(ahead)", "zh": "领先的概率"},
+    "resolved": {"en": "Order resolved", "zh": "先后已分辨"},
+    "drivers_all_resolved": {
+        "en": "All differences between the drivers' shares are resolved: every "
+        "{level} bootstrap interval of a difference excludes 0 ({n_boot} resamples).",
+        "zh": "各驱动因素份额之间的差异均已分辨：每个差值的 {level} 自助法区间都不包含 0"
+        "（{n_boot} 次重抽样）。",
+    },
+    "drivers_unresolved": {
+        "en": "Not resolved at {level}: the bootstrap interval of the difference covers 0, "
+        "so the data cannot order these drivers, whatever the point estimates say: "
+        "{pairs}.",
+        "zh": "在 {level} 水平上尚未分辨：差值的自助法区间包含 0，"
+        "因此无论点估计如何，数据都无法确定这些驱动因素的先后：{pairs}。",
+    },
+    "drivers_unresolved_pair": {
+        "en": "{a} vs {b} (difference {diff:.3f}, interval {low:.3f} to {high:.3f}; "
+        "{a} ahead in {p:.0%} of {n_boot} resamples)",
+        "zh": "{a}与{b}（差值 {diff:.3f}，区间 {low:.3f} 至 {high:.3f}；"
+        "在 {n_boot} 次重抽样中{a}领先的比例为 {p:.0%}）",
+    },
+    "n_ci": {"en": "n of the interval", "zh": "区间所用样本量"},
+    "nan_policy": {"en": "Missing answers", "zh": "缺失答案处理"},
     "reliability": {"en": "Reliability", "zh": "信度"},
     "group": {"en": "Group", "zh": "分组"},
     "doc_share": {"en": "Share of comments", "zh": "提及评论占比"},
@@ -439,6 +467,8 @@ LABELS: dict[str, str] = {
     "timeliness": "时效性",
     # satisfaction study (notebook 05)
     "out_of_range": "超出量表范围",
+    "listwise": "成列删除",
+    "pairwise": "成对删除",
     "duplicate": "重复提交",
     "speeder": "答题过快",
     "straight_lining": "直线作答",

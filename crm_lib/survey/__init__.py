@@ -5,12 +5,14 @@ instrument      questionnaire YAML: :func:`load_instrument`,
                 :func:`simulated_world_instrument`, reverse coding, construct scores
 screening       :func:`screen_responses` (out of range, partial, duplicate, speeder,
                 straight-lining) -> kept, excluded, ``.summary()``
-metrics         :func:`nps`, :func:`nps_change`, :func:`top_box`, :func:`mean_score`,
+metrics         :func:`nps`, :func:`nps_change`, :func:`nps_diff_from_counts`,
+                :func:`top_box`, :func:`mean_score`,
                 :func:`trend`, :func:`compare_groups`
 measurement     :func:`reliability` (alpha, omega), :func:`reliability_table`, :func:`kmo`,
                 :func:`bartlett_sphericity`, :func:`factor_analysis`
 drivers         :func:`key_drivers` (Shapley R^2, relative weights, correction for
-                measurement error: :func:`disattenuate`),
+                measurement error: :func:`disattenuate`), :func:`bootstrap_key_drivers`
+                (intervals, rank probabilities, unresolved pairs),
                 :func:`importance_performance`, :func:`plot_importance_performance`
 weighting       :func:`rake`, :func:`design_effect`, :func:`effective_sample_size`,
                 :func:`weighted_estimates`
@@ -30,6 +32,8 @@ from __future__ import annotations
 from crm_lib.survey.behaviour import repurchase_by_nps_group
 from crm_lib.survey.drivers import (
     QUADRANTS,
+    DriverBootstrap,
+    bootstrap_key_drivers,
     disattenuate,
     importance_performance,
     key_drivers,
@@ -66,6 +70,7 @@ from crm_lib.survey.metrics import (
     mean_score,
     nps,
     nps_change,
+    nps_diff_from_counts,
     nps_from_counts,
     nps_group,
     top_box,
@@ -83,9 +88,11 @@ from crm_lib.survey.weighting import (
 __all__ = [
     "bartlett_from_corr",
     "bartlett_sphericity",
+    "bootstrap_key_drivers",
     "compare_groups",
     "design_effect",
     "disattenuate",
+    "DriverBootstrap",
     "effective_sample_size",
     "factor_analysis",
     "FactorResult",
@@ -102,6 +109,7 @@ __all__ = [
     "mean_score",
     "nps",
     "nps_change",
+    "nps_diff_from_counts",
     "nps_from_counts",
     "nps_group",
     "NPS_GROUPS",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from math import factorial
 
 import numpy as np
@@ -34,13 +36,15 @@ _TEXT = {
 
 def _r2_all_subsets(corr: np.ndarray) -> np.ndarray:
     """R^2 of the outcome (last row/column of ``corr``) on every subset of the drivers,
-    indexed by bit mask (bit j set = driver j in the subset)."""
-    k = corr.shape[0] - 1
-    rxx, rxy = corr[:k, :k], corr[:k, k]
-    r2 = np.zeros(2**k)
+    indexed by bit mask (bit j set = driver j in the subset); ``corr`` may be a stack
+    ``(..., k + 1, k + 1)``, solved batch-wise (one loop over the 2^k subsets)."""
+    k = corr.shape[-1] - 1
+    r2 = np.zeros((*corr.shape[:-2], 2**k))
     for mask in range(1, 2**k):
         idx = [j for j in range(k) if mask >> j & 1]
-        r2[mask] = rxy[idx] @ np.linalg.solve(rxx[np.ix_(idx, idx)], rxy[idx])
+        rxx = corr[..., idx, :][..., :, idx]
+        rxy = corr[..., idx, k]
+        r2[..., mask] = np.sum(rxy * np.linalg.solve(rxx, rxy[..., None])[..., 0], axis=-1)
     return r2
 
 
@@ -54,7 +58,9 @@ def shapley_r2(corr) -> np.ndarray:
               \\frac{|S|!\\,(k - |S| - 1)!}{k!} \\left(R^2_{S \\cup \\{j\\}} - R^2_S\\right)
 
     The :math:`\\phi_j` sum to the :math:`R^2` of all :math:`k` drivers (efficiency).
-    Also known as LMG or dominance analysis' general dominance weights.
+    Also known as LMG or dominance analysis' general dominance weights. ``corr`` may be
+    a stack of matrices, shape ``(..., k + 1, k + 1)``; the result is then
+    ``(..., k)``.
 
     References
     ----------
@@ -64,7 +70,7 @@ def shapley_r2(corr) -> np.ndarray:
     variance decomposition. The American Statistician, 61(2), 139-147.
     """
     corr = np.asarray(corr, dtype="float64")
-    k = corr.shape[0] - 1
+    k = corr.shape[-1] - 1
     if k > MAX_SHAPLEY_DRIVERS:
         raise ValueError(
             f"exact Shapley needs 2^k regressions; use at most {MAX_SHAPLEY_DRIVERS} drivers "
@@ -74,15 +80,18 @@ def shapley_r2(corr) -> np.ndarray:
     masks = np.arange(2**k)
     sizes = np.array([bin(m).count("1") for m in masks])
     weight = np.array([factorial(s) * factorial(k - s - 1) / factorial(k) for s in range(k)])
-    phi = np.zeros(k)
+    phi = np.zeros((*corr.shape[:-2], k))
     for j in range(k):
         without = masks[(masks >> j & 1) == 0]
-        phi[j] = np.sum(weight[sizes[without]] * (r2[without | (1 << j)] - r2[without]))
+        gain = r2[..., without | (1 << j)] - r2[..., without]
+        phi[..., j] = np.sum(weight[sizes[without]] * gain, axis=-1)
     return phi
 
 
 def relative_weights(corr) -> np.ndarray:
     """Johnson's relative weights from a correlation matrix (outcome last); they sum to R^2.
+
+    ``corr`` may be a stack of matrices, shape ``(..., k + 1, k + 1)``.
 
     Notes
     -----
@@ -98,14 +107,14 @@ def relative_weights(corr) -> np.ndarray:
     1-19.
     """
     corr = np.asarray(corr, dtype="float64")
-    k = corr.shape[0] - 1
-    rxx, rxy = corr[:k, :k], corr[:k, k]
+    k = corr.shape[-1] - 1
+    rxx, rxy = corr[..., :k, :k], corr[..., :k, k]
     lam, vec = np.linalg.eigh(rxx)
     if lam.min() <= 1e-12:
         raise ValueError("the drivers are linearly dependent; drop or combine redundant ones")
-    half = vec @ np.diag(np.sqrt(lam)) @ vec.T
-    beta = np.linalg.solve(half, rxy)
-    return (half**2) @ (beta**2)
+    half = (vec * np.sqrt(lam)[..., None, :]) @ np.swapaxes(vec, -1, -2)
+    beta = np.linalg.solve(half, rxy[..., None])[..., 0]
+    return ((half**2) @ (beta**2)[..., None])[..., 0]
 
 
 def disattenuate(corr, reliabilities, *, outcome_reliability: float = 1.0) -> np.ndarray:
@@ -221,7 +230,10 @@ def key_drivers(
     -----
     ``beta``: OLS on z-scores (statsmodels); its ranking is unstable when drivers
     correlate. ``shapley_r2``: :func:`shapley_r2`; ``relative_weight``:
-    :func:`relative_weights`. Both sum to ``r2`` and are usually close.
+    :func:`relative_weights`. Both sum to ``r2`` and are usually close. The shares and
+    the ``rank`` here are point estimates: drivers with close shares often swap places
+    between samples, so read them with :func:`bootstrap_key_drivers` (intervals,
+    probability of each rank, which differences are resolved).
 
     *Measurement error.* A construct score (mean of a few Likert items) is the
     construct plus item noise; with reliability :math:`\\rho_j` its correlations are
@@ -321,6 +333,281 @@ def key_drivers(
     out["r2"] = r2
     out.attrs.update(corrected=reliabilities is not None, observed_r2=float(ols.rsquared))
     return out
+
+
+IMPORTANCES = ("shapley_share", "relative_weight_share")
+
+
+def _importance_shares(corr: np.ndarray, importance: str) -> np.ndarray:
+    """Shares of R^2 (Shapley or relative weights) of a stack of correlation matrices."""
+    vals = shapley_r2(corr) if importance == "shapley_share" else relative_weights(corr)
+    return vals / vals.sum(axis=-1, keepdims=True)
+
+
+def _bootstrap_corr(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Correlation matrices of ``n_boot`` bootstrap resamples of the rows of ``x``
+    (n x p), shape ``(n_boot, p, p)``.
+
+    Each resample is a vector of counts (how often each row is drawn); its moments are
+    ``counts @ [x, x_i x_j]`` for all resamples at once, in chunks of about 10 million
+    counts.
+    """
+    n, p = x.shape
+    x = x - x.mean(axis=0)  # centred first: the moments below then lose no precision
+    iu = np.triu_indices(p)
+    q = np.concatenate([x, x[:, iu[0]] * x[:, iu[1]]], axis=1)
+    chunk = max(1, 10_000_000 // n)
+    out = np.empty((n_boot, p, p))
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        rows = rng.integers(0, n, size=(b, n))
+        counts = np.bincount((rows + n * np.arange(b)[:, None]).ravel(), minlength=b * n)
+        mom = counts.reshape(b, n).astype("float64") @ q / n
+        mean = mom[:, :p]
+        second = np.empty((b, p, p))
+        second[:, iu[0], iu[1]] = mom[:, p:]
+        second[:, iu[1], iu[0]] = mom[:, p:]
+        cov = second - mean[:, :, None] * mean[:, None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+            out[start : start + b] = cov / (sd[:, :, None] * sd[:, None, :])
+    return out
+
+
+@dataclass
+class DriverBootstrap:
+    """Result of :func:`bootstrap_key_drivers`.
+
+    Attributes
+    ----------
+    shares : pandas.DataFrame
+        One row per driver in the order of the point estimates: ``driver, estimate, se,
+        ci_low, ci_high, rank, p_rank``; ``se`` is the bootstrap standard deviation,
+        ``p_rank`` the share of resamples in which the driver holds its ``rank``.
+    ranks : pandas.DataFrame
+        ``driver, rank, probability``: P(driver has this rank) over the resamples; the
+        probabilities sum to 1 for every driver and for every rank.
+    pairs : pandas.DataFrame
+        Every pair, the higher-ranked driver first: ``driver_a, driver_b, diff``
+        (``estimate_a - estimate_b``), ``ci_low, ci_high`` (percentile interval of the
+        difference), ``p_order`` (share of resamples with ``a`` ahead of ``b``) and
+        ``resolved`` (the interval excludes 0).
+    importance : str
+    n_boot : int
+        Resamples used (those whose correlation matrix could not be decomposed are left
+        out; ``n_boot_requested`` says how many were drawn).
+    n_boot_requested : int
+    ci : float
+    """
+
+    shares: pd.DataFrame
+    ranks: pd.DataFrame
+    pairs: pd.DataFrame
+    importance: str
+    n_boot: int
+    n_boot_requested: int
+    ci: float
+
+    def summary(self) -> pd.DataFrame:
+        """The shares with their intervals and rank probabilities."""
+        return self.shares
+
+    def unresolved(self) -> list[tuple[str, str]]:
+        """Pairs ``(driver_a, driver_b)`` whose order the data do not resolve."""
+        rows = self.pairs[~self.pairs["resolved"]]
+        return list(zip(rows["driver_a"], rows["driver_b"], strict=True))
+
+    def describe(
+        self, language: str = "en", labels: dict[str, dict[str, str] | str] | None = None
+    ) -> str:
+        """One paragraph saying which differences between drivers are not resolved.
+
+        Parameters
+        ----------
+        language : {"en", "zh"}
+        labels : dict, optional
+            Display name of each driver, a string or a mapping language -> string (e.g.
+            ``Instrument.construct_labels``); default :func:`crm_lib.i18n.label`.
+        """
+        from crm_lib.i18n import check_language, label, t
+
+        check_language(language)
+
+        def name(driver: str) -> str:
+            shown = (labels or {}).get(driver)
+            if isinstance(shown, dict):
+                shown = shown.get(language)
+            return str(shown) if shown else label(driver, language)
+
+        level = f"{self.ci:.0%}"
+        n_boot = f"{self.n_boot:,}"
+        todo = self.pairs[~self.pairs["resolved"]]
+        if todo.empty:
+            return t("drivers_all_resolved", language).format(level=level, n_boot=n_boot)
+        sep = "；" if language == "zh" else "; "
+        items = sep.join(
+            t("drivers_unresolved_pair", language).format(
+                a=name(r.driver_a),
+                b=name(r.driver_b),
+                diff=r.diff,
+                low=r.ci_low,
+                high=r.ci_high,
+                p=r.p_order,
+                n_boot=n_boot,
+            )
+            for r in todo.itertuples(index=False)
+        )
+        return t("drivers_unresolved", language).format(level=level, pairs=items)
+
+
+def bootstrap_key_drivers(
+    data: pd.DataFrame,
+    outcome_col: str,
+    driver_cols: list[str],
+    *,
+    reliabilities: dict[str, float] | None = None,
+    importance: str = "shapley_share",
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    random_state: int | None = 0,
+) -> DriverBootstrap:
+    """Bootstrap intervals for the key-driver shares, the probability of each rank and
+    which differences between drivers the data resolve.
+
+    Parameters
+    ----------
+    data, outcome_col, driver_cols, reliabilities
+        As :func:`key_drivers` (rows with a missing value are left out).
+    importance : {"shapley_share", "relative_weight_share"}
+        The share of R^2 to bootstrap.
+    n_boot : int
+        Bootstrap resamples (at least 100; 1,000 or more for 95% percentile limits).
+    ci : float
+        Confidence level of the intervals, and of "resolved".
+    random_state : int or None
+        Seed of the resampling.
+
+    Returns
+    -------
+    DriverBootstrap
+        ``.shares``, ``.ranks``, ``.pairs``, ``.describe(language)``.
+
+    Notes
+    -----
+    Nonparametric bootstrap of respondents (Efron & Tibshirani 1993): each resample
+    draws ``n`` rows with replacement; its correlation matrix (corrected by
+    :func:`disattenuate` with the same, fixed ``reliabilities`` when given) is
+    decomposed as in :func:`key_drivers`. All resamples are computed as one array
+    operation (resampling counts times the rows' moments; batched decompositions).
+    Intervals are percentile intervals; the rank of a driver in a resample is its
+    position by share, so P(rank) is the share of resamples in which it holds that
+    rank. A pair is *resolved* when the percentile interval of the difference of the
+    two shares excludes 0 (about: one driver ahead in more than
+    :math:`1 - (1 - ci)/2` of the resamples); otherwise the data cannot order the two,
+    whatever the point estimates say.
+
+    The reliabilities are held fixed, so their own sampling error is not propagated
+    (the corrected intervals are somewhat too narrow). Percentile intervals of shares
+    are first-order accurate; at a few hundred respondents they may cover a little
+    less than ``ci``. Resamples whose drivers are linearly dependent (or whose corrected
+    matrix is not positive definite) are left out and counted (``n_boot``).
+
+    References
+    ----------
+    Efron, B., & Tibshirani, R. J. (1993). An introduction to the bootstrap. Chapman &
+    Hall. Chapter 13 (percentile intervals).
+    Azen, R., & Budescu, D. V. (2003). The dominance analysis approach for comparing
+    predictors in multiple regression. Psychological Methods, 8(2), 129-148 (bootstrap
+    of importance and of the reproducibility of the ranking).
+    Grömping, U. (2007). The American Statistician, 61(2), 139-147.
+    """
+    if importance not in IMPORTANCES:
+        raise ValueError(
+            f"importance must be 'shapley_share' or 'relative_weight_share', got {importance!r}"
+        )
+    if int(n_boot) != n_boot or n_boot < 100:
+        raise ValueError(f"n_boot must be at least 100 resamples, got {n_boot}")
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be in (0, 1), got {ci}")
+    driver_cols = list(driver_cols)
+    point = key_drivers(data, outcome_col, driver_cols, reliabilities=reliabilities)
+    point = point.sort_values(importance, ascending=False, ignore_index=True)
+    df = data[[*driver_cols, outcome_col]].apply(pd.to_numeric).astype("float64").dropna()
+    k = len(driver_cols)
+    rng = np.random.default_rng(random_state)
+    corr = _bootstrap_corr(df.to_numpy(), int(n_boot), rng)
+    ok = np.isfinite(corr).all(axis=(1, 2))
+    if reliabilities is not None:
+        d = np.sqrt(np.r_[[float(reliabilities[c]) for c in driver_cols], 1.0])
+        corr = corr / np.outer(d, d)
+        corr[:, np.arange(k + 1), np.arange(k + 1)] = 1.0
+        ok &= (np.abs(np.where(np.isfinite(corr), corr, 2.0)) <= 1 + 1e-12).all(axis=(1, 2))
+        full = corr
+    else:
+        full = corr[:, :k, :k]
+    ok[ok] = np.linalg.eigvalsh(full[ok]).min(axis=1) > 1e-10
+    if ok.sum() < 100:
+        raise ValueError(
+            f"only {int(ok.sum())} of {n_boot} bootstrap resamples could be decomposed "
+            "(drivers linearly dependent or corrected correlations impossible); use more "
+            "respondents or fewer drivers"
+        )
+    if not ok.all():
+        warnings.warn(
+            f"{int((~ok).sum())} of {n_boot} bootstrap resamples left out: drivers "
+            "linearly dependent or corrected matrix not positive definite",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    order = [driver_cols.index(c) for c in point["driver"]]
+    draws = _importance_shares(corr[ok], importance)[:, order]  # B x k, point order
+    est = point[importance].to_numpy()
+    tail = (1 - ci) / 2
+    lo, hi = np.quantile(draws, [tail, 1 - tail], axis=0)
+    rank_draws = np.argsort(np.argsort(-draws, axis=1), axis=1) + 1
+    p_rank = (rank_draws[:, :, None] == np.arange(1, k + 1)).mean(axis=0)  # driver x rank
+    names = point["driver"].tolist()
+    shares = pd.DataFrame(
+        {
+            "driver": names,
+            "estimate": est,
+            "se": draws.std(axis=0, ddof=1),
+            "ci_low": lo,
+            "ci_high": hi,
+            "rank": np.arange(1, k + 1),
+            "p_rank": np.diag(p_rank),
+        }
+    )
+    ranks = pd.DataFrame(
+        {
+            "driver": np.repeat(names, k),
+            "rank": np.tile(np.arange(1, k + 1), k),
+            "probability": p_rank.ravel(),
+        }
+    )
+    ia, ib = np.triu_indices(k, 1)
+    diff_draws = draws[:, ia] - draws[:, ib]
+    dlo, dhi = np.quantile(diff_draws, [tail, 1 - tail], axis=0)
+    pairs = pd.DataFrame(
+        {
+            "driver_a": [names[i] for i in ia],
+            "driver_b": [names[j] for j in ib],
+            "diff": est[ia] - est[ib],
+            "ci_low": dlo,
+            "ci_high": dhi,
+            "p_order": (diff_draws > 0).mean(axis=0),
+            "resolved": ~((dlo <= 0) & (0 <= dhi)),
+        }
+    )
+    return DriverBootstrap(
+        shares=shares,
+        ranks=ranks,
+        pairs=pairs,
+        importance=importance,
+        n_boot=int(ok.sum()),
+        n_boot_requested=int(n_boot),
+        ci=float(ci),
+    )
 
 
 def importance_performance(

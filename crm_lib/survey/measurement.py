@@ -12,9 +12,15 @@ from crm_lib.survey.instrument import Instrument, _require
 
 
 def _items_frame(
-    data: pd.DataFrame, items: list[str], instrument: Instrument | None, min_items: int = 2
+    data: pd.DataFrame,
+    items: list[str],
+    instrument: Instrument | None,
+    min_items: int = 2,
+    *,
+    complete: bool = True,
 ) -> pd.DataFrame:
-    """The items as float columns, reverse-coded per ``instrument``, listwise complete."""
+    """The items as float columns, reverse-coded per ``instrument``, listwise complete
+    (``complete=False``: every respondent with at least one answer)."""
     if len(items) < min_items:
         raise ValueError(f"need at least {min_items} items, got {len(items)}: {items}")
     if len(set(items)) != len(items):
@@ -23,10 +29,12 @@ def _items_frame(
     df = data[items]
     if instrument is not None:
         df = instrument.reverse_code(df)
-    return df.apply(pd.to_numeric).astype("float64").dropna()
+    return df.apply(pd.to_numeric).astype("float64").dropna(how="any" if complete else "all")
 
 
 # ------------------------------------------------------------------ reliability
+
+NAN_POLICIES = ("listwise", "pairwise")
 
 
 @dataclass
@@ -36,7 +44,7 @@ class Reliability:
     Attributes
     ----------
     scale : pandas.DataFrame
-        One row: ``n, k, alpha, ci_low, ci_high, omega``.
+        One row: ``n, n_ci, k, alpha, ci_low, ci_high, omega, nan_policy``.
     items : pandas.DataFrame
         One row per item: ``item, mean, sd, item_total_r`` (corrected: item against the
         sum of the other items), ``alpha_if_deleted``.
@@ -53,9 +61,24 @@ class Reliability:
         return self.scale
 
 
-def _cronbach(x: np.ndarray) -> float:
-    k = x.shape[1]
-    return k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
+def _alpha_from_cov(c: np.ndarray) -> float:
+    """Cronbach's alpha from an item covariance matrix: k/(k-1) (1 - tr C / 1'C1)."""
+    k = c.shape[0]
+    return float(k / (k - 1) * (1 - np.trace(c) / c.sum()))
+
+
+def _check_not_constant(df: pd.DataFrame) -> None:
+    """A constant item has no variance: its item-total correlation is undefined and it
+    still counts in alpha's k, biasing alpha; refuse it, naming the item."""
+    for item in df.columns:
+        values = df[item].dropna().unique()
+        if len(values) <= 1:
+            shown = f"every answer is {values[0]:g}" if len(values) else "no answers"
+            raise ValueError(
+                f"item {item!r} is constant ({shown}): it carries no information about "
+                "the scale, leaves its item-total correlation undefined and biases alpha "
+                "(it still counts in k); drop it from the items"
+            )
 
 
 def _feldt_interval(alpha: float, n: int, k: int, ci: float) -> tuple[float, float]:
@@ -73,7 +96,7 @@ def _omega(x: np.ndarray) -> float:
     covariance matrix by maximum likelihood (scikit-learn's FactorAnalysis)."""
     from sklearn.decomposition import FactorAnalysis
 
-    if x.shape[1] < 3:
+    if x.shape[1] < 3 or x.shape[0] < 3:
         return np.nan  # a one-factor model of two items is not identified
     fa = FactorAnalysis(n_components=1, tol=1e-10, max_iter=10_000, svd_method="lapack")
     fa.fit(x - x.mean(axis=0))
@@ -88,6 +111,7 @@ def reliability(
     *,
     instrument: Instrument | None = None,
     ci: float = 0.95,
+    nan_policy: str = "listwise",
 ) -> Reliability:
     """Cronbach's alpha with its interval, McDonald's omega, corrected item-total
     correlations and alpha-if-item-deleted.
@@ -102,22 +126,54 @@ def reliability(
         without it the items must already point the same way.
     ci : float
         Confidence level of the interval.
+    nan_policy : {"listwise", "pairwise"}
+        Missing answers: ``"listwise"`` (default) uses only the respondents who answered
+        every item; ``"pairwise"`` estimates each item covariance from the respondents
+        who answered both items, as ``pingouin.cronbach_alpha(..., nan_policy=
+        "pairwise")`` and R's ``psych::alpha(use = "pairwise")``. The policy used is
+        the ``nan_policy`` column of ``.scale``.
 
     Returns
     -------
     Reliability
-        ``.scale`` (``n, k, alpha, ci_low, ci_high, omega``) and ``.items``.
+        ``.scale`` (``n, n_ci, k, alpha, ci_low, ci_high, omega, nan_policy``) and
+        ``.items``. ``n``: respondents used (listwise: complete; pairwise: with at
+        least one answer); ``n_ci``: the sample size of the interval (listwise ``n``;
+        pairwise the fewest respondents who answered a pair of items, a conservative
+        choice: pingouin takes every row, answered or not).
+
+    Raises
+    ------
+    ValueError
+        When an item is constant among the respondents used (no variance: its
+        item-total correlation is undefined and it biases alpha); the message names it.
+        When fewer than 3 respondents are left (listwise) or answer some pair of items
+        (pairwise).
 
     Notes
     -----
-    .. math:: \\alpha = \\frac{k}{k-1}\\left(1 - \\frac{\\sum_j s_j^2}{s_X^2}\\right)
+    With the item covariance matrix :math:`C` (item variances :math:`s_j^2` on its
+    diagonal; the variance of the sum score is :math:`s_X^2 = 1'C1`),
 
-    with item variances :math:`s_j^2` and the variance :math:`s_X^2` of the sum score.
-    Respondents with a missing item are left out (listwise). The interval is the F-based
-    one of Feldt et al. (1987), limits :math:`1 - (1 - \\hat\\alpha) F_{1 - \\gamma/2}` and
+    .. math:: \\alpha = \\frac{k}{k-1}\\left(1 - \\frac{\\sum_j s_j^2}{s_X^2}\\right)
+              = \\frac{k}{k-1}\\left(1 - \\frac{\\operatorname{tr} C}{1'C1}\\right).
+
+    Listwise, :math:`C` is the covariance of the complete respondents; pairwise, each
+    :math:`C_{jl}` uses the respondents who answered items :math:`j` and :math:`l`
+    (and each :math:`s_j^2` everyone who answered :math:`j`). Pairwise keeps more
+    information when answers are missing at random, but :math:`C` need not be positive
+    semi-definite. Item statistics come from the same :math:`C`: the corrected
+    item-total correlation is
+    :math:`\\sum_{l \\ne j} C_{jl} / \\sqrt{C_{jj} \\sum_{l, m \\ne j} C_{lm}}` (the
+    correlation of item :math:`j` with the sum of the others) and alpha-if-deleted is
+    alpha of :math:`C` without row and column :math:`j`.
+
+    The interval is the F-based one of Feldt et al. (1987), limits
+    :math:`1 - (1 - \\hat\\alpha) F_{1 - \\gamma/2}` and
     :math:`1 - (1 - \\hat\\alpha) F_{\\gamma/2}` (quantiles of
-    :math:`F(n - 1, (n - 1)(k - 1))`, :math:`\\gamma` = 1 - ``ci``); the same as
-    ``pingouin.cronbach_alpha``, which rounds the limits to three decimals (not here).
+    :math:`F(n - 1, (n - 1)(k - 1))` with :math:`n` = ``n_ci``, :math:`\\gamma` = 1 -
+    ``ci``); the same as ``pingouin.cronbach_alpha``, which rounds the limits to three
+    decimals (not here).
 
     Omega (McDonald 1999) is the reliability of the sum score under a one-factor model
     :math:`x_j = \\mu_j + \\lambda_j f + \\epsilon_j` fitted by maximum likelihood to
@@ -127,7 +183,9 @@ def reliability(
               {(\\sum_j \\lambda_j)^2 + \\sum_j \\psi_j};
 
     alpha equals it for tau-equivalent items (equal loadings) and is a lower bound
-    otherwise. Missing (NaN) for fewer than three items.
+    otherwise. Missing (NaN) for fewer than three items. It is always fitted to the
+    respondents who answered every item (the maximum-likelihood fit needs complete
+    rows), whatever ``nan_policy``.
 
     References
     ----------
@@ -139,58 +197,75 @@ def reliability(
     """
     if not 0 < ci < 1:
         raise ValueError(f"ci must be in (0, 1), got {ci}")
-    df = _items_frame(data, list(items), instrument)
-    if len(df) < 3:
-        raise ValueError(f"need at least 3 complete respondents, got {len(df)}")
-    x = df.to_numpy()
-    alpha = _cronbach(x)
-    interval = _feldt_interval(alpha, x.shape[0], x.shape[1], ci)
-    total = x.sum(axis=1)
+    if nan_policy not in NAN_POLICIES:
+        raise ValueError(f"nan_policy must be 'listwise' or 'pairwise', got {nan_policy!r}")
+    pairwise = nan_policy == "pairwise"
+    df = _items_frame(data, list(items), instrument, complete=not pairwise)
+    answered = df.notna().to_numpy().astype("int64")
+    pair_n = answered.T @ answered
+    n_ci = int(pair_n.min())
+    if n_ci < 3:
+        raise ValueError(
+            f"need at least 3 respondents answering each pair of items, got {n_ci}"
+            if pairwise
+            else f"need at least 3 complete respondents, got {n_ci}"
+        )
+    _check_not_constant(df)
+    c = df.cov().to_numpy()  # pairwise complete; the plain covariance without gaps
+    k = c.shape[0]
+    alpha = _alpha_from_cov(c)
+    interval = _feldt_interval(alpha, n_ci, k, ci)
     rows = []
     for j, item in enumerate(df.columns):
-        rest = np.delete(x, j, axis=1)
+        rest = np.delete(np.arange(k), j)
+        c_rest = c[np.ix_(rest, rest)]
         rows.append(
             {
                 "item": item,
-                "mean": x[:, j].mean(),
-                "sd": x[:, j].std(ddof=1),
-                "item_total_r": float(np.corrcoef(x[:, j], total - x[:, j])[0, 1]),
-                "alpha_if_deleted": _cronbach(rest) if rest.shape[1] >= 2 else np.nan,
+                "mean": float(df[item].mean()),
+                "sd": float(np.sqrt(c[j, j])),
+                "item_total_r": float(c[j, rest].sum() / np.sqrt(c[j, j] * c_rest.sum())),
+                "alpha_if_deleted": _alpha_from_cov(c_rest) if len(rest) >= 2 else np.nan,
             }
         )
     scale = pd.DataFrame(
         {
             "n": [len(df)],
-            "k": [df.shape[1]],
-            "alpha": [float(alpha)],
+            "n_ci": [n_ci],
+            "k": [k],
+            "alpha": [alpha],
             "ci_low": [float(interval[0])],
             "ci_high": [float(interval[1])],
-            "omega": [_omega(x)],
+            "omega": [_omega(df.dropna().to_numpy())],
+            "nan_policy": [nan_policy],
         }
     )
     return Reliability(scale=scale, items=pd.DataFrame(rows))
 
 
 def reliability_table(
-    data: pd.DataFrame, instrument: Instrument, *, ci: float = 0.95
+    data: pd.DataFrame, instrument: Instrument, *, ci: float = 0.95, nan_policy: str = "listwise"
 ) -> pd.DataFrame:
     """:func:`reliability` of every construct of ``instrument`` (reverse-coded first).
 
     Returns
     -------
     pandas.DataFrame
-        One row per construct: ``construct, n, k, alpha, ci_low, ci_high, omega,
-        min_item_total_r``.
+        One row per construct: ``construct, n, n_ci, k, alpha, ci_low, ci_high, omega,
+        nan_policy, min_item_total_r``.
     """
     rows = []
     for name, items in instrument.constructs.items():
         if len(items) < 2:
             continue
-        rel = reliability(data, items, instrument=instrument, ci=ci)
+        try:
+            rel = reliability(data, items, instrument=instrument, ci=ci, nan_policy=nan_policy)
+        except ValueError as err:
+            raise ValueError(f"construct {name!r}: {err}") from err
         row = rel.scale.iloc[0].to_dict()
         rows.append({"construct": name, **row, "min_item_total_r": rel.items["item_total_r"].min()})
     out = pd.DataFrame(rows)
-    out[["n", "k"]] = out[["n", "k"]].astype("int64")
+    out[["n", "n_ci", "k"]] = out[["n", "n_ci", "k"]].astype("int64")
     return out
 
 

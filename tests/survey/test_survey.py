@@ -183,7 +183,10 @@ def test_nps_hand_example():
     assert out["nps"] == pytest.approx(0.0)
     # hand: p+ = p- = 0.4, Var = (0.4 + 0.4 - 0) / 10 = 0.08 -> se = 100 * sqrt(0.08)
     assert out["se"] == pytest.approx(100 * np.sqrt(0.08))
-    assert out["method"] == "multinomial"
+    # adjusted Wald (Rocks 2016): p+ = p- = 4.75 / 13, d = 0, se = sqrt(9.5 / 13 / 13)
+    half = 100 * stats.norm.ppf(0.975) * np.sqrt(9.5 / 13 / 13)
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((-half, half))
+    assert out["method"] == "adjusted wald"
 
 
 def test_nps_interval_coverage_from_known_multinomial():
@@ -220,7 +223,9 @@ def test_weighted_nps_linearisation():
     plain = survey.nps(df).iloc[0]
     # equal weights: the linearised variance equals the multinomial one
     assert equal["se"] == pytest.approx(plain["se"])
-    assert equal["method"] == "linearisation"
+    assert equal["method"] == "adjusted wald (linearisation)"
+    # equal weights: the weighted interval is the unweighted one
+    assert (equal["ci_low"], equal["ci_high"]) == pytest.approx((plain["ci_low"], plain["ci_high"]))
     df["w"] = [2.0, 1.0, 1.0, 1.0, 1.0, 2.0]
     out = survey.nps(df, weight_col="w").iloc[0]
     # hand: promoters weight 5 of 8, detractors 2 of 8 -> NPS 37.5
@@ -486,6 +491,27 @@ def test_key_drivers_recover_the_true_importance(large_world):
     assert kd["relative_weight_share"].to_numpy() == pytest.approx(
         kd["shapley_share"].to_numpy(), abs=0.01
     )
+
+
+def test_bootstrap_does_not_resolve_price_and_delivery_at_realistic_size(large_world):
+    # At 5,637 responses the point estimates put delivery (.205) above price (.185), the
+    # reverse of the truth (price .202 > delivery .173; sampling sd of a share about
+    # .013): the bootstrap must say that this order is not resolved. The gap between
+    # product (.358) and service (.251) is several sd: resolved.
+    df = _construct_frame(large_world)
+    res = survey.bootstrap_key_drivers(df, "nps", list(INST.constructs), random_state=0)
+    pairs = res.pairs.set_index(["driver_a", "driver_b"])
+    assert not pairs.loc[("delivery", "price"), "resolved"]
+    assert (
+        pairs.loc[("delivery", "price"), "ci_low"] < 0 < pairs.loc[("delivery", "price"), "ci_high"]
+    )
+    assert pairs.loc[("product", "service"), "resolved"]
+    assert ("delivery", "price") in res.unresolved()
+    ranks = res.ranks.pivot(index="driver", columns="rank", values="probability")
+    assert ranks.loc["product", 1] > 0.99
+    assert 0.05 < ranks.loc["delivery", 3] < 0.95  # delivery 3rd or 4th: not settled
+    assert "price" in res.describe("en") and "delivery" in res.describe("en")
+    assert "价格" in res.describe("zh") and "物流" in res.describe("zh")
 
 
 def _population_corr(truth) -> np.ndarray:
