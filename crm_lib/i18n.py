@@ -213,6 +213,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "level": {"en": "Level", "zh": "取值"},
     "overall_share": {"en": "Share overall", "zh": "总体占比"},
     "lift": {"en": "Lift", "zh": "提升度"},
+    "no_customer_attributes": {
+        "en": "This dataset has no customers table, so the clusters are profiled by "
+        "purchase behaviour only (add one with `crm data import` to see regions, channels "
+        "and the like).",
+        "zh": "该数据集没有客户表，因此只按购买行为描述客群（可用 `crm data import` 导入客户表，"
+        "以查看地区、渠道等属性）。",
+    },
     "acquisition_channel": {"en": "Acquisition channel", "zh": "获客渠道"},
     "gender": {"en": "Gender", "zh": "性别"},
     "title_cluster_mix": {"en": "Who is in each cluster", "zh": "各客群的构成"},

@@ -56,8 +56,10 @@ from crm_lib.value.rfm import (
     segment_table_display,
 )
 from crm_lib.value.summary import (
+    HoldoutWindow,
     calibration_holdout_split,
     customer_summary,
+    holdout_window,
 )
 from crm_lib.value.tiers import (
     LIFECYCLE_STAGES,
@@ -82,6 +84,7 @@ __all__ = [
     "DEFAULT_FEATURES",
     "EIGHT_CLASSES",
     "GammaGammaModel",
+    "HoldoutWindow",
     "LIFECYCLE_STAGES",
     "ParetoNBDModel",
     "RFM_SEGMENTS",
@@ -100,6 +103,7 @@ __all__ = [
     "explain_clusters",
     "gamma_gamma_log_likelihood",
     "historical_clv",
+    "holdout_window",
     "holdout_error",
     "holdout_table",
     "lifecycle_stages",

@@ -20,6 +20,7 @@ repeat purchases.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,8 +30,10 @@ import pandas as pd
 from crm_lib.engine import missing_order_ids_error
 
 __all__ = [
+    "HoldoutWindow",
     "calibration_holdout_split",
     "customer_summary",
+    "holdout_window",
 ]
 
 _US_PER_DAY = 86_400_000_000
@@ -752,3 +755,93 @@ freq_by, returns, tz, engine, con
         span = end_us - cal_us
     summary["duration_holdout"] = span / _UNIT_US[time_unit]
     return summary
+
+
+_WINDOW_REASONS = {
+    ("first campaign", "en"): "the day the first experiment began, so that no campaign "
+    "changes the holdout",
+    ("end of data", "en"): "the day after the last purchase in the data",
+    ("first campaign", "zh"): "第一个实验开始的那天，以免营销活动影响验证期",
+    ("end of data", "zh"): "数据中最后一次购买的次日",
+}
+
+
+@dataclass(frozen=True)
+class HoldoutWindow:
+    """Calibration and holdout periods derived from a dataset (see :func:`holdout_window`)."""
+
+    calibration_end: pd.Timestamp
+    observation_end: pd.Timestamp
+    reason: str  #: ``"first campaign"`` or ``"end of data"``: what ``observation_end`` is
+    timezone: str = "UTC"  #: the dataset's zone; both ends are its midnights
+
+    def local(self, which: str) -> str:
+        """``"calibration_end"`` or ``"observation_end"`` as a local date, ``YYYY-MM-DD``."""
+        return f"{getattr(self, which).tz_convert(self.timezone):%Y-%m-%d}"
+
+    def describe(self, language: str = "en") -> str:
+        """One sentence for a report: the two periods and why the holdout ends there."""
+        cal, obs = self.local("calibration_end"), self.local("observation_end")
+        why = _WINDOW_REASONS[(self.reason, language)]
+        if language == "zh":
+            return f"校准期截至 {cal}，验证期为 {cal} 至 {obs}（结束于{why}）。"
+        return f"Calibration up to {cal}, holdout from {cal} to {obs} (which is {why})."
+
+
+def holdout_window(
+    transactions: pd.DataFrame,
+    *,
+    holdout_weeks: float,
+    timezone: str = "UTC",
+    campaigns: pd.DataFrame | None = None,
+    date_col: str = "ordered_at",
+    campaign_col: str = "assigned_at",
+) -> HoldoutWindow:
+    """The calibration/holdout split of a dataset, from its own dates.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        The order-line log (``date_col`` timezone-aware).
+    holdout_weeks : float
+        Length of the holdout, ending at the observation end.
+    timezone : str
+        The dataset's time zone (``dataset.yml``): periods start at its midnight.
+    campaigns : pandas.DataFrame, optional
+        Experiment assignments (``campaign_col``): when there are any, observation ends at
+        the start of the local day the first one began, so that no campaign changes the
+        behaviour the holdout checks the model against.
+    date_col, campaign_col : str
+
+    Returns
+    -------
+    HoldoutWindow
+        ``calibration_end = observation_end - holdout_weeks`` and the reason for the end.
+
+    Raises
+    ------
+    ValueError
+        When the log is empty or the holdout would start at or before the first purchase
+        (the message gives the span of the data).
+    """
+    times = pd.to_datetime(transactions[date_col], utc=True)
+    if times.empty or times.isna().all():
+        raise ValueError(f"the transactions have no {date_col!r} values to derive the holdout from")
+    if campaigns is not None and len(campaigns) and campaign_col in campaigns:
+        first = pd.to_datetime(campaigns[campaign_col], utc=True).min()
+        end = first.tz_convert(timezone).normalize().tz_convert("UTC")
+        reason = "first campaign"
+    else:
+        last = times.max().tz_convert(timezone)
+        end = (last.normalize() + pd.Timedelta(days=1)).tz_convert("UTC")
+        reason = "end of data"
+    if not holdout_weeks > 0:
+        raise ValueError(f"holdout_weeks must be positive, got {holdout_weeks}")
+    calibration_end = end - pd.Timedelta(weeks=holdout_weeks)
+    if calibration_end <= times.min():
+        span = (end - times.min()) / pd.Timedelta(weeks=1)
+        raise ValueError(
+            f"a holdout of {holdout_weeks} weeks leaves no calibration period: the data span "
+            f"{span:.1f} weeks up to {end:%Y-%m-%d}; choose holdout_weeks below that"
+        )
+    return HoldoutWindow(calibration_end, end, reason, timezone)
