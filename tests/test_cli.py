@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crm_lib import cli
@@ -90,3 +92,21 @@ def test_sigterm_is_reported_in_words(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "terminated by SIGTERM" in err and "_Terminated" not in err
     assert "nothing was published" in err
+
+
+def test_a_study_whose_table_the_dataset_lacks_is_refused_before_it_runs(tmp_path, capsys):
+    from crm_lib.datasets import simulate
+
+    folder = tmp_path / "shop"
+    (folder / "tables").mkdir(parents=True)
+    simulate(60, seed=5, dirty=False).transactions.to_parquet(
+        folder / "tables" / "transactions.parquet", index=False
+    )
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    argv = ["report", "run", str(root / "05_satisfaction_study.ipynb"), "-p", "data_dir",
+            str(folder), "--reports-dir", str(tmp_path / "reports")]  # fmt: skip
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "needs the table 'survey_responses', which the dataset" in err
+    assert "crm data import FILE --mapping MAPPING --out" in err
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())

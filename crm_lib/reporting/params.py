@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import logging
 import re
 import tokenize
@@ -305,6 +306,30 @@ def resolve_runs(
     return resolved
 
 
+def read_requirements(notebook: str | Path) -> list[str]:
+    """The contract tables a notebook needs (notebook metadata ``crm.requires``)."""
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    return list((nb.get("metadata", {}).get("crm") or {}).get("requires") or [])
+
+
+def _missing_tables(run: RunSpec, data_dir: Path, where: str) -> list[str]:
+    """A problem per table the notebook needs and the dataset folder ``data_dir`` lacks."""
+    from crm_lib.datasets import describe_folder
+
+    required = read_requirements(run.notebook)
+    if not required or not data_dir.is_dir():
+        return []
+    found = describe_folder(data_dir).set_index("table")["file"]
+    return [
+        f"{where}: {run.notebook_text} needs the table {table!r}, which the dataset "
+        f"{data_dir} does not have: add it with `crm data import FILE --mapping MAPPING "
+        f"--out {data_dir}` (a mapping whose table is {table}), or write "
+        f"{data_dir}/tables/{table}.parquet"
+        for table in required
+        if not found.get(table)
+    ]
+
+
 def _resolve_run(
     spec: BatchSpec,
     run: RunSpec,
@@ -347,6 +372,8 @@ def _resolve_run(
             problems.append(f"{where}: parameter {name!r} = {value!r} (from {layer}) {problem}")
             continue
         result.sources[name] = layer
+    if "data_dir" in result.input_paths:
+        problems.extend(_missing_tables(run, result.input_paths["data_dir"], where))
     for name, param in declared.items():  # non-empty input-path defaults, seen from the notebook
         if name in result.injected or not param.is_input_path:
             continue
