@@ -57,9 +57,15 @@ def _data_import(args: argparse.Namespace) -> int:
     import warnings
 
     from crm_lib.contract.dataset import DatasetConfigError
-    from crm_lib.intake.dataset_import import import_file
+    from crm_lib.intake.dataset_import import import_file, import_sql
     from crm_lib.intake.io import IngestError, QuarantineWarning
 
+    if (args.file is None) == (args.sql is None) or (args.sql is None) != (args.query is None):
+        print(
+            "crm data import: give either a FILE or --sql URL with --query SELECT...",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
     widths = None
     if args.widths:
         try:
@@ -70,20 +76,26 @@ def _data_import(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QuarantineWarning)
+        common = {
+            "name": args.name,
+            "timezone": args.timezone,
+            "currency": args.currency,
+            "max_quarantined_share": args.max_quarantined,
+        }
         try:
-            result = import_file(
-                args.file,
-                args.mapping,
-                args.out,
-                name=args.name,
-                timezone=args.timezone,
-                currency=args.currency,
-                encoding=args.encoding,
-                sep=args.sep,
-                sheet=args.sheet,
-                widths=widths,
-                max_quarantined_share=args.max_quarantined,
-            )
+            if args.sql is not None:
+                result = import_sql(args.sql, args.query, args.mapping, args.out, **common)
+            else:
+                result = import_file(
+                    args.file,
+                    args.mapping,
+                    args.out,
+                    encoding=args.encoding,
+                    sep=args.sep,
+                    sheet=args.sheet,
+                    widths=widths,
+                    **common,
+                )
         except (IngestError, DatasetConfigError, FileNotFoundError, ValueError) as exc:
             print(f"crm data import: {exc}", file=sys.stderr)
             return EXIT_REFUSED
@@ -145,11 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         help="add a table to a dataset folder from your export and a mapping",
         description="Read an export (CSV, text aligned with blanks, fixed-width, Excel, "
-        "Parquet, JSON Lines) with a column mapping, quarantine the rows that break it, and "
+        "Parquet, JSON Lines) or a SQL query's result with a column mapping, quarantine the rows that break it, and "
         "write the contract table to OUT/tables/ with OUT/dataset.yml and the lineage in "
         "OUT/intake.duckdb. Exit code 1 when most rows were quarantined.",
     )
-    imp.add_argument("file", help="the export")
+    imp.add_argument("file", nargs="?", help="the export (or use --sql and --query)")
+    imp.add_argument("--sql", metavar="URL", help="read from a database (SQLAlchemy URL) instead")
+    imp.add_argument("--query", help="the SELECT statement to run with --sql")
     imp.add_argument(
         "--mapping",
         required=True,

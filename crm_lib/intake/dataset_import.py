@@ -6,12 +6,16 @@ folder::
 
     <out>/dataset.yml               name, time zone, currency, vocabularies
     <out>/tables/<table>.parquet     the accepted rows, contract columns only
+    <out>/raw/<name>.parquet         a query's result as read (SQL imports), with
+    <out>/raw/<name>.json            the query and the database (password masked)
     <out>/intake.duckdb              what the import did: every load with its lineage
                                      (file checksum, mapping, rows in / accepted /
                                      quarantined) and the quarantined rows with the reason
 
 The studies read the folder with :func:`crm_lib.datasets.load_dataset`. Raw rows stay in
-``intake.duckdb`` beside the data, never in a report. Loading the same file twice adds
+``intake.duckdb`` beside the data, never in a report. A SQL import first saves the
+query's result under ``raw/`` (the immutable input of that import, so the load can be
+traced and repeated) and then imports that file like any export. Loading the same file twice adds
 nothing (:func:`crm_lib.intake.io.ingest` is idempotent); loading a second file into the
 same table appends it.
 
@@ -44,7 +48,7 @@ from crm_lib.contract.dataset import (
 )
 from crm_lib.intake import io
 
-__all__ = ["INTAKE_DB", "ImportResult", "import_file", "mapping_vocabulary"]
+__all__ = ["INTAKE_DB", "ImportResult", "import_file", "import_sql", "mapping_vocabulary"]
 
 INTAKE_DB = "intake.duckdb"
 
@@ -235,3 +239,64 @@ def _export(db: Path, table: str, folder: Path) -> pd.DataFrame:
     data.to_parquet(tmp, index=False)
     tmp.replace(folder / "tables" / f"{table}.parquet")
     return data
+
+
+def import_sql(
+    url: str,
+    query: str,
+    mapping: str | Path | dict | io.Mapping,
+    out: str | Path,
+    *,
+    name: str | None = None,
+    snapshot: str | None = None,
+    timezone: str | None = None,
+    currency: str | None = None,
+    max_quarantined_share: float = 0.5,
+) -> ImportResult:
+    """Run a query on a CRM's database (SQLAlchemy URL) and import its rows like a file.
+
+    The result is saved as ``<out>/raw/<snapshot>.parquet`` (every value as text, as
+    :func:`crm_lib.intake.io.read_sql` returns it) with ``<snapshot>.json`` holding the
+    query, the database URL without its password and the time; that file then goes through
+    :func:`import_file`, so the lineage records its checksum and the same result loaded
+    twice adds nothing.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL, e.g. ``sqlite:///crm.db`` or
+        ``postgresql+psycopg://user@host/db`` (the ``postgres`` extra installs the driver).
+    query : str
+        A SELECT statement.
+    mapping, out, name, timezone, currency, max_quarantined_share
+        As in :func:`import_file`.
+    snapshot : str, optional
+        File name of the snapshot (default: the mapping's table and the UTC time).
+
+    Returns
+    -------
+    ImportResult
+    """
+    import json
+    from datetime import UTC, datetime
+
+    folder = Path(out)
+    m = io.load_mapping(mapping)
+    raw = io.read_sql(query, url)
+    now = datetime.now(UTC)
+    stem = snapshot or f"{m.table}-{now:%Y%m%dT%H%M%SZ}"
+    (folder / "raw").mkdir(parents=True, exist_ok=True)
+    path = folder / "raw" / f"{stem}.parquet"
+    raw.reset_index(drop=True).to_parquet(path, index=False)
+    meta = {"database": io._safe_url(url), "query": query, "read_at": f"{now:%Y-%m-%dT%H:%M:%SZ}"}
+    meta["rows"] = len(raw)
+    (folder / "raw" / f"{stem}.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return import_file(
+        path,
+        m,
+        folder,
+        name=name,
+        timezone=timezone,
+        currency=currency,
+        max_quarantined_share=max_quarantined_share,
+    )

@@ -10,6 +10,7 @@ it with :func:`crm_lib.intake.io.read_sql` and mapping it must account for every
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from crm_lib.intake import io
 
@@ -157,3 +159,27 @@ def test_a_password_never_reaches_an_error_message():
     with pytest.raises(io.ReadError) as err:
         io.read_sql("SELECT 1", "postgresql+psycopg://crm:s3cret@127.0.0.1:1/none")
     assert "s3cret" not in str(err.value)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_crm_data_import_from_a_database(database, request, tmp_path, capsys):
+    """`crm data import --sql URL --query ...`: a snapshot under raw/, then a normal import."""
+    from crm_lib import cli
+    from crm_lib.datasets import load_dataset
+
+    url = request.getfixturevalue(f"{database}_url")
+    _fill(url)
+    mapping = tmp_path / "crm_customers.yml"
+    mapping.write_text(yaml.safe_dump(MAPPING, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "dataset"
+    argv = ["data", "import", "--sql", url, "--query", "SELECT * FROM crm_customers ORDER BY id, full_name",
+            "--mapping", str(mapping), "--out", str(out), "--max-quarantined", "0.6"]  # fmt: skip
+    assert cli.main(argv) == 0, capsys.readouterr()
+    assert "6 rows in, 3 accepted, 3 quarantined (loaded)" in capsys.readouterr().out
+    snapshots = sorted((out / "raw").glob("customers-*"))
+    assert [p.suffix for p in snapshots] == [".json", ".parquet"]
+    meta = json.loads(snapshots[0].read_text(encoding="utf-8"))
+    assert meta["rows"] == 6 and meta["query"].startswith("SELECT")
+    ds = load_dataset(out)
+    assert sorted(ds.customers["customer_id"]) == ["C001", "C002", "C005"]
+    assert ds.config.timezone == "Asia/Shanghai"  # the zone the mapping reads dates in
