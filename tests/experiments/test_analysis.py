@@ -451,3 +451,41 @@ def test_metrics_from_spec_picks_presets_and_refuses_unknown_names():
         metrics_from_spec(" , ")
     with pytest.raises(ValueError, match="named twice"):
         metrics_from_spec("orders,orders")
+
+
+def _split_60_40() -> pd.DataFrame:
+    """Planned 50/50, logged 600/400 (an SRM); the coupon 'converts' 20% against 10%."""
+    return pd.DataFrame(
+        {
+            "variant": ["control"] * 600 + ["coupon"] * 400,
+            "converted": [1] * 60 + [0] * 540 + [1] * 80 + [0] * 320,
+        }
+    )
+
+
+def test_decide_never_ships_a_60_40_split_planned_50_50():
+    from crm_lib.experiments import bayes_proportions, verdict
+
+    df = _split_60_40()
+    kw = {"group_col": "variant", "control": "control"}
+    s = analyze(df, metrics=[Metric("converted", kind="proportion", role="primary")], **kw)
+    assert s["direction"].iloc[0] == "better"  # the effect alone would say ship
+    # reference: scipy's chi-square goodness of fit says the split is broken
+    assert sps.chisquare([600, 400]).pvalue < 1e-9
+    # without the SRM check there is no decision at all ...
+    with pytest.raises(ValueError, match="needs the sample ratio mismatch check"):
+        decide(s, n_required=300)
+    post = bayes_proportions(df, converted_col="converted", **kw)
+    for method, extra in (("frequentist", {}), ("bayesian", {"posterior": post})):
+        with pytest.raises(ValueError, match="needs the sample ratio mismatch check"):
+            verdict(method, summary=s, n_required=300, **extra)
+    # ... and with it, the verdict is "do not ship" whatever the method
+    srm = srm_check(df, group_col="variant")
+    assert decide(s, srm=srm, n_required=300)["decision"].iloc[0] == "do not ship"
+    for method, extra in (("frequentist", {}), ("bayesian", {"posterior": post})):
+        out = verdict(method, summary=s, srm=srm, n_required=300, **extra)
+        assert out["decision"].iloc[0] == "do not ship"
+    # an SRM table of another experiment (other arms) is refused, not silently used
+    other = srm_check(pd.DataFrame({"variant": ["a"] * 10 + ["b"] * 10}), group_col="variant")
+    with pytest.raises(ValueError, match=r"SRM check covers \['a', 'b'\]"):
+        decide(s, srm=other, n_required=300)
