@@ -306,17 +306,21 @@ def _summary(direction_primary="better", breached=False, n=5000):
 
 
 def test_decide_rules():
-    assert decide(_summary("better"), n_required=4000)["decision"].iloc[0] == "ship"
-    assert decide(_summary("worse"), n_required=4000)["decision"].iloc[0] == "do not ship"
-    d = decide(_summary("better", breached=True), n_required=4000).iloc[0]
+    ok = pd.DataFrame({"variant": ["control", "coupon"], "srm": False, "p_value": 0.6})
+    kw = {"srm": ok, "n_required": 4000}
+    assert decide(_summary("better"), **kw)["decision"].iloc[0] == "ship"
+    assert decide(_summary("worse"), **kw)["decision"].iloc[0] == "do not ship"
+    d = decide(_summary("better", breached=True), **kw).iloc[0]
     assert d["decision"] == "do not ship" and "guardrail" in d["reason"]
-    assert decide(_summary("flat", n=100), n_required=4000)["decision"].iloc[0] == "keep running"
-    assert decide(_summary("flat"), n_required=4000)["decision"].iloc[0] == "do not ship"
-    srm = pd.DataFrame({"srm": [True, True], "p_value": [1e-6, 1e-6]})
+    assert decide(_summary("flat", n=100), **kw)["decision"].iloc[0] == "keep running"
+    assert decide(_summary("flat"), **kw)["decision"].iloc[0] == "do not ship"
+    srm = ok.assign(srm=True, p_value=1e-6)
     d = decide(_summary("better"), srm=srm, n_required=4000).iloc[0]
     assert d["decision"] == "do not ship" and "sample ratio" in d["caveats"]
     with pytest.raises(ValueError, match="no primary metric"):
-        decide(_summary().assign(role="secondary"))
+        decide(_summary().assign(role="secondary"), srm=ok)
+    with pytest.raises(KeyError, match=r"column\(s\) \['variant'\] not in srm"):
+        decide(_summary("better"), srm=srm.drop(columns="variant"))
 
 
 # ------------------------------------------------------------------------------ errors
