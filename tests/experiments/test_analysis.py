@@ -191,6 +191,47 @@ def test_cuped_matches_adjusted_welch(ab):
     assert 0 < r["variance_reduction"] < 1
 
 
+def test_cuped_relative_lift_is_the_ratio_of_adjusted_means(ab):
+    """Reference: delta method written as a matrix product on the raw rows.
+
+    With theta fixed, the adjusted means are linear in the arm means
+    m = (mean y0, mean x0, mean y1, mean x1): a0 = L0 m, a1 = L1 m (x centred at the grand
+    mean, which both arms share). Cov(m) is block-diagonal with np.cov of each arm / n.
+    """
+    from crm_lib.experiments import arm_stats
+
+    kw = {"group_col": "variant", "control": "control"}
+    res = cuped(ab, metric_col="revenue", covariate_col="pre_revenue", **kw)
+    s = arm_stats(ab, columns=["revenue", "pre_revenue"], pairs=[("revenue", "pre_revenue")], **kw)
+    pd.testing.assert_frame_equal(s.cuped("revenue", "pre_revenue"), res)
+    for _, r in res.iterrows():
+        arms_ = ["control", r["treatment"]]
+        sub = ab[ab["variant"].isin(arms_)]
+        x, y = sub["pre_revenue"].to_numpy(), sub["revenue"].to_numpy()
+        theta = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
+        n = np.array([(sub["variant"] == a).sum() for a in arms_], dtype=float)
+        w = n / n.sum()
+        m = np.concatenate([[_arm(ab, a, "revenue").mean(), _arm(ab, a, "pre_revenue").mean()]
+                            for a in arms_])  # fmt: skip
+        cov = np.zeros((4, 4))
+        for k, a in enumerate(arms_):
+            cov[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = (
+                np.cov(_arm(ab, a, "revenue"), _arm(ab, a, "pre_revenue")) / n[k]
+            )
+        lin = np.array([[1, -theta * w[1], 0, theta * w[1]], [0, theta * w[0], 1, -theta * w[0]]])
+        a0, a1 = lin @ m
+        v = lin @ cov @ lin.T
+        var_log = v[1, 1] / a1**2 + v[0, 0] / a0**2 - 2 * v[0, 1] / (a0 * a1)
+        half = sps.norm.isf(0.025) * np.sqrt(var_log)
+        assert a1 - a0 == pytest.approx(r["diff"], rel=REL)
+        assert r["rel_diff"] == pytest.approx(a1 / a0 - 1, rel=REL)
+        np.testing.assert_allclose(
+            [r["rel_ci_low"], r["rel_ci_high"]],
+            np.expm1(np.log(a1 / a0) + np.array([-half, half])),
+            rtol=REL,
+        )
+
+
 def test_nps_test_formula(ab):
     res = nps_test(ab, group_col="variant", score_col="nps", control="control")
     r = res.iloc[0]
