@@ -206,7 +206,8 @@ def cuped_from_stats(
     -------
     dict of arrays
         The keys of :func:`welch_from_stats` plus ``theta`` and ``variance_reduction``
-        (``1 - Var(y_adj) / Var(y)``, pooled within arms).
+        (``1 - Var(y_adj) / Var(y)``, pooled within arms). ``estimate_*`` are the unadjusted
+        arm means; ``diff`` and ``rel_diff`` compare the adjusted means.
 
     Notes
     -----
@@ -216,6 +217,19 @@ def cuped_from_stats(
     its variance ``s_y^2 - 2 theta s_xy + theta^2 s_x^2``. The variance of the difference
     shrinks by the factor ``1 - rho^2`` (``rho`` the within-arm correlation of y and x).
     Because ``theta`` does not depend on the assignment, the adjusted estimator stays unbiased.
+
+    Relative lift: the ratio of the adjusted means, ``a_1 / a_0 - 1``, with
+    ``a_0 = m_y0 - theta w_1 (m_x0 - m_x1)`` and ``a_1 = m_y1 - theta w_0 (m_x1 - m_x0)``
+    (``w_k = n_k / N``). Its CI is the delta method on ``log(a_1 / a_0)`` with the full
+    covariance of the two adjusted means (theta held fixed):
+    ``Var = V_11 / a_1^2 + V_00 / a_0^2 - 2 V_01 / (a_0 a_1)``, where
+    ``V_00 = (s_y0^2 - 2 theta w_1 s_xy0 + theta^2 w_1^2 s_x0^2)/n_0 + theta^2 w_1^2 s_x1^2/n_1``,
+    ``V_11`` likewise with the arms swapped, and
+    ``V_01 = theta w_0 (s_xy0 - theta w_1 s_x0^2)/n_0 + theta w_1 (s_xy1 - theta w_0 s_x1^2)/n_1``
+    (the covariance comes from the grand mean of x that both adjusted means share).
+    Estimating theta changes the adjusted means only by ``(theta_hat - theta) (m_xk - m_x)``,
+    a product of two ``O(n^-1/2)`` terms, so its contribution to the variance is of smaller
+    order and is left out. Defined (not NaN) when both adjusted means are positive.
 
     References
     ----------
@@ -243,12 +257,28 @@ def cuped_from_stats(
         adj_var[..., 1],
         alpha=alpha,
     )
-    # Relative lift is relative to the unadjusted control mean (the adjusted one is shifted
-    # by chance imbalance of x); delta method with the adjusted variances.
-    m0, m1 = my[..., 0], my[..., 0] + res["diff"]
+    # Relative lift: ratio of the two adjusted means, delta method on its log with their full
+    # covariance. With w_k = n_k / N the shares of the arms, a_0 = my_0 - theta w_1 mx_0 +
+    # theta w_1 mx_1 and a_1 = my_1 - theta w_0 mx_1 + theta w_0 mx_0 (both centre x at the
+    # grand mean, so they share it and covary).
+    a0, a1 = adj_mean[..., 0], adj_mean[..., 1]
+    n0, n1 = n[..., 0], n[..., 1]
+    th = theta[..., 0]
+    w0, w1 = n0 / total[..., 0], n1 / total[..., 0]
+    vy0, vy1, vx0, vx1, c0, c1 = (
+        vy[..., 0],
+        vy[..., 1],
+        vx[..., 0],
+        vx[..., 1],
+        cxy[..., 0],
+        cxy[..., 1],
+    )
+    v00 = (vy0 - 2 * th * w1 * c0 + (th * w1) ** 2 * vx0) / n0 + (th * w1) ** 2 * vx1 / n1
+    v11 = (vy1 - 2 * th * w0 * c1 + (th * w0) ** 2 * vx1) / n1 + (th * w0) ** 2 * vx0 / n0
+    v01 = th * w0 * (c0 - th * w1 * vx0) / n0 + th * w1 * (c1 - th * w0 * vx1) / n1
     with np.errstate(divide="ignore", invalid="ignore"):
-        var_log = adj_var[..., 1] / (n[..., 1] * m1**2) + adj_var[..., 0] / (n[..., 0] * m0**2)
-    res["rel_diff"], res["rel_ci_low"], res["rel_ci_high"] = _log_ratio_ci(m0, m1, var_log, alpha)
+        var_log = np.maximum(v11 / a1**2 + v00 / a0**2 - 2 * v01 / (a0 * a1), 0.0)
+    res["rel_diff"], res["rel_ci_low"], res["rel_ci_high"] = _log_ratio_ci(a0, a1, var_log, alpha)
     res["estimate_control"], res["estimate_treatment"] = my[..., 0], my[..., 1]
     within = ((n - 1) * vy).sum(axis=-1) / (total[..., 0] - 2)
     within_adj = ((n - 1) * adj_var).sum(axis=-1) / (total[..., 0] - 2)
