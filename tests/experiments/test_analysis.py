@@ -82,6 +82,56 @@ def test_proportions_test_matches_statsmodels(ab):
         )
 
 
+def _all_tables(sizes):
+    """Every 2x2 table (n0, x0, n1, x1) with arm sizes in ``sizes``, as four arrays."""
+    rows = [
+        (n0, x0, n1, x1)
+        for n0 in sizes
+        for n1 in sizes
+        for x0 in range(n0 + 1)
+        for x1 in range(n1 + 1)
+    ]
+    return np.array(rows, dtype=float).T
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.10])
+def test_proportions_test_and_intervals_give_the_same_verdict(alpha):
+    """p < alpha exactly when the interval for the difference (and for the ratio, where it
+    is defined) excludes no change -- on every table with arms of 3 to 40 units."""
+    from crm_lib.experiments.stats import two_proportions_from_counts
+
+    n0, x0, n1, x1 = _all_tables([3, 5, 8, 13, 20, 29, 40])
+    res = two_proportions_from_counts(n0, x0, n1, x1, alpha=alpha)
+    reject = res["p_value"] < alpha
+    excludes = (res["ci_low"] > 0) | (res["ci_high"] < 0)
+    bad = np.flatnonzero(reject != excludes)
+    assert bad.size == 0, (
+        f"{bad.size} of {reject.size} tables disagree, e.g. (n0, x0, n1, x1) = "
+        f"{[tuple(int(v[i]) for v in (n0, x0, n1, x1)) for i in bad[:3]]}"
+    )
+    defined = ~np.isnan(res["rel_ci_low"])
+    rel_excludes = (res["rel_ci_low"] > 0) | (res["rel_ci_high"] < 0)
+    assert (reject[defined] == rel_excludes[defined]).all()
+
+
+def test_proportions_verdict_on_0_of_20_against_4_of_20():
+    # The review's case: the pooled z test said p = 0.035 while Newcombe's interval
+    # [-0.0005, 0.416] contained 0. Reference (statsmodels): the Miettinen-Nurminen score
+    # test and the score interval that inverts it agree.
+    from statsmodels.stats.proportion import test_proportions_2indep
+
+    df = pd.DataFrame(
+        {"variant": ["a"] * 20 + ["b"] * 20, "converted": [0] * 20 + [1] * 4 + [0] * 16}
+    )
+    with pytest.warns(RuntimeWarning, match="relative difference is undefined"):
+        r = proportions_test(df, group_col="variant", converted_col="converted", control="a")
+    r = r.iloc[0]
+    ref = test_proportions_2indep(4, 20, 0, 20, method="score", compare="diff")
+    lo, hi = confint_proportions_2indep(4, 20, 0, 20, method="score", compare="diff")
+    assert (ref.pvalue < 0.05) == (lo > 0)  # the reference pair agrees with itself
+    assert (r["p_value"] < 0.05) == (r["ci_low"] > 0 or r["ci_high"] < 0)
+
+
 def test_means_test_matches_scipy_welch(ab):
     res = means_test(ab, group_col="variant", value_col="revenue", control="control")
     for _, r in res.iterrows():
