@@ -222,7 +222,7 @@ def proportions_test(
     control: object,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Two-proportion z test with Newcombe CI for the lift and delta-method relative lift.
+    """Score test for two proportions with the score intervals that invert it (lift and ratio).
 
     Parameters
     ----------
@@ -242,16 +242,20 @@ def proportions_test(
 
     Notes
     -----
-    ``z = (p1 - p0) / sqrt(p (1-p) (1/n0 + 1/n1))`` (pooled ``p``, as statsmodels'
-    ``proportions_ztest``); CI for ``p1 - p0``: Newcombe hybrid score interval; CI for
-    ``p1/p0 - 1``: ``exp(log(p1/p0) +/- z sqrt((1-p1)/(n1 p1) + (1-p0)/(n0 p0))) - 1``.
-    Zero conversions in both arms give ``z = 0, p = 1``; zero conversions in the control give
-    a NaN relative lift (with a ``RuntimeWarning``). See
+    Miettinen-Nurminen score test of no difference, ``z = (p1 - p0) / sqrt(p (1-p)
+    (1/n0 + 1/n1) N/(N-1))`` (pooled ``p``; statsmodels' ``test_proportions_2indep(
+    method='score')``). CI for ``p1 - p0`` and for ``p1/p0 - 1``: the score intervals, i.e.
+    every difference (ratio) that the same score test does not reject, so the test and both
+    intervals always give the same verdict (``p < alpha`` exactly when they exclude no
+    change). Zero conversions in both arms give ``z = 0, p = 1``; zero conversions in the
+    control give a NaN relative lift (with a ``RuntimeWarning``). See
     :func:`crm_lib.experiments.stats.two_proportions_from_counts`.
 
     References
     ----------
-    Newcombe, R. G. (1998). Statistics in Medicine, 17(8), 873-890.
+    Miettinen, O., & Nurminen, M. (1985). Statistics in Medicine, 4(2), 213-226.
+    Fagerland, M. W., Lydersen, S., & Laake, P. (2015). Statistical Methods in Medical
+    Research, 24(2), 224-254.
 
     Examples
     --------
@@ -260,7 +264,7 @@ def proportions_test(
     ...                    "converted": [1] * 10 + [0] * 90 + [1] * 20 + [0] * 80})
     >>> res = proportions_test(df, group_col="variant", converted_col="converted", control="a")
     >>> round(float(res["diff"].iloc[0]), 2), round(float(res["p_value"].iloc[0]), 4)
-    (0.1, 0.0477)
+    (0.1, 0.0482)
     """
     check_alpha(alpha)
     a = arms(data, group_col, control)
@@ -278,7 +282,7 @@ def proportions_test(
         if conv[c] == 0:
             st.warn_relative_undefined(f"proportions_test({converted_col!r})")
         out.append(res)
-    return frame(converted_col, a, n, out, "two-proportion z (pooled); Newcombe CI; log-ratio CI")
+    return frame(converted_col, a, n, out, "score test (Miettinen-Nurminen); score CIs")
 
 
 def means_test(

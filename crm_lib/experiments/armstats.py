@@ -123,9 +123,7 @@ class ArmStats:
             if conv[c] == 0:
                 st.warn_relative_undefined(f"proportions_test({col!r})")
             out.append(st.two_proportions_from_counts(n[c], conv[c], n[k], conv[k], alpha=alpha))
-        return frame(
-            col, self._arms, n, out, "two-proportion z (pooled); Newcombe CI; log-ratio CI"
-        )
+        return frame(col, self._arms, n, out, "score test (Miettinen-Nurminen); score CIs")
 
     def means(self, col: str, alpha: float = 0.05) -> pd.DataFrame:
         """Same result as :func:`~crm_lib.experiments.means_test` (Welch)."""

@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportions_ztest,
+)
+from statsmodels.stats.proportion import test_proportions_2indep as score_test_2indep
 
 from crm_lib.experiments import (
     COLUMNS,
@@ -64,22 +68,66 @@ def _arm(df, v, col):
 # ------------------------------------------------------------ agreement with libraries
 
 
+def _mn_score_z(n0, x0, n1, x1, delta):
+    """Reference Miettinen-Nurminen score statistic for p1 - p0 = delta: the restricted
+    maximum-likelihood proportions found numerically (scipy), not by the closed form."""
+    from scipy import optimize, special
+
+    lo, hi = max(0.0, -delta), min(1.0, 1.0 - delta)
+
+    def nll(q):
+        return -(
+            special.xlogy(x0, q)
+            + special.xlog1py(n0 - x0, -q)
+            + special.xlogy(x1, q + delta)
+            + special.xlog1py(n1 - x1, -(q + delta))
+        )
+
+    opt = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-14})
+    q0 = min([lo, hi, opt.x], key=nll)
+    q1 = q0 + delta
+    n = n0 + n1
+    var = (q1 * (1 - q1) / n1 + q0 * (1 - q0) / n0) * n / (n - 1)
+    return (x1 / n1 - x0 / n0 - delta) / np.sqrt(var)
+
+
 def test_proportions_test_matches_statsmodels(ab):
     res = proportions_test(ab, group_col="variant", converted_col="converted", control="control")
     assert list(res.columns) == COLUMNS
     assert res["treatment"].tolist() == ["coupon", "discount"]
+    crit = sps.norm.isf(0.025)
     for _, r in res.iterrows():
         x1, n1 = _arm(ab, r["treatment"], "converted").sum(), r["n_treatment"]
         x0, n0 = _arm(ab, "control", "converted").sum(), r["n_control"]
-        z, p = proportions_ztest([x1, x0], [n1, n0])  # reference: statsmodels pooled z
-        lo, hi = confint_proportions_2indep(x1, n1, x0, n0, method="newcomb", compare="diff")
-        np.testing.assert_allclose([r["statistic"], r["p_value"]], [z, p], rtol=REL)
-        np.testing.assert_allclose([r["ci_low"], r["ci_high"]], [lo, hi], rtol=REL)
-        # relative lift: statsmodels log-ratio interval ("log", Katz) on p1/p0
-        rlo, rhi = confint_proportions_2indep(x1, n1, x0, n0, method="log", compare="ratio")
+        # test: statsmodels' Miettinen-Nurminen score test of no difference
+        ref = score_test_2indep(x1, n1, x0, n0, method="score", compare="diff")
+        np.testing.assert_allclose([r["statistic"], r["p_value"]], [ref.statistic, ref.pvalue])
+        # = the pooled z test times sqrt((N - 1) / N)
+        z, _ = proportions_ztest([x1, x0], [n1, n0])
+        assert r["statistic"] == pytest.approx(z * np.sqrt((n0 + n1 - 1) / (n0 + n1)), rel=REL)
+        # difference CI: the score statistic is -/+ z_crit at its ends (restricted MLE by
+        # scipy; statsmodels' own score CI for a difference has a wrong restricted MLE when
+        # delta != 0, statsmodels issue #10269)
+        assert _mn_score_z(n0, x0, n1, x1, r["ci_low"]) == pytest.approx(crit, rel=1e-7)
+        assert _mn_score_z(n0, x0, n1, x1, r["ci_high"]) == pytest.approx(-crit, rel=1e-7)
+        # relative lift: statsmodels' score interval for the ratio (Koopman / Nam, with the
+        # Miettinen-Nurminen N/(N - 1) factor)
+        rlo, rhi = confint_proportions_2indep(x1, n1, x0, n0, method="score", compare="ratio")
         np.testing.assert_allclose(
-            [r["rel_ci_low"] + 1, r["rel_ci_high"] + 1], [rlo, rhi], rtol=REL
+            [r["rel_ci_low"] + 1, r["rel_ci_high"] + 1], [rlo, rhi], rtol=1e-7
         )
+
+
+def test_proportions_score_interval_matches_published_values():
+    from crm_lib.experiments.stats import two_proportions_from_counts
+
+    # R PropCIs::diffscoreci(7, 34, 1, 34, 0.95) = (0.0270416, 0.3452912), as quoted in
+    # statsmodels' test suite (test_confint_2indep_propcis); PropCIs stops at 1e-6.
+    r = two_proportions_from_counts(34, 1, 34, 7)
+    np.testing.assert_allclose([r["ci_low"], r["ci_high"]], [0.0270416, 0.3452912], atol=2e-6)
+    # the ends are where the score test's p-value is alpha; p(no change) < alpha
+    assert _mn_score_z(34, 1, 34, 7, float(r["ci_low"])) == pytest.approx(1.959964, rel=1e-6)
+    assert r["p_value"] < 0.05
 
 
 def _all_tables(sizes):
@@ -118,17 +166,15 @@ def test_proportions_verdict_on_0_of_20_against_4_of_20():
     # The review's case: the pooled z test said p = 0.035 while Newcombe's interval
     # [-0.0005, 0.416] contained 0. Reference (statsmodels): the Miettinen-Nurminen score
     # test and the score interval that inverts it agree.
-    from statsmodels.stats.proportion import test_proportions_2indep
-
     df = pd.DataFrame(
         {"variant": ["a"] * 20 + ["b"] * 20, "converted": [0] * 20 + [1] * 4 + [0] * 16}
     )
     with pytest.warns(RuntimeWarning, match="relative difference is undefined"):
         r = proportions_test(df, group_col="variant", converted_col="converted", control="a")
     r = r.iloc[0]
-    ref = test_proportions_2indep(4, 20, 0, 20, method="score", compare="diff")
-    lo, hi = confint_proportions_2indep(4, 20, 0, 20, method="score", compare="diff")
-    assert (ref.pvalue < 0.05) == (lo > 0)  # the reference pair agrees with itself
+    with np.errstate(divide="ignore"):  # statsmodels also computes the (infinite) ratio
+        ref = score_test_2indep(4, 20, 0, 20, method="score", compare="diff")
+    assert r["p_value"] == pytest.approx(ref.pvalue, rel=REL)  # 0.037
     assert (r["p_value"] < 0.05) == (r["ci_low"] > 0 or r["ci_high"] < 0)
 
 
@@ -467,7 +513,7 @@ def test_zero_conversions_documented_handling():
         res = proportions_test(df, group_col="variant", converted_col="converted", control="a")
     r = res.iloc[0]
     assert r["statistic"] == 0 and r["p_value"] == 1
-    assert r["ci_low"] < 0 < r["ci_high"]  # Newcombe stays informative at zero
+    assert r["ci_low"] < 0 < r["ci_high"]  # the score interval stays informative at zero
     df.loc[60:, "converted"] = True
     with pytest.warns(RuntimeWarning, match="relative difference is undefined"):
         r = proportions_test(df, group_col="variant", converted_col="converted", control="a").iloc[

@@ -48,7 +48,7 @@ def test_proportions_interval_covers_true_lift():
 
 
 def test_proportions_interval_covers_at_low_rates():
-    # Newcombe keeps coverage near 0 where the Wald interval under-covers.
+    # The score interval keeps coverage near 0 where the Wald interval under-covers.
     rng = np.random.default_rng(7)
     reps, n, p0, p1 = 6000, 800, 0.01, 0.015
     res = two_proportions_from_counts(n, rng.binomial(n, p0, reps), n, rng.binomial(n, p1, reps))
