@@ -580,6 +580,58 @@ def test_analyze_options_and_errors(ab):
         analyze(ab, metrics=[Metric("revenue", kind="median")], **kw)  # type: ignore[arg-type]
 
 
+_FAMILY = [
+    Metric("converted", kind="proportion", role="primary"),
+    Metric("revenue", kind="cuped", covariate="pre_revenue"),
+    Metric("orders", kind="mean"),
+    Metric("revenue", kind="ratio", denominator="orders"),
+    Metric("nps", kind="nps", role="guardrail"),
+    Metric("orders", kind="mean", role="guardrail", higher_is_better=False),
+]
+
+
+@pytest.mark.parametrize("correction", ["holm", "fdr_bh", "bonferroni", "none"])
+def test_analyze_intervals_agree_with_the_adjusted_p_values(ab, correction):
+    """Next to multiplicity-adjusted p-values, analyze shows intervals at the matching level:
+    an interval excludes 0 exactly when the adjusted p-value is below alpha."""
+    kw = {"group_col": "variant", "control": "control"}
+    for alpha in (0.05, 0.10):
+        s = analyze(ab, metrics=_FAMILY, correction=correction, alpha=alpha, **kw)
+        excludes = (s["ci_low"] > 0) | (s["ci_high"] < 0)
+        assert (excludes == (s["p_adjusted"] < alpha)).all(), s[["metric", "p_adjusted"]]
+        assert (s["ci_level"] >= 1 - alpha).all()
+    # the review's case: conversion of the coupon has p = 0.009 but Holm-adjusted 0.057;
+    # its interval must then contain 0
+    s = analyze(ab, metrics=_FAMILY, correction=correction, **kw)
+    conv = s[(s["metric"] == "converted") & (s["treatment"] == "coupon")].iloc[0]
+    assert conv["p_value"] < 0.05
+    assert (conv["ci_low"] <= 0) == (conv["p_adjusted"] >= 0.05)
+
+
+def test_analyze_bonferroni_intervals_are_simultaneous(ab):
+    # Bonferroni: each of the m comparisons of a family at level 1 - alpha / m, so that all
+    # cover together with probability >= 1 - alpha. Reference: scipy's Welch interval.
+    s = analyze(
+        ab, metrics=_FAMILY, correction="bonferroni", group_col="variant", control="control"
+    )
+    m_family = int((s["role"] != "guardrail").sum())  # 4 metrics x 2 arms
+    m_guard = int((s["role"] == "guardrail").sum())
+    np.testing.assert_allclose(s.loc[s["role"] != "guardrail", "ci_level"], 1 - 0.05 / m_family)
+    np.testing.assert_allclose(s.loc[s["role"] == "guardrail", "ci_level"], 1 - 0.05 / m_guard)
+    r = s[(s["metric"] == "orders") & (s["role"] == "secondary") & (s["treatment"] == "coupon")]
+    ref = sps.ttest_ind(
+        _arm(ab, "coupon", "orders"), _arm(ab, "control", "orders"), equal_var=False
+    )
+    ci = ref.confidence_interval(1 - 0.05 / m_family)
+    np.testing.assert_allclose(r[["ci_low", "ci_high"]].iloc[0], [ci.low, ci.high], rtol=REL)
+    # without a correction the intervals are the plain 95% ones
+    plain = analyze(ab, metrics=_FAMILY, correction="none", group_col="variant", control="control")
+    assert (plain["ci_level"] == 0.95).all()
+    r = plain[(plain["metric"] == "orders") & (plain["role"] == "secondary")].iloc[0]
+    ci = ref.confidence_interval(0.95)
+    np.testing.assert_allclose([r["ci_low"], r["ci_high"]], [ci.low, ci.high], rtol=REL)
+
+
 def test_metrics_from_spec_picks_presets_and_refuses_unknown_names():
     from crm_lib.experiments import METRIC_PRESETS, metrics_from_spec
 
