@@ -769,37 +769,99 @@ def analyze(
     alpha: float = 0.05,
     correction: Literal["holm", "fdr_bh", "bonferroni", "none"] = "holm",
 ) -> pd.DataFrame:
-    """Multi-metric summary: every metric for every treatment arm, with adjusted p-values.
+    """Multi-metric summary: every metric for every treatment arm, with adjusted p-values
+    and intervals at the matching (adjusted) confidence level.
 
     Returns
     -------
     pandas.DataFrame
-        :data:`COLUMNS` plus ``role, higher_is_better, p_adjusted, significant, direction,
-        guardrail_breached``. ``p_adjusted`` adjusts primary + secondary metrics together and
-        guardrails separately (``correction``); ``direction`` is ``'better'``, ``'worse'`` or
-        ``'flat'`` (not significant after adjustment); ``guardrail_breached`` is true for a
-        guardrail that got significantly worse.
+        :data:`COLUMNS` plus ``role, higher_is_better, p_adjusted, ci_level, significant,
+        direction, guardrail_breached``. ``p_adjusted`` adjusts primary + secondary metrics
+        together and guardrails separately (``correction``); ``ci_level`` is the confidence
+        level of that row's intervals (``ci_*``, ``rel_ci_*``); ``direction`` is
+        ``'better'``, ``'worse'`` or ``'flat'`` (not significant after adjustment);
+        ``guardrail_breached`` is true for a guardrail that got significantly worse.
+
+    Notes
+    -----
+    Intervals are adjusted like the p-values, so that an interval excludes 0 exactly when
+    its adjusted p-value is below ``alpha`` (every test here is paired with the interval
+    that inverts it). With ``m`` comparisons in a family and ``p~`` the adjusted p-value:
+
+    * ``bonferroni``: level ``1 - alpha / m`` for every comparison, the simultaneous
+      Bonferroni intervals (all cover together with probability at least ``1 - alpha``).
+    * ``holm`` and ``fdr_bh``: level ``1 - alpha_i`` with ``alpha_i = alpha p_i / p~_i``, the
+      per-comparison level at which the procedure decides that comparison (for Holm the
+      critical level of its step, at least ``alpha / m``). They agree with the procedure's
+      decisions but, for Holm, are not simultaneous intervals: step-down procedures have no
+      informative compatible simultaneous intervals (Strassburger & Bretz 2008). Use
+      ``bonferroni`` when joint coverage matters more than power.
+    * ``none``: level ``1 - alpha``.
+
+    Relative-lift intervals use the same level; for means, CUPED and ratios they are
+    delta-method intervals on the log ratio, which may disagree with the test of the
+    difference in borderline cases.
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian
+    Journal of Statistics, 6(2), 65-70.
+    Strassburger, K., & Bretz, F. (2008). Compatible simultaneous lower confidence bounds for
+    the Holm procedure and other Bonferroni-based closed tests. Statistics in Medicine,
+    27(24), 4914-4927.
     """
     check_alpha(alpha)
     if not metrics:
         raise ValueError(
             "metrics is empty; pass e.g. [Metric('converted', kind='proportion', role='primary')]"
         )
-    parts = []
-    for m in metrics:
+    parts, which = [], []
+    for i, m in enumerate(metrics):
         r = _run_metric(data, m, group_col, control, alpha)
         r = r[COLUMNS].assign(role=m.role, higher_is_better=m.higher_is_better)
         parts.append(r)
+        which += [i] * len(r)
     out = pd.concat(parts, ignore_index=True)
     out["p_adjusted"] = np.nan
+    out["ci_level"] = 1 - alpha
     guard = (out["role"] == "guardrail").to_numpy()
     for mask in (guard, ~guard):
         if mask.any():
-            out.loc[mask, "p_adjusted"] = adjust_pvalues(
-                out.loc[mask, "p_value"].to_numpy(), correction
-            )
+            p = out.loc[mask, "p_value"].to_numpy()
+            adj = adjust_pvalues(p, correction)
+            out.loc[mask, "p_adjusted"] = adj
+            out.loc[mask, "ci_level"] = 1 - _interval_alpha(p, adj, alpha, correction)
+    intervals = ["ci_low", "ci_high", "rel_ci_low", "rel_ci_high"]
+    for row in np.flatnonzero(out["ci_level"].to_numpy() != 1 - alpha):
+        level_alpha = 1 - float(out.at[row, "ci_level"])
+        again = _run_metric(data, metrics[which[row]], group_col, control, level_alpha)
+        match = again[again["treatment"] == out.at[row, "treatment"]].iloc[0]
+        out.loc[row, intervals] = match[intervals].to_numpy(dtype=float)
     out["significant"] = out["p_adjusted"] < alpha
     good = np.where(out["higher_is_better"], out["diff"] > 0, out["diff"] < 0)
     out["direction"] = np.where(~out["significant"], "flat", np.where(good, "better", "worse"))
     out["guardrail_breached"] = guard & (out["direction"] == "worse").to_numpy()
+    return out
+
+
+def _interval_alpha(
+    p: np.ndarray, p_adjusted: np.ndarray, alpha: float, correction: str
+) -> np.ndarray:
+    """Per-comparison alpha of the intervals that agree with the adjusted p-values.
+
+    ``bonferroni``: ``alpha / m``; ``holm`` / ``fdr_bh``: ``alpha p / p~`` (``alpha / m`` when
+    ``p = 0``); ``none`` or a missing p-value: ``alpha``. Then ``p < alpha_i`` exactly when
+    ``p~ < alpha``.
+    """
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    out = np.full(p.shape, alpha, dtype=float)
+    if correction == "none" or m == 0:
+        return out
+    if correction == "bonferroni":
+        out[ok] = alpha / m
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(p_adjusted > 0, p / p_adjusted, 1.0 / m)
+    out[ok] = alpha * np.clip(ratio[ok], 1.0 / m, 1.0)
     return out
