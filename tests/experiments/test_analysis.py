@@ -682,3 +682,62 @@ def test_decide_never_ships_a_60_40_split_planned_50_50():
     other = srm_check(pd.DataFrame({"variant": ["a"] * 10 + ["b"] * 10}), group_col="variant")
     with pytest.raises(ValueError, match=r"SRM check covers \['a', 'b'\]"):
         decide(s, srm=other, n_required=300)
+
+
+# ------------------------------------------------------------------ degenerate inputs
+
+
+def test_error_welch_with_no_variance_in_either_arm():
+    from crm_lib.experiments import arm_stats
+    from crm_lib.experiments.stats import welch_from_stats
+
+    kw = {"group_col": "variant", "control": "a"}
+    for values in ([1.0] * 5 + [2.0] * 5, [3.0] * 10):  # a shift, and no difference at all
+        df = pd.DataFrame({"variant": ["a"] * 5 + ["b"] * 5, "y": values})
+        msg = r"column 'y' has no variance in either arm \('a', 'b'\)"
+        with pytest.raises(ValueError, match=msg):
+            means_test(df, value_col="y", **kw)
+        with pytest.raises(ValueError, match=msg):
+            arm_stats(df, columns=["y"], **kw).means("y")
+        with pytest.raises(ValueError, match=msg):
+            analyze(df, metrics=[Metric("y", kind="mean", role="primary")], **kw)
+    # the array function answers NaN (undefined), never an infinite t with a NaN p-value
+    res = welch_from_stats(5, 1.0, 0.0, 5, 2.0, 0.0)
+    assert np.isnan([res["statistic"], res["p_value"], res["ci_low"], res["ci_high"]]).all()
+    # one constant arm is fine: Welch uses the other arm's variance (reference: scipy)
+    y0, y1 = np.array([1.0, 1.0, 1.0, 1.0]), np.array([1.0, 2.0, 4.0, 3.0])
+    res = welch_from_stats(4, y0.mean(), 0.0, 4, y1.mean(), y1.var(ddof=1))
+    ref = sps.ttest_ind(y1, y0, equal_var=False)
+    np.testing.assert_allclose([res["statistic"], res["p_value"]], [ref.statistic, ref.pvalue])
+
+
+def test_srm_flags_an_empty_planned_arm_and_units_in_an_unplanned_arm():
+    import warnings as _w
+
+    from crm_lib.experiments import arm_stats
+
+    def both(df, expected):
+        with _w.catch_warnings():
+            _w.simplefilter("error")
+            a = srm_check(df, group_col="variant", expected=expected)
+            s = arm_stats(df, group_col="variant", control="a", columns=[])
+            b = s.srm(expected=expected)
+        pd.testing.assert_frame_equal(a, b)
+        return a
+
+    small = pd.DataFrame({"variant": ["a"] * 10 + ["b"] * 10})
+    # planned share 0.1 for 'c', but nobody was assigned to it: a broken assignment, even
+    # though the chi-square on 20 units is far from significant (scipy: p = 0.33)
+    res = both(small, {"a": 0.45, "b": 0.45, "c": 0.1})
+    assert sps.chisquare([10, 10, 0], [9, 9, 2]).pvalue > 0.3
+    assert res["srm"].all()
+    assert "'c'" in res["action"].iloc[0] and "no units" in res["action"].iloc[0]
+    # units in an arm planned at 0
+    big = pd.DataFrame({"variant": ["a"] * 50 + ["b"] * 50 + ["c"] * 5})
+    res = both(big, {"a": 0.5, "b": 0.5, "c": 0.0})
+    assert res["srm"].all() and res["p_value"].iloc[0] == 0
+    assert "'c'" in res["action"].iloc[0] and "planned share of 0" in res["action"].iloc[0]
+    # an arm planned at 0 with no units is simply not part of the test
+    res = both(small, {"a": 0.5, "b": 0.5, "c": 0.0})
+    assert not res["srm"].any()
+    assert res["p_value"].iloc[0] == pytest.approx(sps.chisquare([10, 10]).pvalue)
