@@ -9,7 +9,6 @@ treatment / control - 1.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +29,7 @@ from crm_lib.experiments._validate import (
     numeric,
     require_columns,
     require_min_n,
+    require_spread,
 )
 
 __all__ = [
@@ -120,6 +120,8 @@ def srm_check(
         Variant column.
     expected : mapping, optional
         Planned share of each variant (normalised to sum to one); equal shares by default.
+        Every variant of the data needs a share. A planned variant with no units at all,
+        or units in a variant planned at share 0, raise the alarm whatever the p-value.
     customer_col : str, optional
         If given, checks that no unit is counted twice.
     threshold : float
@@ -160,29 +162,32 @@ def srm_check(
     counts = data[group_col].value_counts(dropna=False).sort_index()
     if counts.index.isna().any():
         raise ValueError(f"{group_col!r} has missing values; every unit needs a variant")
-    labels = list(counts.index)
-    if expected is None:
-        q = np.full(len(labels), 1 / len(labels))
-    else:
-        unknown = [k for k in expected if k not in labels]
-        if any(v < 0 for v in expected.values()) or sum(expected.values()) <= 0:
-            raise ValueError("expected shares must be non-negative and sum to a positive number")
-        labels = sorted(set(labels) | set(expected), key=str)
-        if unknown:
-            warnings.warn(
-                f"expected variant(s) {unknown} have no units at all", RuntimeWarning, stacklevel=2
-            )
-        extra = [k for k in labels if k not in expected]
-        if extra:
-            raise ValueError(
-                f"variant(s) {extra} are in the data but not in expected={dict(expected)}"
-            )
-        counts = counts.reindex(labels, fill_value=0)
-        q = np.array([expected[k] for k in labels], dtype=float)
-        q = q / q.sum()
+    labels, n, q = srm_plan(list(counts.index), counts.to_numpy(dtype=float), expected)
     if len(labels) < 2:
         raise ValueError(f"only one variant ({labels!r}) in {group_col!r}; nothing to compare")
-    return srm_frame(labels, counts.to_numpy(dtype=float), q, threshold)
+    return srm_frame(labels, n, q, threshold)
+
+
+def srm_plan(
+    labels: list, n: np.ndarray, expected: Mapping[object, float] | None
+) -> tuple[list, np.ndarray, np.ndarray]:
+    """Arm labels, counts and planned shares (summing to one) for an SRM check.
+
+    Without ``expected`` the shares are equal. With it, every arm of the data must have a
+    planned share; planned arms absent from the data are added with zero units (labels
+    sorted by their text). Shared by :func:`srm_check` and ``ArmStats.srm``.
+    """
+    if expected is None:
+        return list(labels), np.asarray(n, dtype=float), np.full(len(labels), 1 / len(labels))
+    if any(v < 0 for v in expected.values()) or sum(expected.values()) <= 0:
+        raise ValueError("expected shares must be non-negative and sum to a positive number")
+    extra = [k for k in labels if k not in expected]
+    if extra:
+        raise ValueError(f"variant(s) {extra} are in the data but not in expected={dict(expected)}")
+    counts = dict(zip(labels, np.asarray(n, dtype=float), strict=True))
+    all_labels = sorted(set(labels) | set(expected), key=str)
+    q = np.array([expected[k] for k in all_labels], dtype=float)
+    return all_labels, np.array([counts.get(k, 0.0) for k in all_labels]), q / q.sum()
 
 
 def srm_frame(labels: list, n: np.ndarray, q: np.ndarray, threshold: float) -> pd.DataFrame:
@@ -190,22 +195,50 @@ def srm_frame(labels: list, n: np.ndarray, q: np.ndarray, threshold: float) -> p
 
     Shared by :func:`srm_check` (raw rows) and ``ArmStats.srm`` (summarised rows) so that
     both give the same table and the same advice.
+
+    Two mismatches are structural and raise the alarm whatever the chi-square says: an arm
+    planned with a positive share that has no units (the assignment never reached it), and
+    units in an arm planned at share 0 (``chi2 = inf``, ``p = 0``). An arm planned at 0 with
+    no units is left out of the test.
     """
-    chi2, p = st.srm_from_counts(n, q)
-    alarm = bool(p < threshold)
+    n, q = np.asarray(n, dtype=float), np.asarray(q, dtype=float)
+    planned = q > 0
+    unplanned = [labels[k] for k in np.flatnonzero(~planned & (n > 0))]
+    empty = [labels[k] for k in np.flatnonzero(planned & (n == 0))]
+    if unplanned:
+        chi2, p = np.inf, 0.0
+    elif planned.sum() < 2:
+        chi2, p = 0.0, 1.0
+    else:
+        chi2, p = st.srm_from_counts(n[planned], q[planned])
+    reasons = []
+    if unplanned:
+        reasons.append(
+            f"variant(s) {', '.join(map(repr, unplanned))} have units but a planned share of 0"
+        )
+    if empty:
+        reasons.append(
+            f"variant(s) {', '.join(map(repr, empty))} are planned but have no units at all"
+        )
+    if p < threshold and not unplanned:
+        reasons.append(f"sample ratio mismatch (p = {p:.2g} < {threshold:g})")
+    alarm = bool(reasons)
     action = (
-        f"STOP: sample ratio mismatch (p = {p:.2g} < {threshold:g}); do not trust the effect "
-        "estimates until the cause (assignment, eligibility, logging, bots) is found"
+        "STOP: "
+        + "; ".join(reasons)
+        + "; do not trust the effect estimates until the cause (assignment, eligibility, "
+        "logging, bots) is found"
         if alarm
         else "ok: arm sizes agree with the planned split"
     )
+    total = n.sum()
     return pd.DataFrame(
         {
             "variant": labels,
             "n": n.astype(np.int64),
-            "observed_share": n / n.sum(),
+            "observed_share": n / total,
             "expected_share": q,
-            "expected_n": q * n.sum(),
+            "expected_n": q * total,
             "statistic": float(chi2),
             "p_value": float(p),
             "srm": alarm,
@@ -305,7 +338,8 @@ def means_test(
     ``t = (m1 - m0) / sqrt(s1^2/n1 + s0^2/n0)``; variances from centred sums of squares
     (two passes), so a large common offset does not lose precision. Identical to
     ``scipy.stats.ttest_ind(..., equal_var=False)``. The relative lift's CI is the delta
-    method on ``log(m1/m0)`` (requires positive means). See
+    method on ``log(m1/m0)`` (requires positive means). A ``ValueError`` is raised when
+    both arms of a comparison have zero variance (``t`` would be ``diff / 0``). See
     :func:`crm_lib.experiments.stats.welch_from_stats`.
 
     References
@@ -320,6 +354,7 @@ def means_test(
     c = a.control
     out = []
     for k in a.treatments:
+        require_spread(v, a.labels, [c, k], value_col)
         if m[c] <= 0:
             st.warn_relative_undefined(f"means_test({value_col!r})")
         out.append(st.welch_from_stats(n[c], m[c], v[c], n[k], m[k], v[k], alpha=alpha))

@@ -302,7 +302,9 @@ def welch_from_stats(
     ``t = (m1 - m0) / se`` with ``se^2 = s1^2/n1 + s0^2/n0`` and Welch-Satterthwaite
     degrees of freedom ``df = se^4 / ((s1^2/n1)^2/(n1 - 1) + (s0^2/n0)^2/(n0 - 1))``; the
     CI for the difference is ``diff +/- t_{df, 1-alpha/2} se`` (as ``scipy.stats.ttest_ind``
-    with ``equal_var=False``). The relative difference ``m1/m0 - 1`` uses the delta method
+    with ``equal_var=False``). When both variances are zero (``se = 0``) the test is
+    undefined: ``statistic``, ``p_value``, ``df`` and the CIs are NaN (the DataFrame
+    functions raise instead). The relative difference ``m1/m0 - 1`` uses the delta method
     on the log ratio, ``Var = s1^2/(n1 m1^2) + s0^2/(n0 m0^2)`` (normal quantile), defined
     only when both means are positive.
 
@@ -320,7 +322,8 @@ def welch_from_stats(
     diff = m1 - m0
     with np.errstate(divide="ignore", invalid="ignore"):
         df = se2**2 / (a0**2 / (n0 - 1) + a1**2 / (n1 - 1))
-        t = diff / se
+        t = np.where(se > 0, diff / se, np.nan)
+    df = np.where(se > 0, df, np.nan)
     p_value = 2.0 * stats.t.sf(np.abs(t), df)
     half = stats.t.isf(alpha / 2, df) * se
     with np.errstate(divide="ignore", invalid="ignore"):
