@@ -84,6 +84,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "statistic": {"en": "Statistic", "zh": "统计量"},
     "p_value": {"en": "p-value", "zh": "p 值"},
     "p_adjusted": {"en": "Adjusted p-value", "zh": "校正后 p 值"},
+    "ci_level": {"en": "CI level", "zh": "置信水平"},
     "significant": {"en": "Significant", "zh": "是否显著"},
     "method": {"en": "Method", "zh": "方法"},
     "role": {"en": "Role", "zh": "指标角色"},

@@ -136,6 +136,21 @@ def require_min_n(n: np.ndarray, labels: list, minimum: int = 2) -> None:
         raise ValueError(f"each arm needs at least {minimum} units with a value; got {small}")
 
 
+def require_spread(var: np.ndarray, labels: list, pair: Sequence[int], col: str) -> None:
+    """Refuse a Welch comparison of two arms that both have zero variance in ``col``.
+
+    Then the standard error is 0 and ``t = diff / 0`` is undefined: there is no sampling noise
+    to test against (a constant column, or one that copies the variant).
+    """
+    if all(var[k] == 0 for k in pair):
+        names = ", ".join(repr(labels[k]) for k in pair)
+        raise ValueError(
+            f"column {col!r} has no variance in either arm ({names}): every unit of an arm has "
+            "the same value, so Welch's t is undefined. Check the column (is it constant, or "
+            "derived from the variant?); a real outcome varies between units."
+        )
+
+
 def frame(
     metric: str, a: Arms, n: np.ndarray, per_arm: list[dict], method: str, extra=None
 ) -> pd.DataFrame:

@@ -9,7 +9,6 @@ treatment / control - 1.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +29,7 @@ from crm_lib.experiments._validate import (
     numeric,
     require_columns,
     require_min_n,
+    require_spread,
 )
 
 __all__ = [
@@ -120,6 +120,8 @@ def srm_check(
         Variant column.
     expected : mapping, optional
         Planned share of each variant (normalised to sum to one); equal shares by default.
+        Every variant of the data needs a share. A planned variant with no units at all,
+        or units in a variant planned at share 0, raise the alarm whatever the p-value.
     customer_col : str, optional
         If given, checks that no unit is counted twice.
     threshold : float
@@ -160,29 +162,32 @@ def srm_check(
     counts = data[group_col].value_counts(dropna=False).sort_index()
     if counts.index.isna().any():
         raise ValueError(f"{group_col!r} has missing values; every unit needs a variant")
-    labels = list(counts.index)
-    if expected is None:
-        q = np.full(len(labels), 1 / len(labels))
-    else:
-        unknown = [k for k in expected if k not in labels]
-        if any(v < 0 for v in expected.values()) or sum(expected.values()) <= 0:
-            raise ValueError("expected shares must be non-negative and sum to a positive number")
-        labels = sorted(set(labels) | set(expected), key=str)
-        if unknown:
-            warnings.warn(
-                f"expected variant(s) {unknown} have no units at all", RuntimeWarning, stacklevel=2
-            )
-        extra = [k for k in labels if k not in expected]
-        if extra:
-            raise ValueError(
-                f"variant(s) {extra} are in the data but not in expected={dict(expected)}"
-            )
-        counts = counts.reindex(labels, fill_value=0)
-        q = np.array([expected[k] for k in labels], dtype=float)
-        q = q / q.sum()
+    labels, n, q = srm_plan(list(counts.index), counts.to_numpy(dtype=float), expected)
     if len(labels) < 2:
         raise ValueError(f"only one variant ({labels!r}) in {group_col!r}; nothing to compare")
-    return srm_frame(labels, counts.to_numpy(dtype=float), q, threshold)
+    return srm_frame(labels, n, q, threshold)
+
+
+def srm_plan(
+    labels: list, n: np.ndarray, expected: Mapping[object, float] | None
+) -> tuple[list, np.ndarray, np.ndarray]:
+    """Arm labels, counts and planned shares (summing to one) for an SRM check.
+
+    Without ``expected`` the shares are equal. With it, every arm of the data must have a
+    planned share; planned arms absent from the data are added with zero units (labels
+    sorted by their text). Shared by :func:`srm_check` and ``ArmStats.srm``.
+    """
+    if expected is None:
+        return list(labels), np.asarray(n, dtype=float), np.full(len(labels), 1 / len(labels))
+    if any(v < 0 for v in expected.values()) or sum(expected.values()) <= 0:
+        raise ValueError("expected shares must be non-negative and sum to a positive number")
+    extra = [k for k in labels if k not in expected]
+    if extra:
+        raise ValueError(f"variant(s) {extra} are in the data but not in expected={dict(expected)}")
+    counts = dict(zip(labels, np.asarray(n, dtype=float), strict=True))
+    all_labels = sorted(set(labels) | set(expected), key=str)
+    q = np.array([expected[k] for k in all_labels], dtype=float)
+    return all_labels, np.array([counts.get(k, 0.0) for k in all_labels]), q / q.sum()
 
 
 def srm_frame(labels: list, n: np.ndarray, q: np.ndarray, threshold: float) -> pd.DataFrame:
@@ -190,22 +195,50 @@ def srm_frame(labels: list, n: np.ndarray, q: np.ndarray, threshold: float) -> p
 
     Shared by :func:`srm_check` (raw rows) and ``ArmStats.srm`` (summarised rows) so that
     both give the same table and the same advice.
+
+    Two mismatches are structural and raise the alarm whatever the chi-square says: an arm
+    planned with a positive share that has no units (the assignment never reached it), and
+    units in an arm planned at share 0 (``chi2 = inf``, ``p = 0``). An arm planned at 0 with
+    no units is left out of the test.
     """
-    chi2, p = st.srm_from_counts(n, q)
-    alarm = bool(p < threshold)
+    n, q = np.asarray(n, dtype=float), np.asarray(q, dtype=float)
+    planned = q > 0
+    unplanned = [labels[k] for k in np.flatnonzero(~planned & (n > 0))]
+    empty = [labels[k] for k in np.flatnonzero(planned & (n == 0))]
+    if unplanned:
+        chi2, p = np.inf, 0.0
+    elif planned.sum() < 2:
+        chi2, p = 0.0, 1.0
+    else:
+        chi2, p = st.srm_from_counts(n[planned], q[planned])
+    reasons = []
+    if unplanned:
+        reasons.append(
+            f"variant(s) {', '.join(map(repr, unplanned))} have units but a planned share of 0"
+        )
+    if empty:
+        reasons.append(
+            f"variant(s) {', '.join(map(repr, empty))} are planned but have no units at all"
+        )
+    if p < threshold and not unplanned:
+        reasons.append(f"sample ratio mismatch (p = {p:.2g} < {threshold:g})")
+    alarm = bool(reasons)
     action = (
-        f"STOP: sample ratio mismatch (p = {p:.2g} < {threshold:g}); do not trust the effect "
-        "estimates until the cause (assignment, eligibility, logging, bots) is found"
+        "STOP: "
+        + "; ".join(reasons)
+        + "; do not trust the effect estimates until the cause (assignment, eligibility, "
+        "logging, bots) is found"
         if alarm
         else "ok: arm sizes agree with the planned split"
     )
+    total = n.sum()
     return pd.DataFrame(
         {
             "variant": labels,
             "n": n.astype(np.int64),
-            "observed_share": n / n.sum(),
+            "observed_share": n / total,
             "expected_share": q,
-            "expected_n": q * n.sum(),
+            "expected_n": q * total,
             "statistic": float(chi2),
             "p_value": float(p),
             "srm": alarm,
@@ -222,7 +255,7 @@ def proportions_test(
     control: object,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Two-proportion z test with Newcombe CI for the lift and delta-method relative lift.
+    """Score test for two proportions with the score intervals that invert it (lift and ratio).
 
     Parameters
     ----------
@@ -242,16 +275,20 @@ def proportions_test(
 
     Notes
     -----
-    ``z = (p1 - p0) / sqrt(p (1-p) (1/n0 + 1/n1))`` (pooled ``p``, as statsmodels'
-    ``proportions_ztest``); CI for ``p1 - p0``: Newcombe hybrid score interval; CI for
-    ``p1/p0 - 1``: ``exp(log(p1/p0) +/- z sqrt((1-p1)/(n1 p1) + (1-p0)/(n0 p0))) - 1``.
-    Zero conversions in both arms give ``z = 0, p = 1``; zero conversions in the control give
-    a NaN relative lift (with a ``RuntimeWarning``). See
+    Miettinen-Nurminen score test of no difference, ``z = (p1 - p0) / sqrt(p (1-p)
+    (1/n0 + 1/n1) N/(N-1))`` (pooled ``p``; statsmodels' ``test_proportions_2indep(
+    method='score')``). CI for ``p1 - p0`` and for ``p1/p0 - 1``: the score intervals, i.e.
+    every difference (ratio) that the same score test does not reject, so the test and both
+    intervals always give the same verdict (``p < alpha`` exactly when they exclude no
+    change). Zero conversions in both arms give ``z = 0, p = 1``; zero conversions in the
+    control give a NaN relative lift (with a ``RuntimeWarning``). See
     :func:`crm_lib.experiments.stats.two_proportions_from_counts`.
 
     References
     ----------
-    Newcombe, R. G. (1998). Statistics in Medicine, 17(8), 873-890.
+    Miettinen, O., & Nurminen, M. (1985). Statistics in Medicine, 4(2), 213-226.
+    Fagerland, M. W., Lydersen, S., & Laake, P. (2015). Statistical Methods in Medical
+    Research, 24(2), 224-254.
 
     Examples
     --------
@@ -260,7 +297,7 @@ def proportions_test(
     ...                    "converted": [1] * 10 + [0] * 90 + [1] * 20 + [0] * 80})
     >>> res = proportions_test(df, group_col="variant", converted_col="converted", control="a")
     >>> round(float(res["diff"].iloc[0]), 2), round(float(res["p_value"].iloc[0]), 4)
-    (0.1, 0.0477)
+    (0.1, 0.0482)
     """
     check_alpha(alpha)
     a = arms(data, group_col, control)
@@ -278,7 +315,7 @@ def proportions_test(
         if conv[c] == 0:
             st.warn_relative_undefined(f"proportions_test({converted_col!r})")
         out.append(res)
-    return frame(converted_col, a, n, out, "two-proportion z (pooled); Newcombe CI; log-ratio CI")
+    return frame(converted_col, a, n, out, "score test (Miettinen-Nurminen); score CIs")
 
 
 def means_test(
@@ -301,7 +338,8 @@ def means_test(
     ``t = (m1 - m0) / sqrt(s1^2/n1 + s0^2/n0)``; variances from centred sums of squares
     (two passes), so a large common offset does not lose precision. Identical to
     ``scipy.stats.ttest_ind(..., equal_var=False)``. The relative lift's CI is the delta
-    method on ``log(m1/m0)`` (requires positive means). See
+    method on ``log(m1/m0)`` (requires positive means). A ``ValueError`` is raised when
+    both arms of a comparison have zero variance (``t`` would be ``diff / 0``). See
     :func:`crm_lib.experiments.stats.welch_from_stats`.
 
     References
@@ -316,6 +354,7 @@ def means_test(
     c = a.control
     out = []
     for k in a.treatments:
+        require_spread(v, a.labels, [c, k], value_col)
         if m[c] <= 0:
             st.warn_relative_undefined(f"means_test({value_col!r})")
         out.append(st.welch_from_stats(n[c], m[c], v[c], n[k], m[k], v[k], alpha=alpha))
@@ -765,37 +804,99 @@ def analyze(
     alpha: float = 0.05,
     correction: Literal["holm", "fdr_bh", "bonferroni", "none"] = "holm",
 ) -> pd.DataFrame:
-    """Multi-metric summary: every metric for every treatment arm, with adjusted p-values.
+    """Multi-metric summary: every metric for every treatment arm, with adjusted p-values
+    and intervals at the matching (adjusted) confidence level.
 
     Returns
     -------
     pandas.DataFrame
-        :data:`COLUMNS` plus ``role, higher_is_better, p_adjusted, significant, direction,
-        guardrail_breached``. ``p_adjusted`` adjusts primary + secondary metrics together and
-        guardrails separately (``correction``); ``direction`` is ``'better'``, ``'worse'`` or
-        ``'flat'`` (not significant after adjustment); ``guardrail_breached`` is true for a
-        guardrail that got significantly worse.
+        :data:`COLUMNS` plus ``role, higher_is_better, p_adjusted, ci_level, significant,
+        direction, guardrail_breached``. ``p_adjusted`` adjusts primary + secondary metrics
+        together and guardrails separately (``correction``); ``ci_level`` is the confidence
+        level of that row's intervals (``ci_*``, ``rel_ci_*``); ``direction`` is
+        ``'better'``, ``'worse'`` or ``'flat'`` (not significant after adjustment);
+        ``guardrail_breached`` is true for a guardrail that got significantly worse.
+
+    Notes
+    -----
+    Intervals are adjusted like the p-values, so that an interval excludes 0 exactly when
+    its adjusted p-value is below ``alpha`` (every test here is paired with the interval
+    that inverts it). With ``m`` comparisons in a family and ``p~`` the adjusted p-value:
+
+    * ``bonferroni``: level ``1 - alpha / m`` for every comparison, the simultaneous
+      Bonferroni intervals (all cover together with probability at least ``1 - alpha``).
+    * ``holm`` and ``fdr_bh``: level ``1 - alpha_i`` with ``alpha_i = alpha p_i / p~_i``, the
+      per-comparison level at which the procedure decides that comparison (for Holm the
+      critical level of its step, at least ``alpha / m``). They agree with the procedure's
+      decisions but, for Holm, are not simultaneous intervals: step-down procedures have no
+      informative compatible simultaneous intervals (Strassburger & Bretz 2008). Use
+      ``bonferroni`` when joint coverage matters more than power.
+    * ``none``: level ``1 - alpha``.
+
+    Relative-lift intervals use the same level; for means, CUPED and ratios they are
+    delta-method intervals on the log ratio, which may disagree with the test of the
+    difference in borderline cases.
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian
+    Journal of Statistics, 6(2), 65-70.
+    Strassburger, K., & Bretz, F. (2008). Compatible simultaneous lower confidence bounds for
+    the Holm procedure and other Bonferroni-based closed tests. Statistics in Medicine,
+    27(24), 4914-4927.
     """
     check_alpha(alpha)
     if not metrics:
         raise ValueError(
             "metrics is empty; pass e.g. [Metric('converted', kind='proportion', role='primary')]"
         )
-    parts = []
-    for m in metrics:
+    parts, which = [], []
+    for i, m in enumerate(metrics):
         r = _run_metric(data, m, group_col, control, alpha)
         r = r[COLUMNS].assign(role=m.role, higher_is_better=m.higher_is_better)
         parts.append(r)
+        which += [i] * len(r)
     out = pd.concat(parts, ignore_index=True)
     out["p_adjusted"] = np.nan
+    out["ci_level"] = 1 - alpha
     guard = (out["role"] == "guardrail").to_numpy()
     for mask in (guard, ~guard):
         if mask.any():
-            out.loc[mask, "p_adjusted"] = adjust_pvalues(
-                out.loc[mask, "p_value"].to_numpy(), correction
-            )
+            p = out.loc[mask, "p_value"].to_numpy()
+            adj = adjust_pvalues(p, correction)
+            out.loc[mask, "p_adjusted"] = adj
+            out.loc[mask, "ci_level"] = 1 - _interval_alpha(p, adj, alpha, correction)
+    intervals = ["ci_low", "ci_high", "rel_ci_low", "rel_ci_high"]
+    for row in np.flatnonzero(out["ci_level"].to_numpy() != 1 - alpha):
+        level_alpha = 1 - float(out.at[row, "ci_level"])
+        again = _run_metric(data, metrics[which[row]], group_col, control, level_alpha)
+        match = again[again["treatment"] == out.at[row, "treatment"]].iloc[0]
+        out.loc[row, intervals] = match[intervals].to_numpy(dtype=float)
     out["significant"] = out["p_adjusted"] < alpha
     good = np.where(out["higher_is_better"], out["diff"] > 0, out["diff"] < 0)
     out["direction"] = np.where(~out["significant"], "flat", np.where(good, "better", "worse"))
     out["guardrail_breached"] = guard & (out["direction"] == "worse").to_numpy()
+    return out
+
+
+def _interval_alpha(
+    p: np.ndarray, p_adjusted: np.ndarray, alpha: float, correction: str
+) -> np.ndarray:
+    """Per-comparison alpha of the intervals that agree with the adjusted p-values.
+
+    ``bonferroni``: ``alpha / m``; ``holm`` / ``fdr_bh``: ``alpha p / p~`` (``alpha / m`` when
+    ``p = 0``); ``none`` or a missing p-value: ``alpha``. Then ``p < alpha_i`` exactly when
+    ``p~ < alpha``.
+    """
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    out = np.full(p.shape, alpha, dtype=float)
+    if correction == "none" or m == 0:
+        return out
+    if correction == "bonferroni":
+        out[ok] = alpha / m
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(p_adjusted > 0, p / p_adjusted, 1.0 / m)
+    out[ok] = alpha * np.clip(ratio[ok], 1.0 / m, 1.0)
     return out

@@ -33,8 +33,9 @@ from crm_lib.experiments._validate import (
     is_binary,
     numeric,
     require_min_n,
+    require_spread,
 )
-from crm_lib.experiments.analysis import SRM_THRESHOLD, srm_frame
+from crm_lib.experiments.analysis import SRM_THRESHOLD, srm_frame, srm_plan
 
 __all__ = ["ArmStats", "arm_stats"]
 
@@ -93,19 +94,11 @@ class ArmStats:
     ) -> pd.DataFrame:
         """Same result as :func:`~crm_lib.experiments.srm_check` on the summarised rows.
 
-        ``expected`` must name exactly the arms present (planned shares, normalised).
+        ``expected`` gives the planned share of every arm present (normalised); planned arms
+        without any unit are added with zero units, and raise the alarm.
         """
-        if expected is None:
-            q = np.full(len(self.labels), 1 / len(self.labels))
-        else:
-            if set(expected) != set(self.labels) or any(v < 0 for v in expected.values()):
-                raise ValueError(
-                    f"expected must give a non-negative share for each arm {self.labels}, "
-                    f"got {dict(expected)}"
-                )
-            q = np.array([expected[k] for k in self.labels], dtype=float)
-            q = q / q.sum()
-        return srm_frame(list(self.labels), self.n, q, threshold)
+        labels, n, q = srm_plan(list(self.labels), self.n, expected)
+        return srm_frame(labels, n, q, threshold)
 
     def proportions(self, col: str, alpha: float = 0.05) -> pd.DataFrame:
         """Same result as :func:`~crm_lib.experiments.proportions_test`."""
@@ -123,9 +116,7 @@ class ArmStats:
             if conv[c] == 0:
                 st.warn_relative_undefined(f"proportions_test({col!r})")
             out.append(st.two_proportions_from_counts(n[c], conv[c], n[k], conv[k], alpha=alpha))
-        return frame(
-            col, self._arms, n, out, "two-proportion z (pooled); Newcombe CI; log-ratio CI"
-        )
+        return frame(col, self._arms, n, out, "score test (Miettinen-Nurminen); score CIs")
 
     def means(self, col: str, alpha: float = 0.05) -> pd.DataFrame:
         """Same result as :func:`~crm_lib.experiments.means_test` (Welch)."""
@@ -136,6 +127,7 @@ class ArmStats:
         c = self.control
         out = []
         for k in self._arms.treatments:
+            require_spread(v, self.labels, [c, k], col)
             if m[c] <= 0:
                 st.warn_relative_undefined(f"means_test({col!r})")
             out.append(st.welch_from_stats(n[c], m[c], v[c], n[k], m[k], v[k], alpha=alpha))

@@ -13,6 +13,32 @@ NO_SHIP = "do not ship"
 KEEP = "keep running"
 
 
+def _check_srm(srm: pd.DataFrame | None, arms: set, what: str) -> bool:
+    """Validate the SRM table a decision needs; return its alarm.
+
+    No decision is given without the sample ratio mismatch check: a broken split makes
+    every effect estimate untrustworthy, however significant it looks, so the check is
+    required rather than optional.
+    """
+    if srm is None:
+        raise ValueError(
+            f"{what} needs the sample ratio mismatch check: pass "
+            "srm=srm_check(data, group_col=..., expected={planned shares}) (or "
+            "arm_stats(...).srm(expected=...)); a split that does not match the plan makes "
+            "every effect estimate untrustworthy, so no decision is given without it."
+        )
+    require_columns(srm, ["variant", "srm", "p_value"], "srm")
+    covered = set(srm["variant"])
+    missing = sorted(map(str, arms - covered))
+    if missing:
+        raise ValueError(
+            f"the SRM check covers {sorted(map(str, covered))} but the decision compares "
+            f"{sorted(map(str, arms))} (missing {missing}); pass the SRM check of this "
+            "experiment's assignments."
+        )
+    return bool(srm["srm"].any())
+
+
 def _fmt(r) -> str:
     return (
         f"{r['metric']} {r['diff']:+.4g} (CI {r['ci_low']:.4g} to {r['ci_high']:.4g}, "
@@ -33,8 +59,11 @@ def decide(
     summary : DataFrame
         Output of :func:`~crm_lib.experiments.analyze` (needs ``role``, ``direction``,
         ``p_adjusted``, ``guardrail_breached``); at least one metric must be ``primary``.
-    srm : DataFrame, optional
-        Output of :func:`~crm_lib.experiments.srm_check`. An alarm overrides everything.
+    srm : DataFrame
+        Output of :func:`~crm_lib.experiments.srm_check` (or ``ArmStats.srm``) for the
+        planned shares, covering every arm of ``summary``. Required: without it a
+        ``ValueError`` is raised, because a broken split (e.g. 60/40 logged for a planned
+        50/50) would otherwise ship. An alarm overrides everything.
     n_required : int, optional
         Planned units per arm (from the power analysis). Below it, a flat primary metric
         means "keep running" rather than "no effect".
@@ -60,7 +89,8 @@ def decide(
     )
     if not (summary["role"] == "primary").any():
         raise ValueError("summary has no primary metric; mark one with Metric(..., role='primary')")
-    srm_alarm = srm is not None and bool(srm["srm"].any())
+    arms = set(summary["control"]) | set(summary["treatment"])
+    srm_alarm = _check_srm(srm, arms, "decide")
     rows = []
     for (control, treat), g in summary.groupby(["control", "treatment"], sort=False):
         prim = g[g["role"] == "primary"]
@@ -128,10 +158,10 @@ def decide(
     return pd.DataFrame(rows, columns=["control", "treatment", "decision", "reason", "caveats"])
 
 
-def _guard_and_srm(srm, guardrails, control, treat):
+def _guard_and_srm(srm, guardrails, control, treat, what):
     """Shared overrides of the method-specific rules: SRM alarm, breached guardrail."""
     caveats, override = [], None
-    if srm is not None and bool(srm["srm"].any()):
+    if _check_srm(srm, {control, treat}, what):
         caveats.append(f"sample ratio mismatch (p = {float(srm['p_value'].iloc[0]):.2g})")
         override = (
             NO_SHIP,
@@ -162,9 +192,11 @@ def decide_bayesian(
     ----------
     posterior : DataFrame
         Output of :func:`~crm_lib.experiments.bayes_proportions`.
-    srm, guardrails : DataFrame, optional
-        :func:`~crm_lib.experiments.srm_check` output (an alarm overrides everything) and
-        guardrail rows of :func:`~crm_lib.experiments.analyze` (a breach means do not ship).
+    srm : DataFrame
+        :func:`~crm_lib.experiments.srm_check` output, required as in :func:`decide` (an
+        alarm overrides everything).
+    guardrails : DataFrame, optional
+        Guardrail rows of :func:`~crm_lib.experiments.analyze` (a breach means do not ship).
     prob_threshold : float
         Ship when ``P(treatment beats control) >= prob_threshold`` ...
     max_expected_loss : float
@@ -196,7 +228,9 @@ def decide_bayesian(
         raise ValueError(f"prob_threshold must be in (0.5, 1), got {prob_threshold!r}")
     rows = []
     for _, r in posterior.iterrows():
-        override, caveats = _guard_and_srm(srm, guardrails, r["control"], r["treatment"])
+        override, caveats = _guard_and_srm(
+            srm, guardrails, r["control"], r["treatment"], "decide_bayesian"
+        )
         pb, loss = float(r["prob_beat_control"]), float(r["expected_loss_treatment"])
         text = (
             f"P(beats control) = {pb:.3f}, expected loss if shipped = {loss:.2g}, "
@@ -235,7 +269,9 @@ def decide_sequential(
     ----------
     monitoring : DataFrame
         Output of :func:`~crm_lib.experiments.sequential_test` (one row per look and arm).
-    srm, guardrails : DataFrame, optional
+    srm : DataFrame
+        Required, as in :func:`decide`.
+    guardrails : DataFrame, optional
         As in :func:`decide_bayesian`.
     n_required : int, optional
         Maximum planned units per arm; reaching it without a rejection means do not ship.
@@ -271,7 +307,7 @@ def decide_sequential(
     rows = []
     for (control, treat), g in monitoring.groupby(["control", "treatment"], sort=False):
         last = g.sort_values("look").iloc[-1]
-        override, caveats = _guard_and_srm(srm, guardrails, control, treat)
+        override, caveats = _guard_and_srm(srm, guardrails, control, treat, "decide_sequential")
         n_min = int(min(last["n_control"], last["n_treatment"]))
         text = (
             f"look {int(last['look'])}: difference {float(last['diff']):+.4g}, always-valid "
@@ -325,6 +361,9 @@ def verdict(
         apply to every method.
     summary : DataFrame
         :func:`~crm_lib.experiments.analyze` output.
+    srm : DataFrame
+        :func:`~crm_lib.experiments.srm_check` output; required by every method (an alarm
+        means do not ship).
 
     Returns
     -------

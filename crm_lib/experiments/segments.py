@@ -109,7 +109,7 @@ def effect_by_segment(
 
     Notes
     -----
-    Per segment ``s``: the two-proportion z test and Newcombe CI of
+    Per segment ``s``: the score test and score CI of
     :func:`~crm_lib.experiments.proportions_test` (``diff_s = p_1s - p_0s``).
 
     Cochran's Q: ``Q = sum_s w_s (diff_s - diff_w)^2`` with ``w_s = 1 / v_s``,

@@ -49,20 +49,128 @@ def _log_ratio_ci(m0, m1, var_log, alpha):
     return rel, lo, hi
 
 
-def _wilson(x, n, alpha):
-    """Wilson score interval for a binomial proportion (vectorised)."""
-    z = _z(alpha)
-    p = x / n
-    denom = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
+def _bisect(f, lo, hi, guesses=(), tol: float = 1e-10, max_iter: int = 200):
+    """Vectorised root bracketing for a decreasing ``f`` with ``f(lo) >= 0 > f(hi)``.
+
+    Regula falsi with the Illinois modification (Dowell & Jarratt 1971), falling back to a
+    bisection step where the secant step is undefined (an infinite ``f`` at an end point);
+    every step keeps the root bracketed. ``guesses`` (arrays of points near the root, e.g.
+    the ends of a Wald interval) narrow the bracket first when they fall inside it. Stops when
+    every bracket is narrower than ``tol (1 + |end point|)``. Returns the last ``lo`` (a point where ``f >= 0``), so that the end point
+    of an interval found by inverting a test always lies inside the acceptance region.
+    """
+    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+    lo, hi = lo.copy(), hi.copy()
+    f_lo, f_hi = f(lo), np.full_like(hi, -np.inf)
+    for g in guesses:
+        g = np.broadcast_to(np.asarray(g, dtype=float), lo.shape)
+        inside = (g > lo) & (g < hi)
+        fg = f(np.where(inside, g, lo))
+        up, down = inside & (fg >= 0), inside & (fg < 0)
+        lo, f_lo = np.where(up, g, lo), np.where(up, fg, f_lo)
+        hi, f_hi = np.where(down, g, hi), np.where(down, fg, f_hi)
+    last = np.zeros(lo.shape, dtype=np.int8)  # +1: lo moved last step, -1: hi moved
+    for _ in range(max_iter):
+        if np.all(hi - lo <= tol * (1 + np.maximum(np.abs(lo), np.abs(hi)))):
+            break
+        mid = 0.5 * (lo + hi)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            secant = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        ok = np.isfinite(secant) & (secant > lo) & (secant < hi)
+        x = np.where(ok, secant, mid)
+        fx = f(x)
+        up = fx >= 0
+        # Illinois: halve the f value of the end point that stayed put twice in a row
+        f_hi = np.where(up & (last == 1), 0.5 * f_hi, f_hi)
+        f_lo = np.where(~up & (last == -1), 0.5 * f_lo, f_lo)
+        lo, f_lo = np.where(up, x, lo), np.where(up, fx, f_lo)
+        hi, f_hi = np.where(up, hi, x), np.where(up, f_hi, fx)
+        last = np.where(up, 1, -1).astype(np.int8)
+    return lo
+
+
+def _mn_correction(n0, n1):
+    """Miettinen-Nurminen small-sample variance factor ``N / (N - 1)``."""
+    total = n0 + n1
+    return total / (total - 1)
+
+
+def _loglik(n0, x0, n1, x1, q0, q1):
+    """Binomial log-likelihood of both arms at ``(q0, q1)`` (``0 log 0 = 0``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = [
+            special.xlogy(x0, q0),
+            special.xlog1py(n0 - x0, -q0),
+            special.xlogy(x1, q1),
+            special.xlog1py(n1 - x1, -q1),
+        ]
+    return sum(terms)
+
+
+def _score_z_diff(n0, x0, n1, x1, delta):
+    """Miettinen-Nurminen score statistic for ``H0: p1 - p0 = delta`` (vectorised).
+
+    ``z = (p1 - p0 - delta) / sqrt((q1 (1 - q1)/n1 + q0 (1 - q0)/n0) N/(N - 1))`` with
+    ``(q0, q1 = q0 + delta)`` the maximum-likelihood proportions under ``H0`` (the closed-form
+    root of a cubic, Miettinen & Nurminen 1985, appendix; an end point of the feasible range
+    when that root falls outside it). A zero variance gives ``z = 0`` when the observed
+    difference equals ``delta`` and an infinite ``z`` otherwise.
+    """
+    total = n0 + n1
+    x = x0 + x1
+    d = delta
+    b = (n1 + 2 * n0) * d - total - x
+    c = (n0 * d - total - 2 * x0) * d + x
+    e = x0 * d * (1 - d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = b / (3 * total)
+        w = v**3 - b * c / (6 * total**2) + e / (2 * total)
+        u = np.sign(w) * np.sqrt(np.maximum(v**2 - c / (3 * total), 0.0))
+        cos_arg = np.clip(np.where(u != 0, w / u**3, 0.0), -1.0, 1.0)
+        q0 = 2 * u * np.cos((np.pi + np.arccos(cos_arg)) / 3) - v
+    q0 = np.where(d == 0, x / total, q0)
+    # The log-likelihood is concave in q0 on the feasible interval [max(0, -d), min(1, 1 - d)];
+    # when the cubic's root falls outside it (it can, next to x = 0 or x = n), the maximum is
+    # at the end point with the larger likelihood.
+    low, high = np.maximum(0.0, -d), np.minimum(1.0, 1.0 - d)
+    inside = (q0 >= low) & (q0 <= high)
+    if not np.all(inside):
+        at_low = _loglik(n0, x0, n1, x1, low, low + d)
+        at_high = _loglik(n0, x0, n1, x1, high, high + d)
+        q0 = np.where(inside, q0, np.where(at_low >= at_high, low, high))
+    q1 = q0 + d
+    var = (q1 * (1 - q1) / n1 + q0 * (1 - q0) / n0) * _mn_correction(n0, n1)
+    num = x1 / n1 - x0 / n0 - d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(var > 0, num / np.sqrt(var), np.where(num == 0, 0.0, np.sign(num) * np.inf))
+
+
+def _score_z_ratio(n0, x0, n1, x1, log_ratio):
+    """Miettinen-Nurminen score statistic for ``H0: p1 / p0 = R`` with ``R = exp(log_ratio)``.
+
+    ``z = (p1 - R p0) / sqrt((q1 (1 - q1)/n1 + R^2 q0 (1 - q0)/n0) N/(N - 1))``, where
+    ``q0`` is the smaller root of ``N R q^2 - (n1 R + x1 + n0 + x0 R) q + x = 0`` (written in
+    the cancellation-free form ``2x / (-b + sqrt(b^2 - 4ac))``) and ``q1 = R q0``.
+    """
+    total = n0 + n1
+    x = x0 + x1
+    r = np.exp(log_ratio)
+    a = total * r
+    b = -(n1 * r + x1 + n0 + x0 * r)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        root = np.sqrt(np.maximum(b * b - 4 * a * x, 0.0))
+        q0 = np.where(x > 0, 2 * x / (-b + root), 0.0)
+        q0 = np.clip(q0, 0.0, np.minimum(1.0, 1.0 / r))
+        q1 = np.minimum(r * q0, 1.0)
+        var = (q1 * (1 - q1) / n1 + r * r * q0 * (1 - q0) / n0) * _mn_correction(n0, n1)
+        num = x1 / n1 - r * x0 / n0
+        return np.where(var > 0, num / np.sqrt(var), np.where(num == 0, 0.0, np.sign(num) * np.inf))
 
 
 def two_proportions_from_counts(
     n0: ArrayLike, x0: ArrayLike, n1: ArrayLike, x1: ArrayLike, *, alpha: float = 0.05
 ) -> dict[str, np.ndarray]:
-    """Two-proportion z test, Newcombe CI for the difference, log-ratio CI for the lift.
+    """Score test and the score intervals that invert it, for the difference and the ratio.
 
     Parameters
     ----------
@@ -79,40 +187,90 @@ def two_proportions_from_counts(
 
     Notes
     -----
-    Test (pooled, as ``statsmodels.stats.proportion.proportions_ztest``):
-    ``z = (p1 - p0) / sqrt(p (1 - p) (1/n0 + 1/n1))`` with ``p = (x0 + x1) / (n0 + n1)``.
-    When no arm has any conversion (or every unit converts) the pooled variance is zero:
-    there is no evidence of a difference and the result is ``z = 0, p = 1``.
+    One statistic drives the test and both intervals, so they cannot disagree: the
+    Miettinen-Nurminen score statistic for ``H0: p1 - p0 = delta``,
+    ``z(delta) = (p1 - p0 - delta) / sqrt((q1 (1 - q1)/n1 + q0 (1 - q0)/n0) N/(N - 1))``,
+    with ``(q0, q1)`` the maximum-likelihood proportions under ``H0`` and ``N = n0 + n1``.
 
-    CI for ``p1 - p0``: Newcombe's hybrid score interval (method 10), built from the Wilson
-    intervals ``[l_i, u_i]`` of each arm:
-    ``diff - sqrt((p1 - l1)^2 + (u0 - p0)^2)``, ``diff + sqrt((u1 - p1)^2 + (p0 - l0)^2)``.
-    It keeps its coverage near rates of 0 or 1, where the Wald interval does not.
+    Test of no difference: ``z(0)`` -- the pooled z test
+    (``statsmodels.stats.proportion.proportions_ztest``) times ``sqrt((N - 1)/N)``, as
+    ``test_proportions_2indep(method='score')``. When no arm has any conversion (or every
+    unit converts) the variance is zero: there is no evidence of a difference and the
+    result is ``z = 0, p = 1``.
 
-    Relative lift ``p1/p0 - 1``: delta method on ``log(p1/p0)``,
-    ``Var = (1 - p1)/(n1 p1) + (1 - p0)/(n0 p0)``; undefined (NaN) when an arm has no
-    conversions.
+    CI for ``p1 - p0``: every ``delta`` with ``|z(delta)| <= z_{1-alpha/2}`` (end points by
+    bisection), as ``confint_proportions_2indep(method='score')``. It excludes 0 exactly
+    when ``p < alpha``, and keeps its coverage near rates of 0 or 1, where the Wald
+    interval does not (Newcombe 1998; Fagerland et al. 2015).
+
+    Relative lift ``p1/p0 - 1``: the score interval for the ratio, every ``R`` with
+    ``|(p1 - R p0) / sd_R| <= z_{1-alpha/2}`` (the same construction, Miettinen & Nurminen
+    1985). At ``R = 1`` its statistic is ``z(0)``, so it excludes 0 exactly when the
+    difference interval does. Undefined (NaN) when the control has no conversions.
 
     References
     ----------
+    Miettinen, O., & Nurminen, M. (1985). Comparative analysis of two rates. Statistics in
+    Medicine, 4(2), 213-226.
     Newcombe, R. G. (1998). Interval estimation for the difference between independent
     proportions: comparison of eleven methods. Statistics in Medicine, 17(8), 873-890.
+    Fagerland, M. W., Lydersen, S., & Laake, P. (2015). Recommended confidence intervals for
+    two independent binomial proportions. Statistical Methods in Medical Research, 24(2),
+    224-254.
     """
-    n0, x0, n1, x1 = (np.asarray(a, dtype=float) for a in (n0, x0, n1, x1))
+    n0, x0, n1, x1 = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (n0, x0, n1, x1)))
     p0, p1 = x0 / n0, x1 / n1
     diff = p1 - p0
-    pooled = (x0 + x1) / (n0 + n1)
-    se0 = np.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
+    z = _score_z_diff(n0, x0, n1, x1, np.zeros_like(diff))
+    p_value = np.where(z == 0, 1.0, _two_sided_p(z))
+    crit = _z(alpha)
+
+    def z_at(delta):
+        return _score_z_diff(n0, x0, n1, x1, delta)
+
+    # Starting points near the ends: a Wald interval with one success and one failure added
+    # per arm (Agresti & Caffo 2000), so that it is never degenerate.
+    pa0, pa1 = (x0 + 1) / (n0 + 2), (x1 + 1) / (n1 + 2)
+    w = crit * np.sqrt(pa0 * (1 - pa0) / (n0 + 2) + pa1 * (1 - pa1) / (n1 + 2))
+    one = np.ones_like(diff)
+    hi = _bisect(lambda d: z_at(d) + crit, diff, one, guesses=(diff + 0.8 * w, diff + 1.25 * w))
+    lo = -_bisect(
+        lambda d: crit - z_at(-d), -diff, one, guesses=(-diff + 0.8 * w, -diff + 1.25 * w)
+    )
+    ci_high = np.where(diff >= 1, 1.0, hi)
+    ci_low = np.where(diff <= -1, -1.0, lo)
+
+    # Ratio, on the log scale. Brackets reach 60 (a factor e^60) beyond the estimate; with no
+    # treatment conversions (x1 = 0) the estimate is R = 0, the lower bound 0 (rel -1) and
+    # the upper one is searched from R = e^-60 up. Starting points: the log interval with
+    # half a unit added to each count.
+    span = 60.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se0 > 0, diff / se0, 0.0)
-    p_value = np.where(se0 > 0, _two_sided_p(z), 1.0)
-    l0, u0 = _wilson(x0, n0, alpha)
-    l1, u1 = _wilson(x1, n1, alpha)
-    ci_low = diff - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
-    ci_high = diff + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var_log = (1 - p1) / (n1 * p1) + (1 - p0) / (n0 * p0)
-    rel, rel_lo, rel_hi = _log_ratio_ci(p0, p1, var_log, alpha)
+        log_r = np.log(p1) - np.log(p0)
+    finite = np.isfinite(log_r)
+    start = np.where(finite, log_r, 0.0)
+    t_adj = np.log((x1 + 0.5) / (n1 + 0.5)) - np.log((x0 + 0.5) / (n0 + 0.5))
+    w_log = crit * np.sqrt(1 / (x1 + 0.5) - 1 / (n1 + 0.5) + 1 / (x0 + 0.5) - 1 / (n0 + 0.5))
+
+    def zr(t):
+        return _score_z_ratio(n0, x0, n1, x1, t)
+
+    t_hi = _bisect(
+        lambda t: zr(t) + crit,
+        np.where(finite, start, -span),
+        start + span,
+        guesses=(t_adj + 0.8 * w_log, t_adj + 1.25 * w_log),
+    )
+    t_lo = -_bisect(
+        lambda t: crit - zr(-t),
+        -start,
+        -start + span,
+        guesses=(-t_adj + 0.8 * w_log, -t_adj + 1.25 * w_log),
+    )
+    defined = x0 > 0
+    rel = np.where(defined, p1 / np.where(defined, p0, 1.0) - 1, np.nan)
+    rel_hi = np.where(defined, np.expm1(t_hi), np.nan)
+    rel_lo = np.where(defined, np.where(x1 > 0, np.expm1(t_lo), -1.0), np.nan)
     return {
         "estimate_control": p0,
         "estimate_treatment": p1,
@@ -144,7 +302,9 @@ def welch_from_stats(
     ``t = (m1 - m0) / se`` with ``se^2 = s1^2/n1 + s0^2/n0`` and Welch-Satterthwaite
     degrees of freedom ``df = se^4 / ((s1^2/n1)^2/(n1 - 1) + (s0^2/n0)^2/(n0 - 1))``; the
     CI for the difference is ``diff +/- t_{df, 1-alpha/2} se`` (as ``scipy.stats.ttest_ind``
-    with ``equal_var=False``). The relative difference ``m1/m0 - 1`` uses the delta method
+    with ``equal_var=False``). When both variances are zero (``se = 0``) the test is
+    undefined: ``statistic``, ``p_value``, ``df`` and the CIs are NaN (the DataFrame
+    functions raise instead). The relative difference ``m1/m0 - 1`` uses the delta method
     on the log ratio, ``Var = s1^2/(n1 m1^2) + s0^2/(n0 m0^2)`` (normal quantile), defined
     only when both means are positive.
 
@@ -162,7 +322,8 @@ def welch_from_stats(
     diff = m1 - m0
     with np.errstate(divide="ignore", invalid="ignore"):
         df = se2**2 / (a0**2 / (n0 - 1) + a1**2 / (n1 - 1))
-        t = diff / se
+        t = np.where(se > 0, diff / se, np.nan)
+    df = np.where(se > 0, df, np.nan)
     p_value = 2.0 * stats.t.sf(np.abs(t), df)
     half = stats.t.isf(alpha / 2, df) * se
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -206,7 +367,8 @@ def cuped_from_stats(
     -------
     dict of arrays
         The keys of :func:`welch_from_stats` plus ``theta`` and ``variance_reduction``
-        (``1 - Var(y_adj) / Var(y)``, pooled within arms).
+        (``1 - Var(y_adj) / Var(y)``, pooled within arms). ``estimate_*`` are the unadjusted
+        arm means; ``diff`` and ``rel_diff`` compare the adjusted means.
 
     Notes
     -----
@@ -216,6 +378,19 @@ def cuped_from_stats(
     its variance ``s_y^2 - 2 theta s_xy + theta^2 s_x^2``. The variance of the difference
     shrinks by the factor ``1 - rho^2`` (``rho`` the within-arm correlation of y and x).
     Because ``theta`` does not depend on the assignment, the adjusted estimator stays unbiased.
+
+    Relative lift: the ratio of the adjusted means, ``a_1 / a_0 - 1``, with
+    ``a_0 = m_y0 - theta w_1 (m_x0 - m_x1)`` and ``a_1 = m_y1 - theta w_0 (m_x1 - m_x0)``
+    (``w_k = n_k / N``). Its CI is the delta method on ``log(a_1 / a_0)`` with the full
+    covariance of the two adjusted means (theta held fixed):
+    ``Var = V_11 / a_1^2 + V_00 / a_0^2 - 2 V_01 / (a_0 a_1)``, where
+    ``V_00 = (s_y0^2 - 2 theta w_1 s_xy0 + theta^2 w_1^2 s_x0^2)/n_0 + theta^2 w_1^2 s_x1^2/n_1``,
+    ``V_11`` likewise with the arms swapped, and
+    ``V_01 = theta w_0 (s_xy0 - theta w_1 s_x0^2)/n_0 + theta w_1 (s_xy1 - theta w_0 s_x1^2)/n_1``
+    (the covariance comes from the grand mean of x that both adjusted means share).
+    Estimating theta changes the adjusted means only by ``(theta_hat - theta) (m_xk - m_x)``,
+    a product of two ``O(n^-1/2)`` terms, so its contribution to the variance is of smaller
+    order and is left out. Defined (not NaN) when both adjusted means are positive.
 
     References
     ----------
@@ -243,12 +418,28 @@ def cuped_from_stats(
         adj_var[..., 1],
         alpha=alpha,
     )
-    # Relative lift is relative to the unadjusted control mean (the adjusted one is shifted
-    # by chance imbalance of x); delta method with the adjusted variances.
-    m0, m1 = my[..., 0], my[..., 0] + res["diff"]
+    # Relative lift: ratio of the two adjusted means, delta method on its log with their full
+    # covariance. With w_k = n_k / N the shares of the arms, a_0 = my_0 - theta w_1 mx_0 +
+    # theta w_1 mx_1 and a_1 = my_1 - theta w_0 mx_1 + theta w_0 mx_0 (both centre x at the
+    # grand mean, so they share it and covary).
+    a0, a1 = adj_mean[..., 0], adj_mean[..., 1]
+    n0, n1 = n[..., 0], n[..., 1]
+    th = theta[..., 0]
+    w0, w1 = n0 / total[..., 0], n1 / total[..., 0]
+    vy0, vy1, vx0, vx1, c0, c1 = (
+        vy[..., 0],
+        vy[..., 1],
+        vx[..., 0],
+        vx[..., 1],
+        cxy[..., 0],
+        cxy[..., 1],
+    )
+    v00 = (vy0 - 2 * th * w1 * c0 + (th * w1) ** 2 * vx0) / n0 + (th * w1) ** 2 * vx1 / n1
+    v11 = (vy1 - 2 * th * w0 * c1 + (th * w0) ** 2 * vx1) / n1 + (th * w0) ** 2 * vx0 / n0
+    v01 = th * w0 * (c0 - th * w1 * vx0) / n0 + th * w1 * (c1 - th * w0 * vx1) / n1
     with np.errstate(divide="ignore", invalid="ignore"):
-        var_log = adj_var[..., 1] / (n[..., 1] * m1**2) + adj_var[..., 0] / (n[..., 0] * m0**2)
-    res["rel_diff"], res["rel_ci_low"], res["rel_ci_high"] = _log_ratio_ci(m0, m1, var_log, alpha)
+        var_log = np.maximum(v11 / a1**2 + v00 / a0**2 - 2 * v01 / (a0 * a1), 0.0)
+    res["rel_diff"], res["rel_ci_low"], res["rel_ci_high"] = _log_ratio_ci(a0, a1, var_log, alpha)
     res["estimate_control"], res["estimate_treatment"] = my[..., 0], my[..., 1]
     within = ((n - 1) * vy).sum(axis=-1) / (total[..., 0] - 2)
     within_adj = ((n - 1) * adj_var).sum(axis=-1) / (total[..., 0] - 2)

@@ -67,5 +67,7 @@ def test_three_arms_and_errors():
         s.proportions("y")
     with pytest.raises(ValueError, match="every column of pairs must be in columns"):
         arm_stats(df, group_col="g", control="b", columns=["y"], pairs=[("y", "x")])
-    with pytest.raises(ValueError, match="non-negative share for each arm"):
+    with pytest.raises(ValueError, match=r"variant\(s\) \['b', 'c'\] are in the data but not"):
         s.srm(expected={"a": 1.0})
+    with pytest.raises(ValueError, match="must be non-negative"):
+        s.srm(expected={"a": 1.0, "b": -1.0, "c": 1.0})

@@ -68,7 +68,7 @@ def test_swapping_arms_flips_the_sign(case):
     for r, s in zip(ab, ba, strict=True):
         np.testing.assert_allclose(r["diff"], -s["diff"], rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(r["p_value"], s["p_value"], rtol=1e-9, atol=1e-12)
-    # symmetric intervals swap ends (Newcombe, Welch, delta)
+    # symmetric intervals swap ends (score, Welch, delta)
     for r, s in zip(ab[:2] + ab[3:], ba[:2] + ba[3:], strict=True):
         np.testing.assert_allclose(r["ci_low"], -s["ci_high"], rtol=1e-9, atol=1e-12)
 

@@ -48,7 +48,7 @@ def test_proportions_interval_covers_true_lift():
 
 
 def test_proportions_interval_covers_at_low_rates():
-    # Newcombe keeps coverage near 0 where the Wald interval under-covers.
+    # The score interval keeps coverage near 0 where the Wald interval under-covers.
     rng = np.random.default_rng(7)
     reps, n, p0, p1 = 6000, 800, 0.01, 0.015
     res = two_proportions_from_counts(n, rng.binomial(n, p0, reps), n, rng.binomial(n, p1, reps))
@@ -99,6 +99,40 @@ def test_cuped_variance_shrinks_by_one_minus_rho_squared():
     assert abs(res["diff"].mean() - 0.25) < 4 * res["diff"].std() / np.sqrt(4000)
     cover = np.mean((res["ci_low"] <= 0.25) & (0.25 <= res["ci_high"]))
     assert 0.935 <= cover <= 0.965, cover
+
+
+def _cuped_lift_sim(rng, reps, n, rho, lift, effect):
+    """Per-arm moments of ``reps`` experiments: y has mean 10, sd 4 and correlation ``rho``
+    with the pre-period x; the treatment adds ``lift`` x 10 (``effect='add'``) or multiplies
+    y by ``1 + lift`` (``'mul'``). Either way the true relative lift is ``lift``."""
+    z = rng.standard_normal((2, reps, 2, n))
+    x = 5.0 + 2.0 * z[0]
+    y = 10.0 + 4.0 * (rho * z[0] + np.sqrt(1 - rho**2) * z[1])
+    if effect == "add":
+        y[:, 1] += 10.0 * lift
+    else:
+        y[:, 1] *= 1 + lift
+    mx, my = x.mean(-1), y.mean(-1)
+    dx, dy = x - mx[..., None], y - my[..., None]
+    vx = (dx * dx).sum(-1) / (n - 1)
+    vy = (dy * dy).sum(-1) / (n - 1)
+    cxy = (dx * dy).sum(-1) / (n - 1)
+    return cuped_from_stats(np.full((reps, 2), float(n)), my, mx, vy, vx, cxy)
+
+
+@pytest.mark.parametrize("effect", ["add", "mul"])
+@pytest.mark.parametrize("lift", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("rho", [0.5, 0.9, 0.95])
+def test_cuped_relative_lift_interval_covers(rho, lift, effect):
+    # R = 4,000 experiments of 200 + 200 units: nominal 0.95 +/- 3 sqrt(0.95 0.05 / R)
+    reps = 4000
+    rng = np.random.default_rng([15, int(100 * rho), int(10 * lift), effect == "add"])
+    res = _cuped_lift_sim(rng, reps, 200, rho, lift, effect)
+    cover = np.mean((res["rel_ci_low"] <= lift) & (lift <= res["rel_ci_high"]))
+    band = 3 * np.sqrt(0.95 * 0.05 / reps)
+    assert abs(cover - 0.95) <= band, cover
+    # the point estimate is the ratio of the adjusted means: centred on the truth
+    assert abs(np.median(res["rel_diff"]) - lift) < 0.01 * (1 + lift)
 
 
 # ----------------------------------------------------------------- A/A false positives

@@ -29,6 +29,11 @@ def _ab(xc, xt, n=1000):
     )
 
 
+def _srm_ok(arms=("a", "b")):
+    """An SRM table that raises no alarm (the decisions require one)."""
+    return pd.DataFrame({"variant": list(arms), "srm": False, "p_value": 0.5})
+
+
 def _post(xc, xt):
     return bayes_proportions(
         _ab(xc, xt), group_col="variant", converted_col="converted", control="a"
@@ -36,14 +41,16 @@ def _post(xc, xt):
 
 
 def test_decide_bayesian_rules():
-    assert decide_bayesian(_post(100, 160), max_expected_loss=0.01)["decision"].iloc[0] == "ship"
-    assert decide_bayesian(_post(160, 100))["decision"].iloc[0] == "do not ship"
-    assert decide_bayesian(_post(100, 102))["decision"].iloc[0] == "keep running"
+    ok = _srm_ok()
+    res = decide_bayesian(_post(100, 160), srm=ok, max_expected_loss=0.01)
+    assert res["decision"].iloc[0] == "ship"
+    assert decide_bayesian(_post(160, 100), srm=ok)["decision"].iloc[0] == "do not ship"
+    assert decide_bayesian(_post(100, 102), srm=ok)["decision"].iloc[0] == "keep running"
     srm = srm_check(pd.DataFrame({"variant": ["a"] * 5200 + ["b"] * 4800}), group_col="variant")
     res = decide_bayesian(_post(100, 160), srm=srm, max_expected_loss=0.01)
     assert res["decision"].iloc[0] == "do not ship" and "mismatch" in res["caveats"].iloc[0]
     with pytest.raises(ValueError, match="prob_threshold must be in"):
-        decide_bayesian(_post(100, 102), prob_threshold=0.3)
+        decide_bayesian(_post(100, 102), srm=ok, prob_threshold=0.3)
 
 
 def test_decide_bayesian_guardrail_overrides():
@@ -58,7 +65,10 @@ def test_decide_bayesian_guardrail_overrides():
         ],
     )
     res = decide_bayesian(
-        _post(100, 160), guardrails=summ[summ["role"] == "guardrail"], max_expected_loss=0.01
+        _post(100, 160),
+        srm=_srm_ok(),
+        guardrails=summ[summ["role"] == "guardrail"],
+        max_expected_loss=0.01,
     )
     assert res["decision"].iloc[0] == "do not ship"
     assert "guardrail" in res["reason"].iloc[0]
@@ -77,13 +87,17 @@ def test_decide_sequential(small_world):
         tau=0.02,
         freq="2h",
     )
-    res = decide_sequential(mon)
+    ok = _srm_ok(("control", "coupon"))
+    res = decide_sequential(mon, srm=ok)
     assert res["decision"].iloc[0] == "keep running"  # 821 customers: far too few
-    assert decide_sequential(mon, n_required=100)["decision"].iloc[0] == "do not ship"
+    res = decide_sequential(mon, srm=ok, n_required=100)
+    assert res["decision"].iloc[0] == "do not ship"
     strong = mon.assign(reject=True, ci_low=0.01, ci_high=0.05)
-    assert decide_sequential(strong)["decision"].iloc[0] == "ship"
+    assert decide_sequential(strong, srm=ok)["decision"].iloc[0] == "ship"
     with pytest.raises(KeyError, match="reject"):
-        decide_sequential(mon.drop(columns="reject"))
+        decide_sequential(mon.drop(columns="reject"), srm=ok)
+    with pytest.raises(ValueError, match="decide_sequential needs the sample ratio"):
+        decide_sequential(strong)
 
 
 def test_peeking_inflates_naive_but_not_msprt():
@@ -115,15 +129,16 @@ def test_verdict_dispatches_on_method(small_world):
     summ = analyze(d, metrics=[Metric("converted", kind="proportion", role="primary")], **kw)
     post = bayes_proportions(d, converted_col="converted", **kw)
     mon = sequential_test(d, value_col="converted", time_col="assigned_at", tau=0.02, **kw)
+    srm = srm_check(d, group_col="variant")
     for method, extra in (
         ("frequentist", {}),
         ("bayesian", {"posterior": post}),
         ("sequential", {"monitoring": mon}),
     ):
-        out = verdict(method, summary=summ, n_required=5000, **extra)
+        out = verdict(method, summary=summ, srm=srm, n_required=5000, **extra)
         assert out["method"].iloc[0] == method
         assert out["decision"].iloc[0] in ("ship", "do not ship", "keep running")
     with pytest.raises(ValueError, match="method must be one of"):
         verdict("bayes", summary=summ)
     with pytest.raises(ValueError, match="needs posterior"):
-        verdict("bayesian", summary=summ)
+        verdict("bayesian", summary=summ, srm=srm)
