@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv external data report test lint format bench lock clean
+.PHONY: help venv external data report cdnow test lint format bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -49,6 +49,15 @@ data: $(STAMP) ## Build the simulated sample world (SIZE=small SEED=1) under dat
 
 report: data ## Bootstrap, build the sample data and run the report batch in reports.yml
 	$(BIN)/crm report run reports.yml
+
+# A real dataset end to end (README, "Your own data"): CDNOW's own purchase log, taken from
+# the lifetimes wheel, imported into a dataset folder and run through the value study.
+CDNOW_DIR := data/datasets/cdnow
+cdnow: $(STAMP) $(CDNOW_WHEEL) ## Import CDNOW's real purchase log and run the value study on it
+	$(BIN)/python -m zipfile -e $(CDNOW_WHEEL) data/raw/cdnow
+	$(BIN)/crm data import data/raw/cdnow/lifetimes/datasets/CDNOW_master.txt \
+	    --mapping cdnow_transactions --out $(CDNOW_DIR)
+	$(BIN)/crm report run reports-cdnow.yml
 
 test: $(STAMP) $(EXTERNAL) ## Bootstrap, lint, then the whole test suite (notebooks included, via nbval)
 	$(BIN)/ruff check .
@@ -86,4 +95,4 @@ lock: ## Re-resolve the newest versions allowed by pyproject.toml into constrain
 	rm -rf .lock-venv
 
 clean: ## Remove the venv, generated data and reports
-	rm -rf $(VENV) data/raw/simulated data/interim/* data/warehouse/* reports/*/ reports/latest
+	rm -rf $(VENV) data/raw/simulated data/raw/cdnow data/interim/* data/warehouse/* data/datasets/* reports/*/ reports/latest
