@@ -13,6 +13,7 @@ from crm_lib.experiments.analysis import (
     adjust_pvalues,
     analyze,
     bootstrap_test,
+    choose_experiment,
     cuped,
     experiment_frame,
     means_test,
@@ -76,6 +77,7 @@ from crm_lib.experiments.uplift import (
 )
 
 __all__ = [
+    "choose_experiment",
     "ArmStats",
     "CAUTION_EXPLORATORY",
     "CAUTION_PREREGISTERED",

@@ -51,6 +51,45 @@ __all__ = [
 SRM_THRESHOLD = 0.001
 
 
+def choose_experiment(
+    assignments: pd.DataFrame,
+    experiment_id: str = "",
+    *,
+    experiment_col: str = "experiment_id",
+    time_col: str = "assigned_at",
+) -> str:
+    """The experiment to analyse: ``experiment_id`` if the data has it, else the latest one.
+
+    Parameters
+    ----------
+    assignments : pandas.DataFrame
+        The ``experiment_assignments`` table.
+    experiment_id : str
+        ``""`` picks the experiment whose first assignment is the latest (the only one
+        when there is one).
+
+    Raises
+    ------
+    ValueError
+        When the table is empty, or ``experiment_id`` is not in it (the message lists the
+        experiments there are).
+    """
+    if experiment_col not in assignments or assignments.empty:
+        raise ValueError("the dataset has no experiment assignments to analyse")
+    present = assignments[experiment_col].dropna().unique().tolist()
+    if experiment_id:
+        if experiment_id not in present:
+            raise ValueError(
+                f"experiment_id={experiment_id!r} is not in the data; experiments there: "
+                f"{sorted(present, key=str)}"
+            )
+        return experiment_id
+    first = (
+        pd.to_datetime(assignments[time_col], utc=True).groupby(assignments[experiment_col]).min()
+    )
+    return str(first.sort_values(kind="stable").index[-1])
+
+
 def experiment_frame(
     assignments: pd.DataFrame,
     outcomes: pd.DataFrame,

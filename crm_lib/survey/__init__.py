@@ -75,6 +75,7 @@ from crm_lib.survey.metrics import (
     nps_group,
     top_box,
     trend,
+    wave_order,
     wilson_interval,
 )
 from crm_lib.survey.screening import REASONS, Screening, screen_responses
@@ -132,5 +133,6 @@ __all__ = [
     "top_box",
     "trend",
     "weighted_estimates",
+    "wave_order",
     "wilson_interval",
 ]

@@ -576,6 +576,7 @@ def trend(
     metric: str = "nps",
     weight_col: str | None = None,
     alpha: float = 0.05,
+    order: list | None = None,
     **metric_kwargs,
 ) -> pd.DataFrame:
     """A metric per wave, with the change from the previous wave and its p-value.
@@ -584,6 +585,9 @@ def trend(
     ----------
     metric : {"nps", "top_box", "mean"}
         :func:`nps`, :func:`top_box` or :func:`mean_score`; ``metric_kwargs`` go to it.
+    order : list, optional
+        The waves in time order (e.g. :func:`wave_order`); default: sorted by name, which
+        is time order only for names like ``2025Q1`` (not for ``2024-spring``).
 
     Returns
     -------
@@ -614,6 +618,12 @@ def trend(
             "ci_high": per["ci_high"],
         }
     )
+    if order is not None:
+        missing = sorted(set(out["wave"]) - set(order), key=str)
+        if missing:
+            raise ValueError(f"order does not list the wave(s) {missing}")
+        rank = {w: i for i, w in enumerate(order)}
+        out = out.sort_values("wave", key=lambda w: w.map(rank)).reset_index(drop=True)
     out["diff_prev"] = out["estimate"].diff()
     out["se_diff_prev"] = np.sqrt(out["se"] ** 2 + out["se"].shift() ** 2)
     out["p_value_prev"] = 2 * stats.norm.sf(np.abs(out["diff_prev"] / out["se_diff_prev"]))
@@ -761,3 +771,27 @@ def compare_groups(
         }
     )
     return GroupComparison(groups=groups, omnibus=omnibus, posthoc=post)
+
+
+def wave_order(
+    data: pd.DataFrame, *, wave_col: str = "wave", time_col: str | None = "started_at"
+) -> list:
+    """The survey waves of ``data`` in time order: by the median start of their responses.
+
+    A wave's name need not sort in time (``2024-spring``, ``2024-autumn``); its responses'
+    times do. Without ``time_col`` (or when the column is absent) the names are sorted.
+
+    Raises
+    ------
+    ValueError
+        When ``data`` has no ``wave_col`` or no wave at all.
+    """
+    if wave_col not in data:
+        raise ValueError(f"the responses have no column {wave_col!r} naming the wave")
+    waves = data[wave_col].dropna()
+    if waves.empty:
+        raise ValueError(f"the responses name no wave in {wave_col!r}")
+    if time_col is None or time_col not in data:
+        return sorted(waves.unique(), key=str)
+    start = pd.to_datetime(data[time_col], utc=True).groupby(data[wave_col]).median()
+    return list(start.sort_values(kind="stable").index)

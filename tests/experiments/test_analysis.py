@@ -743,3 +743,22 @@ def test_srm_flags_an_empty_planned_arm_and_units_in_an_unplanned_arm():
     res = both(small, {"a": 0.5, "b": 0.5, "c": 0.0})
     assert not res["srm"].any()
     assert res["p_value"].iloc[0] == pytest.approx(sps.chisquare([10, 10]).pvalue)
+
+
+def test_choose_experiment_takes_the_given_one_or_the_latest():
+    from crm_lib.experiments import choose_experiment
+
+    a = pd.DataFrame(
+        {
+            "experiment_id": ["spring-mail", "spring-mail", "autumn-push", "winter-sms"],
+            "assigned_at": pd.to_datetime(
+                ["2024-03-01", "2024-03-02", "2024-09-10", "2024-01-05"], utc=True
+            ),
+        }
+    )
+    assert choose_experiment(a) == "autumn-push"  # latest first assignment, not name order
+    assert choose_experiment(a, "winter-sms") == "winter-sms"
+    with pytest.raises(ValueError, match=r"'EXP-2025-COUPON' is not in the data; experiments"):
+        choose_experiment(a, "EXP-2025-COUPON")
+    with pytest.raises(ValueError, match="no experiment assignments"):
+        choose_experiment(a.iloc[:0])

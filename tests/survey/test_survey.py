@@ -820,3 +820,25 @@ def test_weighted_top_box_and_mean_with_equal_weights(screened):
     assert m_w["se"].iloc[0] == pytest.approx(m_plain["se"].iloc[0] * np.sqrt((n - 1) / n))
     with pytest.raises(ValueError, match="non-negative and not missing"):
         survey.top_box(df.assign(w=-1.0), "csat", weight_col="w")
+
+
+def test_waves_in_time_order_whatever_their_names():
+    data = pd.DataFrame(
+        {
+            "wave": ["2024-spring", "2024-autumn", "2025-spring", "2024-spring", "2024-autumn"],
+            "started_at": pd.to_datetime(
+                ["2024-04-02", "2024-10-01", "2025-04-03", "2024-04-05", "2024-10-04"], utc=True
+            ),
+            "nps": [10, 0, 9, 7, 10],
+        }
+    )
+    order = survey.wave_order(data)
+    assert order == ["2024-spring", "2024-autumn", "2025-spring"]  # not alphabetical
+    assert survey.wave_order(data.drop(columns="started_at")) == sorted(order)
+    trend = survey.trend(data, metric="nps", order=order)
+    assert list(trend["wave"]) == order
+    # spring: one promoter, one passive -> 50; autumn: one detractor, one promoter -> 0
+    assert trend["estimate"].tolist()[:2] == pytest.approx([50.0, 0.0])
+    assert trend["diff_prev"].iloc[1] == pytest.approx(-50.0)
+    with pytest.raises(ValueError, match="does not list the wave"):
+        survey.trend(data, metric="nps", order=order[:2])
