@@ -325,6 +325,60 @@ def test_a_run_that_prints_pii_fails_and_names_file_and_kind(tmp_path, monkeypat
         assert "zhang.wei@example.cn" not in path.read_text(encoding="utf-8")
 
 
+# A customer's e-mail and mobile, built in the cells so that no cell source holds them: only
+# the run's outputs and its error can carry them into the reports folder.
+THROWS = [
+    "# Lookup study",
+    "x = 1",
+    "raise LookupError('no order for ' + 'li.na' + '@example.com' + ', mobile ' + '139 8765 '"
+    " + '4321')",
+]
+PRINTS = ["print('top buyer:', 'li.na' + '@example.com', 'mobile', '139 8765 ' + '4321')"]
+SECRETS = ["li.na@example.com", "139 8765 4321", "13987654321"]
+
+
+def test_personal_data_in_an_error_or_an_output_never_reaches_the_reports_folder(tmp_path):
+    """Item 13: a failed run is scanned too, its error text included; a run with a hit
+    publishes no HTML or notebook, and the index says what was withheld (never the value)."""
+    make_notebook(tmp_path / "throws.ipynb", THROWS)
+    make_notebook(tmp_path / "prints.ipynb", PRINTS)
+    make_notebook(tmp_path / "clean.ipynb", EXAMPLES_ONLY)
+    (tmp_path / "reports.yml").write_text(
+        "runs:\n  - notebook: throws.ipynb\n  - notebook: prints.ipynb\n  - notebook: clean.ipynb\n"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        mp.setenv("MPLBACKEND", "Agg")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["report", "run", "--run-id", "leak"])
+    assert code == 1
+    folder = tmp_path / "reports" / "leak"
+    files = [f for f in (tmp_path / "reports").rglob("*") if f.is_file()]
+    assert {f.name for f in files} >= {"index.html", "batch.json", "metrics.json", "clean.html"}
+    for f in files:
+        text = f.read_bytes().decode("utf-8", errors="replace")
+        shown = [s for s in SECRETS if s in text]
+        assert not shown, f"{f.relative_to(tmp_path)} shows {shown}"
+    log = out.getvalue() + err.getvalue()
+    assert "throws" in log and not [s for s in SECRETS if s in log]
+    for name in ("throws", "prints"):  # withheld: no HTML, no executed notebook
+        assert not (folder / name / f"{name}.html").exists()
+        assert not (folder / name / f"{name}.ipynb").exists()
+    assert (folder / "clean" / "clean.ipynb").is_file()  # a clean run is published in full
+    summary = load_json(folder / "batch.json")
+    withheld = "withheld: personal data found (1 e-mail address, 1 phone number)"
+    runs = {r["name"]: r for r in summary["runs"]}
+    assert runs["throws"]["withheld"] == runs["prints"]["withheld"] == withheld
+    assert runs["clean"]["withheld"] is None and runs["clean"]["status"] == "succeeded"
+    assert runs["throws"]["status"] == runs["prints"]["status"] == "failed"
+    assert runs["throws"]["error"].startswith("LookupError: no order for ")
+    assert runs["throws"]["html"] is None and runs["prints"]["ipynb"] is None
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert index.count(withheld) == 2
+    assert load_json(folder / "throws" / "metrics.json")["withheld"] == withheld
+
+
 def test_pii_check_scans_metrics(tmp_path):
     assert runner.pii_check([], {"metrics": {"n": 3}}) is None
     error = runner.pii_check([], {"metrics": {"top": "+8613912345678"}})
