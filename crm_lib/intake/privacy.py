@@ -12,7 +12,8 @@
 - :func:`consent_flags` says per customer whether marketing may contact them.
 - :func:`erase_customer` removes a customer from every warehouse table in one publish.
 - :func:`scan_for_pii` finds e-mail addresses and phone numbers in text, files and
-  executed notebooks (use it on reports before sharing them).
+  executed notebooks (use it on reports before sharing them); :func:`count_pii` counts the
+  distinct ones and :func:`redact_pii` replaces them in a text (error messages, logs).
 
 Key rotation
 ------------
@@ -46,10 +47,14 @@ __all__ = [
     "KEY_FILE",
     "PHONE_RE",
     "PseudonymKeyWarning",
+    "REDACTED",
+    "SCANNED_SUFFIXES",
     "consent_flags",
+    "count_pii",
     "erase_customer",
     "load_key",
     "pseudonymize",
+    "redact_pii",
     "scan_for_pii",
 ]
 
@@ -545,16 +550,29 @@ def scan_for_pii(
     >>> len(scan_for_pii("2,000 customers, 13.5% churn"))
     0
     """
+    rows = [
+        {"source": source, "kind": kind, "masked": _mask(kind, found), "position": start}
+        for source, text in _texts(text_or_paths, sources)
+        for kind, found, start, _ in _findings(text, allow)
+    ]
+    out = pd.DataFrame(rows, columns=["source", "kind", "masked", "position"])
+    return out.sort_values(["source", "position"], kind="stable").reset_index(drop=True)
+
+
+SCANNED_SUFFIXES = (".ipynb", ".html", ".md", ".txt", ".json", ".csv")
+"""Files :func:`scan_for_pii` reads when given a folder."""
+
+
+def _texts(
+    text_or_paths: str | Path | Iterable[str | Path], sources: bool
+) -> list[tuple[str, str]]:
+    """(source, text) pairs of strings, files and folders (see :func:`scan_for_pii`)."""
     items = [text_or_paths] if isinstance(text_or_paths, str | Path) else list(text_or_paths)
     texts: list[tuple[str, str]] = []
     for i, item in enumerate(items):
         if isinstance(item, Path):
             files = (
-                sorted(
-                    p
-                    for p in item.rglob("*")
-                    if p.suffix in {".ipynb", ".html", ".md", ".txt", ".json", ".csv"}
-                )
+                sorted(p for p in item.rglob("*") if p.suffix in SCANNED_SUFFIXES)
                 if item.is_dir()
                 else [item]
             )
@@ -568,20 +586,88 @@ def scan_for_pii(
                     texts.append((f.name, text))
         else:
             texts.append((f"text[{i}]", str(item)))
+    return texts
+
+
+def _findings(text: str, allow: Iterable[str] = ()) -> list[tuple[str, str, int, int]]:
+    """(kind, finding, start, end) of every e-mail address and phone number in ``text``."""
     allowed = set(allow)
-    rows = []
-    for source, text in texts:
-        for kind, pattern in (("email", EMAIL_RE), ("phone", PHONE_RE)):
-            for m in pattern.finditer(text):
-                if m.group(0) in allowed:
-                    continue
-                rows.append(
-                    {
-                        "source": source,
-                        "kind": kind,
-                        "masked": _mask(kind, m.group(0)),
-                        "position": m.start(),
-                    }
-                )
-    out = pd.DataFrame(rows, columns=["source", "kind", "masked", "position"])
-    return out.sort_values(["source", "position"], kind="stable").reset_index(drop=True)
+    out = []
+    for kind, pattern in (("email", EMAIL_RE), ("phone", PHONE_RE)):
+        for m in pattern.finditer(text):
+            if m.group(0) not in allowed:
+                out.append((kind, m.group(0), m.start(), m.end()))
+    return out
+
+
+def count_pii(
+    text_or_paths: str | Path | Iterable[str | Path],
+    *,
+    sources: bool = True,
+    allow: Iterable[str] = (),
+) -> dict[str, int]:
+    """Number of **distinct** e-mail addresses and phone numbers in texts and files.
+
+    Parameters
+    ----------
+    text_or_paths, sources, allow
+        As in :func:`scan_for_pii`.
+
+    Returns
+    -------
+    dict of str to int
+        ``{"email": n, "phone": m}`` with only the kinds found (empty: nothing found).
+        Findings are compared after normalisation (e-mail trimmed and lower-cased, phone
+        to E.164), so one address found in a notebook, its HTML and an error message
+        counts once. The values themselves are never returned.
+
+    Examples
+    --------
+    >>> count_pii(["mail Ann@Example.com", "ann@example.com, 138 1234 5678"])
+    {'email': 1, 'phone': 1}
+    """
+    norm = {"email": cleaning.normalize_email, "phone": cleaning.normalize_phone}
+    seen: dict[str, set[str]] = {}
+    for _, text in _texts(text_or_paths, sources):
+        for kind, found, _, _ in _findings(text, allow):
+            value = norm[kind](found)
+            seen.setdefault(kind, set()).add(found if value is None or pd.isna(value) else value)
+    return {kind: len(seen[kind]) for kind in ("email", "phone") if kind in seen}
+
+
+REDACTED = {"email": "[e-mail removed]", "phone": "[phone number removed]"}
+"""What :func:`redact_pii` puts in place of each kind of finding."""
+
+
+def redact_pii(text: str, *, allow: Iterable[str] = ()) -> str:
+    """``text`` with every e-mail address and phone number replaced by a placeholder.
+
+    Parameters
+    ----------
+    text : str
+        Any text: an error message, a log line, a traceback.
+    allow : iterable of str
+        Findings to keep (as in :func:`scan_for_pii`).
+
+    Returns
+    -------
+    str
+        The text with each finding replaced by :data:`REDACTED` of its kind; nothing of
+        the value is kept (not even its domain or first digits).
+
+    Examples
+    --------
+    >>> redact_pii("no order for ann@example.com, mobile 138 1234 5678")
+    'no order for [e-mail removed], mobile [phone number removed]'
+    """
+    text = str(text)
+    spans = sorted(
+        ((start, end, kind) for kind, _, start, end in _findings(text, allow)), reverse=True
+    )
+    last = len(text) + 1
+    for start, end, kind in spans:  # from the end, so earlier offsets stay valid
+        if end > last:  # overlaps a later finding already replaced
+            continue
+        text = text[:start] + REDACTED[kind] + text[end:]
+        last = start
+    return text

@@ -320,3 +320,25 @@ def test_erasure_follows_a_pseudonymised_merge_log_back_to_raw_ids(tmp_path):
     counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
     assert counts == {"customers": 2, "customer_merge_log": 1, "customers_clean": 2}
     assert _read(path, "customers")["customer_id"].tolist() == ["C3"]
+
+
+def test_count_pii_counts_distinct_values_after_normalisation(tmp_path):
+    page = tmp_path / "r.html"
+    page.write_text("<p>Ann@Example.com, +86 138-1234-5678</p>", encoding="utf-8")
+    texts = ["ann@example.com and 138 1234 5678", "bo@example.org", page]
+    assert privacy.count_pii(texts) == {"email": 2, "phone": 1}
+    assert privacy.count_pii(texts, allow=["bo@example.org"]) == {"email": 1, "phone": 1}
+    assert privacy.count_pii("2,000 customers, order O00012345/1") == {}
+
+
+def test_redact_pii_keeps_nothing_of_the_value():
+    text = "LookupError: no order for Li.Na@example.com (mobile +86-139-8765-4321), retry"
+    out = privacy.redact_pii(text)
+    assert out == (
+        "LookupError: no order for [e-mail removed] (mobile [phone number removed]), retry"
+    )
+    assert privacy.scan_for_pii(out).empty
+    assert privacy.redact_pii("e.g. ANN@EXAMPLE.COM", allow=["ANN@EXAMPLE.COM"]) == (
+        "e.g. ANN@EXAMPLE.COM"
+    )
+    assert privacy.redact_pii("") == ""

@@ -379,6 +379,26 @@ def test_personal_data_in_an_error_or_an_output_never_reaches_the_reports_folder
     assert load_json(folder / "throws" / "metrics.json")["withheld"] == withheld
 
 
+def test_a_runner_error_with_personal_data_is_redacted_everywhere(tmp_path, monkeypatch, caplog):
+    """A crash of the runner itself (no executed notebook): its message and traceback are
+    redacted in the result, metrics.json and the log."""
+    make_notebook(tmp_path / "careful.ipynb", EXAMPLES_ONLY)
+    monkeypatch.chdir(tmp_path)
+
+    def crash(*args, **kwargs):
+        raise OSError("cannot write the file of " + "li.na" + "@example.com")
+
+    monkeypatch.setattr(runner, "_run_one", crash)
+    with caplog.at_level("ERROR", logger="crm_lib"):
+        result = run_batch({"runs": [{"notebook": "careful.ipynb"}]}, run_id="crash")
+    (run,) = result.runs
+    assert run.error == "runner error: OSError: cannot write the file of [e-mail removed]"
+    assert run.withheld == "withheld: personal data found (1 e-mail address)"
+    assert "Traceback" in caplog.text and "[e-mail removed]" in caplog.text
+    for text in (caplog.text, *(f.read_text() for f in result.folder.rglob("*") if f.is_file())):
+        assert "li.na@example.com" not in text
+
+
 def test_pii_check_scans_metrics(tmp_path):
     assert runner.pii_check([], {"metrics": {"n": 3}}) is None
     error = runner.pii_check([], {"metrics": {"top": "+8613912345678"}})
