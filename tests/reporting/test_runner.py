@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from crm_lib.cli import main
@@ -446,6 +447,8 @@ def test_cleaning_notebooks_publish_no_raw_identifier(tmp_path, monkeypatch):
         ],
     }
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRM_PSEUDONYM_KEY", raising=False)  # no key configured, as in a
+    monkeypatch.delenv("CRM_DATA_DIR", raising=False)  # plain `make report`
     result = run_batch(spec, run_id="cleaning", reports_dir=tmp_path / "reports", quiet=True)
     assert [r.error for r in result.runs] == [None, None]  # the PII scan passed
     assert result.runs[1].metrics["input_tables_from"] == "warehouse"  # 02 read 01's load
@@ -476,7 +479,60 @@ def test_cleaning_notebooks_publish_no_raw_identifier(tmp_path, monkeypatch):
     metrics = result.runs[1].metrics
     assert metrics["dedup_precision"] >= 0.95 and metrics["dedup_recall"] >= 0.95
 
+    pseudo_tables = ["customers_clean", "transactions_clean", "orders_net", "customer_merge_log"]
+
+    def pseudonyms() -> dict[str, list]:
+        with connect(db) as con:
+            return {
+                t: sorted(
+                    r[0] for r in con.execute(f"select distinct customer_id from {t}").fetchall()
+                )
+                for t in pseudo_tables
+            }
+
+    first_pseudonyms = pseudonyms()
     again = run_batch(spec, run_id="again", reports_dir=tmp_path / "reports", quiet=True)
     assert again.ok
     for first, second in zip(result.runs, again.runs, strict=True):
         assert first.metrics == second.metrics
+    # Item 14: the same (simulated world's) key in both runs gives the same pseudonyms ...
+    assert pseudonyms() == first_pseudonyms
+
+    # ... so a customer erased after the run leaves every pseudonymised table, every Parquet
+    # copy and every quarantine file beside the warehouse, with no key passed.
+    from crm_lib.intake import privacy
+
+    with connect(db) as con:
+        person = con.execute(
+            "select customer_id from customers where customer_id not in "
+            "(select customer_id from customer_merge_log) order by customer_id limit 1"
+        ).fetchone()[0]
+        secret = con.execute("select * from pseudonym_key").df()
+    assert list(secret["source"]) == ["simulated world"]
+    key = privacy.configured_key(simulated_world=result.runs[0].metrics["world_fingerprint"])
+    pseudonym = privacy.pseudonymize(pd.DataFrame({"c": [person]}), "c", key=key.secret)["c"][0]
+
+    def person_rows() -> dict[str, int]:
+        out = {}
+        with connect(db) as con:
+            for t in pseudo_tables:
+                out[t] = con.execute(
+                    f"select count(*) from {t} where customer_id = ?", [pseudonym]
+                ).fetchone()[0]
+        for f in sorted((db.parent / "parquet").glob("*.parquet")):
+            df = pd.read_parquet(f)
+            out[f.name] = int((df.get("customer_id") == pseudonym).sum()) if len(df) else 0
+        for f in sorted((db.parent / "quarantine").glob("*.csv")):
+            df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            out[f.name] = int(df["raw"].str.contains(f'"{person}"', regex=False).sum())
+        return out
+
+    before = person_rows()
+    assert before["customers_clean"] == before["customers_clean.parquet"] == 1
+    assert before["transactions_clean"] > 0 and before["transactions_clean.parquet"] > 0
+    removed = privacy.erase_customer(person, warehouse=db)
+    assert set(person_rows().values()) == {0}
+    counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
+    for t in pseudo_tables:
+        assert counts.get(t, 0) == before[t], t
+    assert counts["parquet/transactions_clean.parquet"] == before["transactions_clean.parquet"]
