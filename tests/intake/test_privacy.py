@@ -478,3 +478,49 @@ def test_erasure_refuses_pseudonymised_tables_when_no_key_is_found(
         privacy.erase_customer("C1", warehouse=db)
     assert len(_read(db, "customers")) == 3  # nothing was erased half-way
     assert len(_rows(folder / "parquet" / "transactions_clean.parquet")) == 4
+
+
+def test_configured_key_never_makes_one_up(monkeypatch, tmp_path):
+    _no_configured_key(monkeypatch, tmp_path)
+    with pytest.raises(privacy.PseudonymKeyError, match="no pseudonymisation key is configured"):
+        privacy.configured_key()
+    with pytest.raises(ValueError, match=r"CRM_PSEUDONYM_KEY.*\.crm_pseudonym_key"):
+        privacy.configured_key(key_file=tmp_path / "missing" / privacy.KEY_FILE)
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "no-key-here").exists()
+
+
+def test_a_simulated_world_keeps_one_key_and_a_configured_key_wins(monkeypatch, tmp_path, people):
+    _no_configured_key(monkeypatch, tmp_path)
+    a = privacy.configured_key(simulated_world="f6efeda2ad2f8bba")
+    b = privacy.configured_key(simulated_world="f6efeda2ad2f8bba")
+    other = privacy.configured_key(simulated_world="0000000000000000")
+    assert (a.source, a.world) == ("simulated world", "f6efeda2ad2f8bba")
+    assert a.secret == b.secret != other.secret and a.check == b.check != other.check
+    run1 = privacy.pseudonymize(people, "email", key=a.secret)
+    run2 = privacy.pseudonymize(people, "email", key=b.secret)
+    pd.testing.assert_frame_equal(run1, run2)  # same pseudonyms in every run
+    assert "secret" not in repr(a) and a.secret.decode() not in repr(a)
+    monkeypatch.setenv(privacy.KEY_ENV, KEY)
+    env = privacy.configured_key(simulated_world="f6efeda2ad2f8bba")
+    assert env.source == "$CRM_PSEUDONYM_KEY" and env.secret == KEY.encode()
+
+
+def test_erasure_finds_a_recorded_simulated_key_and_refuses_a_wrong_key(
+    cleaned_warehouse, monkeypatch, tmp_path
+):
+    db, _ = cleaned_warehouse
+    _no_configured_key(monkeypatch, tmp_path)
+    world = privacy.simulated_world_key("f6efeda2ad2f8bba")
+    customers = pd.DataFrame({"customer_id": ["C1", "C3"]})
+    warehouse.write_tables(
+        {
+            "customers_clean": privacy.pseudonymize(customers, "customer_id", key=world.secret),
+            privacy.KEY_TABLE: world.record(),
+        },
+        db,
+    )
+    with pytest.raises(privacy.PseudonymKeyError, match="not the key the pseudonymised tables"):
+        privacy.erase_customer("C1", warehouse=db, key=KEY)
+    removed = privacy.erase_customer("C1", warehouse=db, beside=False)  # no key passed
+    counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
+    assert counts["customers_clean"] == 1 and counts["customers"] == 1

@@ -503,14 +503,23 @@ def test_cleaning_notebooks_publish_no_raw_identifier(tmp_path, monkeypatch):
     from crm_lib.intake import privacy
 
     with connect(db) as con:
-        person = con.execute(
-            "select customer_id from customers where customer_id not in "
-            "(select customer_id from customer_merge_log) order by customer_id limit 1"
-        ).fetchone()[0]
-        secret = con.execute("select * from pseudonym_key").df()
-    assert list(secret["source"]) == ["simulated world"]
+        raw_ids = (
+            con.sql("select customer_id from customers order by 1").to_arrow_table().to_pandas()
+        )
+        merged = (
+            con.sql("select customer_id, master_id from customer_merge_log")
+            .to_arrow_table()
+            .to_pandas()
+        )
+        recorded = con.sql("select * from pseudonym_key").to_arrow_table().to_pandas()
+    assert list(recorded["source"]) == ["simulated world"]
     key = privacy.configured_key(simulated_world=result.runs[0].metrics["world_fingerprint"])
-    pseudonym = privacy.pseudonymize(pd.DataFrame({"c": [person]}), "c", key=key.secret)["c"][0]
+    ids = privacy.pseudonymize(raw_ids, "customer_id", key=key.secret)["customer_id"]
+    # a buyer with one account: in the clean tables, in no merge
+    with_lines = set(first_pseudonyms["transactions_clean"]) - set(merged.stack())
+    person, pseudonym = next(
+        (r, p) for r, p in zip(raw_ids["customer_id"], ids, strict=True) if p in with_lines
+    )
 
     def person_rows() -> dict[str, int]:
         out = {}
