@@ -89,3 +89,22 @@ def test_importing_the_contract_does_not_import_pyspark_pandas():
         "assert u.find_spec('pyspark') is None or u.find_spec('pyspark.sql') is not None"
     )
     subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code], check=True)
+
+
+def test_every_required_column_states_its_missing_value_policy():
+    doc = schemas.contract_table().set_index(["table", "column"])["missing"]
+    assert doc[("customers", "region")] == "unknown"
+    assert doc[("customers", "acquisition_channel")] == "unknown"
+    assert doc[("transactions", "category")] == "unknown"
+    for key in ["customer_id", "signup_at", "marketing_consent"]:
+        assert doc[("customers", key)] == "quarantine", key
+    for key in ["order_id", "customer_id", "ordered_at", "amount", "quantity"]:
+        assert doc[("transactions", key)] == "quarantine", key
+    assert doc[("customers", "email")] == "keep"  # nullable: stays missing
+    assert set(doc) <= {"unknown", "quarantine", "keep"}
+    # "unknown" is an allowed value exactly where the policy can write it
+    for (table, column), policy in doc.items():
+        assert schemas.missing_policy(table, column) == policy
+        if policy == "unknown":
+            col = schemas.SCHEMAS[table].columns[column]
+            assert all(c(pd.Series([schemas.UNKNOWN])).check_output.all() for c in col.checks)
