@@ -222,3 +222,17 @@ def test_no_orphans_and_bad_arguments(lines):
         cleaning.check_references(lines, CUSTOMERS, policy="drop")
     with pytest.raises(cleaning.CleaningError, match=r"customers: column\(s\) \['buyer'\]"):
         cleaning.check_references(lines, CUSTOMERS, parent_col="buyer")
+
+
+def test_the_missing_value_log_of_the_accepted_rows(hand_made):
+    log = io.missing_value_log(hand_made, "simulated_world_customers", rows=[3, 4, 5, 6, 7])
+    cells = log[["row", "column", "policy", "value"]].values.tolist()
+    assert cells == [
+        [3, "region", "unknown", "unknown"],
+        [4, "acquisition_channel", "unknown", "unknown"],
+        [4, "gender", "unknown", "unknown"],
+        [5, "customer_id", "quarantine", None],
+        [6, "signup_at", "quarantine", None],
+    ]
+    assert set(log["table"]) == {"customers"}
+    assert log.loc[log["column"] == "signup_at", "source"].tolist() == ["Signup Date"]
