@@ -15,6 +15,19 @@ Conventions of contract version ``CONTRACT_VERSION``:
 - returns are negative lines (negative ``amount`` and ``quantity``) whose
   ``original_order_id`` names the order they return.
 
+Missing values follow a **stated policy per column** (column metadata ``missing``, listed by
+:func:`contract_table` and :func:`missing_policy`; a mapping may state its own, see
+:mod:`crm_lib.intake.io`):
+
+- ``unknown``: an optional descriptive column (region, acquisition channel, gender,
+  product category, sales channel) keeps the row and gets the explicit value
+  :data:`UNKNOWN`, which its check allows. One blank descriptive field must not drop a
+  customer (and orphan their orders) or an order line (and lose its revenue);
+- ``impute``: fill a value stated in the mapping (``impute: <value>``);
+- ``quarantine``: keys, times, amounts, quantities, currency and consent: the row goes to
+  quarantine with rule ``required`` (a guessed key or amount would be worse than none);
+- ``keep``: nullable columns stay missing.
+
 Use :func:`validate` rather than ``schema.validate``: it collects every violation and
 raises :class:`ContractError` whose message names the table, column, row and value.
 """
@@ -51,9 +64,10 @@ def _import_pandera():
 
 pa = _import_pandera()
 
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"
 """Version of the data contract. Bump the minor version for added optional columns,
-the major version for renamed/removed columns or changed types."""
+the major version for renamed/removed columns or changed types. 1.1: the descriptive
+columns accept ``"unknown"`` (missing-value policy ``unknown``)."""
 
 LOCAL_TIMEZONE = "Asia/Shanghai"
 UTC = "UTC"
@@ -66,6 +80,13 @@ CATEGORIES = ["apparel", "beauty", "electronics", "grocery", "home", "sports"]
 EVENT_TYPES = ["visit", "signup", "cart", "purchase"]
 SURVEY_STATUSES = ["complete", "partial"]
 LANGUAGES = ["en", "zh"]
+
+UNKNOWN = "unknown"
+"""The explicit value of a blank descriptive field (missing-value policy ``unknown``)."""
+
+MISSING_POLICIES = ("unknown", "impute", "quarantine")
+"""What happens to a row with a blank value in a required column (see the module notes);
+nullable columns ``keep`` the missing value."""
 
 # Survey instrument of the simulated world: four constructs, three 1-7 Likert items each.
 # Items ending in "_r" are reverse-coded (7 = worst).
@@ -80,13 +101,32 @@ LIKERT_ITEMS = [item for items in SURVEY_CONSTRUCTS.values() for item in items]
 _TS = pd.DatetimeTZDtype(unit="us", tz=UTC)
 
 
-def _col(dtype, description: str, *, unit: str = "", pii: bool = False, **kwargs) -> pa.Column:
-    """A contract column: dtype, checks, and documentation metadata."""
-    return pa.Column(
-        dtype,
-        description=description,
-        metadata={"unit": unit, "pii": pii},
-        **kwargs,
+def _col(
+    dtype,
+    description: str,
+    *,
+    unit: str = "",
+    pii: bool = False,
+    missing: str | None = None,
+    **kwargs,
+) -> pa.Column:
+    """A contract column: dtype, checks, and documentation metadata (``missing``: policy)."""
+    metadata = {"unit": unit, "pii": pii}
+    if missing is not None:
+        if missing not in MISSING_POLICIES:
+            raise ValueError(f"unknown missing-value policy {missing!r}")
+        metadata["missing"] = missing
+    return pa.Column(dtype, description=description, metadata=metadata, **kwargs)
+
+
+def _descriptive(description: str, values: list[str]) -> pa.Column:
+    """An optional descriptive label: one of ``values``, or ``unknown`` when not given."""
+    allowed = values if UNKNOWN in values else [*values, UNKNOWN]
+    return _col(
+        "string",
+        description + " 'unknown' when not given.",
+        missing="unknown",
+        checks=pa.Check.isin(allowed),
     )
 
 
@@ -122,13 +162,11 @@ CUSTOMERS = pa.DataFrameSchema(
         "email": _col("string", "E-mail address.", pii=True, nullable=True),
         "phone": _col("string", "Mobile phone number, E.164 (+86...).", pii=True, nullable=True),
         "signup_at": _ts("Account creation time."),
-        "region": _col("string", "Sales region.", checks=pa.Check.isin(REGIONS)),
-        "acquisition_channel": _col(
-            "string",
-            "Marketing channel that brought the customer.",
-            checks=pa.Check.isin(MARKETING_CHANNELS),
+        "region": _descriptive("Sales region.", REGIONS),
+        "acquisition_channel": _descriptive(
+            "Marketing channel that brought the customer.", MARKETING_CHANNELS
         ),
-        "gender": _col("string", "Self-reported gender.", checks=pa.Check.isin(GENDERS)),
+        "gender": _descriptive("Self-reported gender.", GENDERS),
         "birth_year": _col(
             "Int64",
             "Self-reported birth year (missing when not given).",
@@ -162,8 +200,8 @@ TRANSACTIONS = pa.DataFrameSchema(
         ),
         "quantity": _col("int64", "Units; negative for a return line.", unit="units"),
         "product_id": _id("Product key."),
-        "category": _col("string", "Product category.", checks=pa.Check.isin(CATEGORIES)),
-        "channel": _col("string", "Sales channel.", checks=pa.Check.isin(SALES_CHANNELS)),
+        "category": _descriptive("Product category.", CATEGORIES),
+        "channel": _descriptive("Sales channel.", SALES_CHANNELS),
         "original_order_id": _id(
             "For a return line: the order it returns; missing otherwise.", nullable=True
         ),
@@ -498,13 +536,29 @@ def pii_columns(table: str) -> list[str]:
     return [name for name, col in SCHEMAS[table].columns.items() if (col.metadata or {}).get("pii")]
 
 
+def missing_policy(table: str, column: str) -> str:
+    """What happens to a blank value of ``column`` (see the module notes).
+
+    Returns
+    -------
+    str
+        ``keep`` (nullable column), else the column's policy: ``unknown``, ``impute`` or
+        ``quarantine`` (the default for a required column).
+    """
+    col = SCHEMAS[table].columns[column]
+    if col.nullable:
+        return "keep"
+    return (col.metadata or {}).get("missing", "quarantine")
+
+
 def contract_table(table: str | None = None) -> pd.DataFrame:
     """The contract documented column by column.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``table, column, dtype, nullable, unique, unit, pii, checks, description``.
+        Columns ``table, column, dtype, nullable, unique, unit, pii, missing, checks,
+        description`` (``missing``: the missing-value policy, :func:`missing_policy`).
     """
     rows = []
     for name, schema in SCHEMAS.items():
@@ -521,6 +575,7 @@ def contract_table(table: str | None = None) -> pd.DataFrame:
                     "unique": bool(col.unique),
                     "unit": meta.get("unit", ""),
                     "pii": bool(meta.get("pii", False)),
+                    "missing": missing_policy(name, col_name),
                     "checks": "; ".join(str(c) for c in col.checks),
                     "description": col.description,
                 }

@@ -10,6 +10,9 @@
   quarantine), by default the ``ratio`` rule against the customer's own spending.
 - :func:`net_returns`: nets return lines against the orders they return; credits without
   an order are quarantined, over-credits follow a stated ``credit_policy``.
+- :func:`check_references`: referential integrity, e.g. order lines whose customer is not
+  in the customers table (*orphaned lines*): counted and reported, and kept with a flag or
+  quarantined by a stated policy.
 - :func:`exclude_test_data`: moves internal test accounts and test orders out by
   parameterised rules (e-mail and name patterns, id lists, a flag, test amounts), with a log.
 - :func:`quality_scorecard`: completeness, validity, uniqueness, consistency and
@@ -48,7 +51,10 @@ __all__ = [
     "CleaningResult",
     "NettedReturns",
     "CurrencyConversion",
+    "REFERENCE_POLICIES",
+    "ReferenceCheck",
     "TestDataExclusion",
+    "check_references",
     "compare_scorecards",
     "convert_currency",
     "exclude_test_data",
@@ -669,6 +675,148 @@ class TestDataExclusion:
             ignore_index=True,
         )
         return out.rename(columns={"rows_quarantined": "rows_excluded"})
+
+
+@dataclass
+class ReferenceCheck(CleaningResult):
+    """Result of :func:`check_references`.
+
+    Attributes
+    ----------
+    orphans : pandas.DataFrame
+        One row per missing parent key: the key (named like the line column), ``lines``,
+        ``orders`` and ``amount`` of its lines, most lines first.
+    counts : dict
+        ``orphan_lines``, ``orphan_orders``, ``orphan_customers`` (distinct missing keys),
+        ``orphan_amount`` and ``orphan_share_of_amount`` (of the table's net amount).
+    policy : str
+        ``keep`` or ``quarantine``.
+    """
+
+    orphans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    counts: dict[str, Any] = field(default_factory=dict)
+    policy: str = "keep"
+
+
+REFERENCE_POLICIES = ("keep", "quarantine")
+"""Policies of :func:`check_references` for lines whose parent is missing."""
+
+
+def check_references(
+    lines: pd.DataFrame,
+    parents: pd.DataFrame,
+    *,
+    column: str = "customer_id",
+    parent_col: str | None = None,
+    policy: str = "keep",
+    order_col: str = "order_id",
+    amount_col: str = "amount",
+    source: str = "transactions",
+    parent_source: str = "customers",
+    raw: pd.DataFrame | None = None,
+) -> ReferenceCheck:
+    """Referential integrity: lines whose parent (customer) is not in the parent table.
+
+    Parameters
+    ----------
+    lines : pandas.DataFrame
+        Order lines indexed by source row (as :func:`crm_lib.intake.io.apply_mapping`
+        gives them).
+    parents : pandas.DataFrame
+        The table the lines refer to (customers).
+    column : str
+        Column of ``lines`` holding the reference (``customer_id``).
+    parent_col : str, optional
+        Key column of ``parents`` (default: ``column``).
+    policy : str
+        ``"keep"`` (default): orphaned lines stay, flagged ``orphan = True`` (their revenue
+        is real; the customers table needs repair). ``"quarantine"``: they go to the
+        quarantine with rule ``orphan_line``.
+    order_col, amount_col : str
+        Order and amount columns of ``lines`` (for the counts).
+    source, parent_source : str
+        Names of the two tables (messages and quarantine records).
+    raw : pandas.DataFrame, optional
+        Raw text rows of ``lines`` (same index) for the quarantine's ``raw`` column.
+
+    Returns
+    -------
+    ReferenceCheck
+        ``data`` (with the column ``orphan``), ``quarantine``, ``reconciliation``
+        (*rows in = accepted + quarantined*), ``orphans`` (per missing key) and
+        ``counts``.
+
+    Notes
+    -----
+    A line is orphaned when its (stripped) reference is missing or not among the
+    (stripped) keys of ``parents``. ``orphan_share_of_amount`` = sum of the orphaned lines'
+    amounts / sum of all amounts (net of returns; 0 for an empty or zero-sum table).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"order_id": ["O1", "O2"], "customer_id": ["C1", "C9"],
+    ...     "amount": [30.0, 10.0]})
+    >>> check = check_references(tx, pd.DataFrame({"customer_id": ["C1"]}))
+    >>> check.counts["orphan_lines"], check.counts["orphan_share_of_amount"]
+    (1, 0.25)
+    """
+    parent_col = parent_col or column
+    if policy not in REFERENCE_POLICIES:
+        raise CleaningError(
+            f"{source}: unknown reference policy {policy!r}; use one of: "
+            + ", ".join(REFERENCE_POLICIES)
+        )
+    _require(lines, source, [column, order_col, amount_col])
+    _require(parents, parent_source, [parent_col])
+    _check_index(lines, source)
+    key = lines[column].astype("string").str.strip()
+    known = np.asarray(
+        parents[parent_col].astype("string").str.strip().dropna().unique(), dtype=object
+    )
+    listed = key.astype(object).isin(known).to_numpy(dtype=bool)  # a hash lookup
+    orphan = pd.Series(~listed | key.isna().to_numpy(dtype=bool), index=lines.index)
+    amount = pd.to_numeric(lines[amount_col], errors="coerce").astype("float64")
+    total = float(amount.sum())
+    lost = float(amount[orphan].sum())
+    orphans = (
+        pd.DataFrame({column: key[orphan], "order": lines.loc[orphan, order_col]})
+        .assign(amount=amount[orphan])
+        .groupby(column, sort=False, dropna=False)
+        .agg(lines=("order", "size"), orders=("order", "nunique"), amount=("amount", "sum"))
+        .reset_index()
+        .sort_values(["lines", column], ascending=[False, True], kind="stable")
+        .reset_index(drop=True)
+    )
+    orphans[column] = orphans[column].astype(object)
+    counts = {
+        "orphan_lines": int(orphan.sum()),
+        "orphan_orders": int(lines.loc[orphan, order_col].nunique()),
+        "orphan_customers": len(orphans),
+        "orphan_amount": round(lost, 2),
+        "orphan_share_of_amount": round(lost / total, 4) if total else 0.0,
+    }
+    flagged = lines.assign(orphan=orphan.to_numpy())
+    quarantine = empty_quarantine()
+    if policy == "quarantine":
+        reason = (
+            f"{column} '"
+            + key[orphan].fillna("").astype(str)
+            + f"' is not in the {parent_source} table (not exported, or quarantined): the "
+            "line cannot be attributed to a customer"
+        )
+        quarantine = quarantine_rows(
+            lines,
+            orphan,
+            source=source,
+            rule="orphan_line",
+            reason=reason,
+            column=column,
+            raw=raw,
+        )
+        flagged = flagged.loc[~orphan]
+    rec = reconcile(source, len(lines), flagged, quarantine)
+    return ReferenceCheck(flagged, quarantine, rec, orphans=orphans, counts=counts, policy=policy)
 
 
 def _require(df: pd.DataFrame, table: str, columns: Iterable[str | None]) -> None:

@@ -44,6 +44,20 @@ Mapping files (YAML)
 ``type`` is one of ``string`` (default), ``integer``, ``number``, ``datetime``,
 ``label``, ``boolean``, ``row_number``. A column is required in the file unless
 ``required: false``; an optional column missing from the file is left empty.
+
+Missing values: a blank cell of a column is handled by the column's **missing-value
+policy**, the contract's (:func:`crm_lib.contract.schemas.missing_policy`) unless the
+mapping states its own with ``missing:``::
+
+      region: {source: Region, type: label, labels: {...}, missing: quarantine}
+      acquisition_channel: {source: Source, missing: impute, impute: direct}
+
+``unknown`` keeps the row with the value ``"unknown"`` (the contract's default for
+descriptive columns: region, acquisition channel, gender, category, sales channel),
+``impute`` keeps it with the stated ``impute`` value, ``quarantine`` sends the row to the
+quarantine (rule ``required``; the default for keys, times and amounts). Only blank cells
+are filled: a value that does not parse or is not an allowed label is quarantined, never
+replaced. :func:`missing_value_log` lists the blank cells and what their policy did.
 """
 
 from __future__ import annotations
@@ -97,6 +111,7 @@ __all__ = [
     "file_sha256",
     "ingest",
     "load_mapping",
+    "missing_value_log",
     "neutralize_formulas",
     "read_loads",
     "read_sql",
@@ -879,6 +894,7 @@ class Mapping:
                 raise MappingError(f"{origin}: column {col}: no 'source' column given")
             if rule["type"] == "datetime" and not rule.get("formats"):
                 raise MappingError(f"{origin}: column {col}: a datetime needs 'formats'")
+            _check_missing_rule(col, rule, table, origin)
             rule["_origin"] = origin
             columns[col] = rule
         constants = dict(spec.get("constants") or {})
@@ -912,6 +928,109 @@ class Mapping:
         for rule in self.columns.values():
             out.extend(_sources(rule))
         return list(dict.fromkeys(out))
+
+
+def _check_missing_rule(col: str, rule: dict, table: str, origin: str) -> None:
+    """A mapping's ``missing:`` / ``impute:`` of one column, checked."""
+    policy = rule.get("missing")
+    allowed = ", ".join(schemas.MISSING_POLICIES)
+    if policy is not None and policy not in schemas.MISSING_POLICIES:
+        raise MappingError(
+            f"{origin}: column {col}: unknown missing-value policy {policy!r}; use one of: "
+            f"{allowed}"
+        )
+    if policy == "impute" and "impute" not in rule:
+        raise MappingError(
+            f"{origin}: column {col}: policy 'impute' needs the value to fill in; add "
+            "impute: <value>"
+        )
+    if "impute" in rule and policy != "impute":
+        stated = policy or schemas.missing_policy(table, col)
+        raise MappingError(
+            f"{origin}: column {col}: 'impute' given but the policy is {stated!r}; add "
+            "missing: impute"
+        )
+    dtype = str(schemas.SCHEMAS[table].columns[col].dtype)
+    if policy == "unknown" and dtype != "string":
+        raise MappingError(
+            f"{origin}: column {col}: policy 'unknown' writes the text {schemas.UNKNOWN!r}, but "
+            f"{col} is a {dtype} column; use impute or quarantine"
+        )
+
+
+def _missing_policy(m: Mapping, col: str) -> str:
+    rule = m.columns.get(col, {})
+    return rule.get("missing") or schemas.missing_policy(m.table, col)
+
+
+MISSING_LOG_COLUMNS = ["table", "row", "column", "source", "policy", "value"]
+
+
+def missing_value_log(
+    raw: pd.DataFrame, mapping: str | Path | dict | Mapping, *, rows: Any = None
+) -> pd.DataFrame:
+    """The blank cells of a raw table and what their missing-value policy does with them.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        As returned by :func:`read_table` (text cells, indexed by source row).
+    mapping : str, path, dict or Mapping
+        See :func:`load_mapping`.
+    rows : index-like, optional
+        Keep only these source rows (e.g. the accepted rows, ``mapped.data.index``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per blank cell (empty or only spaces, or a column absent from the file) of
+        a mapped column whose policy is not ``keep``: ``table, row, column`` (contract
+        column), ``source`` (file column), ``policy`` (``unknown``, ``impute`` or
+        ``quarantine``) and ``value`` (the value written; missing for ``quarantine``).
+    """
+    m = load_mapping(mapping)
+    parts = []
+    for col, rule in m.columns.items():
+        policy = _missing_policy(m, col)
+        if policy == "keep" or rule["type"] == "row_number":
+            continue
+        text = _source_text(rule, raw).fillna("").astype(str)
+        blank = text.str.strip().eq("").to_numpy(dtype=bool, copy=True)
+        if rows is not None:
+            blank &= raw.index.isin(rows)
+        if not blank.any():
+            continue
+        value = {"unknown": schemas.UNKNOWN, "impute": rule.get("impute")}.get(policy)
+        n = int(blank.sum())
+        parts.append(
+            pd.DataFrame(
+                {
+                    "table": [m.table] * n,
+                    "row": raw.index[blank].to_numpy(),
+                    "column": [col] * n,
+                    "source": [", ".join(_sources(rule))] * n,
+                    "policy": [policy] * n,
+                    "value": [None if value is None else str(value)] * n,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in MISSING_LOG_COLUMNS})
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+
+
+def _fill_value(col: str, rule: dict, value: Any) -> Any:
+    """The ``impute`` value of a column, parsed by the column's own rule."""
+    problems: list[dict] = []
+    text = pd.Series([str(value)], dtype=object)
+    parsed = _parse(col, rule, text, pd.DataFrame(index=text.index), problems)
+    if problems or pd.isna(parsed.iloc[0]):
+        raise MappingError(
+            f"{rule.get('_origin', 'the mapping')}: column {col}: impute value {value!r} "
+            f"is not a valid {rule['type']}" + (f" ({problems[0]['reason']})" if problems else "")
+        )
+    return parsed.iloc[0]
 
 
 def _sources(rule: dict) -> list[str]:
@@ -1181,12 +1300,19 @@ class MappedTable:
         Row counts (``rows_in == rows_accepted + rows_quarantined``).
     extra_columns : list of str
         Source columns the mapping ignores.
+    filled : pandas.DataFrame
+        Blank cells of accepted rows that a missing-value policy filled (``unknown`` or
+        ``impute``), as :func:`missing_value_log` lists them; empty when the table was read
+        back from the warehouse (:func:`read_loads`).
     """
 
     data: pd.DataFrame
     quarantine: pd.DataFrame
     reconciliation: Reconciliation
     extra_columns: list[str]
+    filled: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=MISSING_LOG_COLUMNS, dtype=object)
+    )
 
     def __iter__(self):  # allows ``data, quarantine = apply_mapping(...)``
         return iter((self.data, self.quarantine))
@@ -1249,8 +1375,9 @@ def apply_mapping(
 
     Notes
     -----
-    Order of checks: short lines, formulas, parse rules, empty required values, duplicate
-    keys (the first occurrence is kept, later ones quarantined with rule ``duplicate_key``),
+    Order of checks: short lines, formulas, parse rules, blank values by their
+    missing-value policy (``unknown`` or ``impute`` fill them, ``quarantine`` sends the row to
+    quarantine with rule ``required``), duplicate keys (the first occurrence is kept, later ones quarantined with rule ``duplicate_key``),
     then :func:`crm_lib.contract.schemas.validate`; a row may collect several records.
 
     Examples
@@ -1304,6 +1431,16 @@ def apply_mapping(
     typed: dict[str, pd.Series] = {}
     for col, rule in m.columns.items():
         typed[col] = _parse(col, rule, _source_text(rule, raw), raw, problems)
+    missing = missing_value_log(raw, m)
+    fill = missing[missing["policy"].isin(["unknown", "impute"])]
+    for col, cells in fill.groupby("column", sort=False):
+        rule = m.columns[col]
+        value = schemas.UNKNOWN if cells["policy"].iloc[0] == "unknown" else None
+        if value is None:
+            value = _fill_value(col, rule, rule["impute"])
+        s = typed[col].astype(object)
+        s.loc[cells["row"].to_numpy()] = value
+        typed[col] = s
     for col, value in m.constants.items():
         if col not in typed:
             typed[col] = pd.Series(value, index=raw.index, dtype=object)
@@ -1314,7 +1451,7 @@ def apply_mapping(
     )
     flagged = {(p["row"], p["column"]) for p in problems}  # cells already reported
     for c, col in schema.columns.items():
-        if col.nullable:
+        if col.nullable and _missing_policy(m, c) != "quarantine":
             continue
         empty = frame[c].isna()
         src = ", ".join(_sources(m.columns.get(c, {}))) or c
@@ -1362,7 +1499,8 @@ def apply_mapping(
     problems.extend(contract_problems)
     quarantine = quarantine_records(raw, problems, source=source)
     rec = reconcile(source, len(raw), data, quarantine)
-    return MappedTable(data, quarantine, rec, extra)
+    filled = fill[fill["row"].isin(data.index)].reset_index(drop=True)
+    return MappedTable(data, quarantine, rec, extra, filled)
 
 
 def _contract(

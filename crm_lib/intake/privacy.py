@@ -10,9 +10,14 @@
   git-ignored file ``<data dir>/.crm_pseudonym_key`` (created with a random key on first
   use, with a :class:`PseudonymKeyWarning` that says where).
 - :func:`consent_flags` says per customer whether marketing may contact them.
-- :func:`erase_customer` removes a customer from every warehouse table in one publish.
+- :func:`configured_key` gives the key a pipeline must use (argument, environment, key
+  file; for a simulated world its deterministic :func:`simulated_world_key`) and refuses to
+  make one up; :meth:`PseudonymKey.record` notes in the warehouse which key was used.
+- :func:`erase_customer` removes a customer from every warehouse table in one publish, and
+  from the Parquet copies and quarantine files beside the warehouse.
 - :func:`scan_for_pii` finds e-mail addresses and phone numbers in text, files and
-  executed notebooks (use it on reports before sharing them).
+  executed notebooks (use it on reports before sharing them); :func:`count_pii` counts the
+  distinct ones and :func:`redact_pii` replaces them in a text (error messages, logs).
 
 Key rotation
 ------------
@@ -26,14 +31,19 @@ old and new pseudonyms side by side.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
 import hmac
+import io as _stdio
 import json
 import os
 import re
 import secrets
+import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -41,16 +51,27 @@ import pandas as pd
 from crm_lib.intake import cleaning
 
 __all__ = [
+    "BESIDE_WAREHOUSE",
     "EMAIL_RE",
     "KEY_ENV",
     "KEY_FILE",
+    "KEY_TABLE",
     "PHONE_RE",
+    "PseudonymKey",
+    "PseudonymKeyError",
     "PseudonymKeyWarning",
+    "REDACTED",
+    "SCANNED_SUFFIXES",
+    "SIMULATED_WORLD",
+    "configured_key",
     "consent_flags",
+    "count_pii",
     "erase_customer",
     "load_key",
     "pseudonymize",
+    "redact_pii",
     "scan_for_pii",
+    "simulated_world_key",
 ]
 
 KEY_ENV = "CRM_PSEUDONYM_KEY"
@@ -141,6 +162,145 @@ def load_key(key: str | bytes | None = None, *, key_file: str | Path | None = No
             f"{_MIN_KEY_BYTES} (e.g. secrets.token_hex(32))"
         )
     return raw
+
+
+KEY_TABLE = "pseudonym_key"
+"""Warehouse table that records which key the pseudonymised tables were written with: its
+source and a key check value, never the key (see :meth:`PseudonymKey.record`)."""
+
+SIMULATED_WORLD = "simulated world"
+"""Key source of :func:`simulated_world_key`."""
+
+_KEY_CHECK_MESSAGE = b"crm_lib pseudonym key check"
+_SIMULATED_KEY_LABEL = b"crm_lib simulated world pseudonym key"
+
+
+class PseudonymKeyError(ValueError):
+    """No pseudonymisation key is configured, or the key found is not the key the
+    pseudonymised tables were written with."""
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """A pseudonymisation key and where it came from.
+
+    Attributes
+    ----------
+    secret : bytes
+        The key (not shown by ``repr``).
+    source : str
+        ``"key argument"``, ``"$CRM_PSEUDONYM_KEY"``, ``"key file"`` or
+        ``"simulated world"``.
+    world : str or None
+        For a simulated world's key: the world fingerprint it is derived from.
+    """
+
+    secret: bytes = field(repr=False)
+    source: str
+    world: str | None = None
+
+    @property
+    def check(self) -> str:
+        """Key check value: ``HMAC-SHA256(key, "crm_lib pseudonym key check")[:16]``.
+
+        It tells whether two keys are the same without revealing either.
+        """
+        return hmac.new(self.secret, _KEY_CHECK_MESSAGE, hashlib.sha256).hexdigest()[:16]
+
+    def record(self) -> pd.DataFrame:
+        """One row for the warehouse table :data:`KEY_TABLE`: ``source, world, check,
+        recorded_at`` (write it with the pseudonymised tables, so :func:`erase_customer` can
+        find and verify the key later)."""
+        return pd.DataFrame(
+            {
+                "source": pd.Series([self.source], dtype="str"),
+                "world": pd.Series([self.world], dtype="string"),
+                "check": pd.Series([self.check], dtype="str"),
+                "recorded_at": pd.Series([pd.Timestamp.now(tz="UTC")]).astype(
+                    "datetime64[us, UTC]"
+                ),
+            }
+        )
+
+
+def simulated_world_key(fingerprint: str) -> PseudonymKey:
+    """The deterministic key of a **simulated** world, derived from its fingerprint.
+
+    ``key = hex(HMAC-SHA256("crm_lib simulated world pseudonym key", fingerprint))``: the
+    same world always gets the same pseudonyms, in every run and on every machine, with
+    nothing to configure. The key is **not secret** (the fingerprint is printed in every
+    report), which is harmless for made-up people and no protection at all for real ones:
+    never use it for real data (:func:`configured_key` only falls back to it when asked
+    to, for a simulated world).
+    """
+    fingerprint = str(fingerprint).strip()
+    if not fingerprint:
+        raise ValueError("a simulated world's key needs its non-empty fingerprint")
+    secret = hmac.new(_SIMULATED_KEY_LABEL, fingerprint.encode("utf-8"), hashlib.sha256)
+    return PseudonymKey(secret.hexdigest().encode("ascii"), SIMULATED_WORLD, fingerprint)
+
+
+def _found_key(key: str | bytes | None, key_file: str | Path | None) -> PseudonymKey | None:
+    """The configured key (argument, environment, existing key file), never a new one."""
+    if key is not None:
+        return PseudonymKey(load_key(key), "key argument")
+    if os.environ.get(KEY_ENV):
+        return PseudonymKey(load_key(), f"${KEY_ENV}")
+    path = _key_file(key_file)
+    if path.is_file():
+        return PseudonymKey(load_key(key_file=path), "key file")
+    return None
+
+
+def _no_key_help(key_file: str | Path | None) -> str:
+    return (
+        f"set ${KEY_ENV} (e.g. from a secret store) or write a key to "
+        f'{_key_file(key_file)} (python -c "import secrets; print(secrets.token_hex(32))"), '
+        "and keep it: the same key must be used for every run and for erasure requests"
+    )
+
+
+def configured_key(
+    key: str | bytes | None = None,
+    *,
+    key_file: str | Path | None = None,
+    simulated_world: str | None = None,
+) -> PseudonymKey:
+    """The pseudonymisation key a pipeline must use: configured, never made up on the spot.
+
+    Parameters
+    ----------
+    key : str or bytes, optional
+        An explicit key.
+    key_file : path, optional
+        Key file (default ``<data dir>/.crm_pseudonym_key``); read when it exists, never
+        created here.
+    simulated_world : str, optional
+        Fingerprint of the **simulated** world being processed: when no key is
+        configured, its deterministic, non-secret key (:func:`simulated_world_key`). Leave
+        it out for real data.
+
+    Returns
+    -------
+    PseudonymKey
+        In this order: ``key``, ``$CRM_PSEUDONYM_KEY``, the key file, the simulated
+        world's key.
+
+    Raises
+    ------
+    PseudonymKeyError
+        When no key is configured and no simulated world is given: a throwaway key would
+        give new pseudonyms on every run and make later erasure requests miss the
+        pseudonymised rows.
+    """
+    found = _found_key(key, key_file)
+    if found is not None:
+        return found
+    if simulated_world:
+        return simulated_world_key(simulated_world)
+    raise PseudonymKeyError(
+        "no pseudonymisation key is configured for this data: " + _no_key_help(key_file)
+    )
 
 
 # ------------------------------------------------------------------ pseudonyms
@@ -298,13 +458,6 @@ def _raw_mentions(raw: object, ids: set[str]) -> bool:
     return any(isinstance(v, str) and v.strip() in ids for v in items)
 
 
-def _known_key(key: str | bytes | None, key_file: str | Path | None) -> bytes | None:
-    """The pseudonymisation key if one exists (never creates a key file)."""
-    if key is not None or os.environ.get(KEY_ENV) or _key_file(key_file).is_file():
-        return load_key(key, key_file=key_file)
-    return None
-
-
 def _pseudonyms(ids: set[str], secret: bytes, prefix: str, length: int) -> set[str]:
     """The pseudonyms :func:`pseudonymize` gives these ids (``customer_id`` normaliser)."""
     norm = _normalizer("customer_id")
@@ -380,6 +533,142 @@ def _person_ids(
         raw_ids, pseudo = new_raw, new_pseudo
 
 
+BESIDE_WAREHOUSE = {"parquet": (".parquet",), "quarantine": (".csv", ".xlsx")}
+"""Folders beside the warehouse file whose copies :func:`erase_customer` also erases: the
+Parquet copies of the clean tables and the quarantine files (notebooks 01 and 02)."""
+
+
+def _pseudonym_re(prefix: str, length: int) -> re.Pattern:
+    return re.compile(rf"^{re.escape(prefix)}[0-9a-f]{{{length}}}$")
+
+
+def _holds_pseudonyms(values: Iterable[object], pattern: re.Pattern) -> bool:
+    return any(isinstance(v, str) and pattern.match(v.strip()) for v in values)
+
+
+def _recorded_key(con, tables: list[str]) -> pd.DataFrame | None:
+    if KEY_TABLE not in tables:
+        return None
+    rec = con.sql(f'select * from "{KEY_TABLE}"').to_arrow_table().to_pandas()
+    return rec if len(rec) else None
+
+
+def _erasure_key(
+    key: str | bytes | None,
+    key_file: str | Path | None,
+    recorded: pd.DataFrame | None,
+    pseudonymised: list[str],
+    where: str,
+) -> PseudonymKey | None:
+    """The key of the pseudonymised tables; an error when they exist and it is not found."""
+    found = _found_key(key, key_file)
+    last = None if recorded is None else recorded.iloc[-1]
+    if found is None and last is not None and last["source"] == SIMULATED_WORLD:
+        found = simulated_world_key(str(last["world"]))
+    if found is None:
+        if not pseudonymised:
+            return None
+        raise PseudonymKeyError(
+            f"{where} holds pseudonymised tables ({', '.join(pseudonymised)}) but no "
+            "pseudonymisation key was found, so the person's rows in them cannot be found "
+            f"and nothing was erased: pass key=..., or {_no_key_help(key_file)}. "
+            "(pseudonyms=False erases the raw rows only and leaves the person in the "
+            "pseudonymised tables.)"
+        )
+    if last is not None and str(last["check"]) != found.check:
+        raise PseudonymKeyError(
+            f"the key from {found.source} is not the key the pseudonymised tables of {where} "
+            f"were written with (key check {found.check} != recorded {last['check']}, "
+            f"{last['source']}); with it the person's pseudonymised rows cannot be found and "
+            "nothing was erased: use the key of that run"
+        )
+    return found
+
+
+def _hits(
+    df: pd.DataFrame,
+    id_cols: list[str],
+    targets: set[str],
+    ids: set[str],
+    raw_json: bool,
+) -> pd.Series:
+    hit = pd.Series(False, index=df.index)
+    for col in id_cols:
+        hit |= df[col].astype("string").str.strip().isin(targets).fillna(False)
+    if raw_json:
+        hit |= df["raw"].map(lambda r: _raw_mentions(r, ids)).astype(bool)
+        if "value" in df.columns:
+            hit |= df["value"].astype("string").str.strip().isin(ids).fillna(False)
+    return hit
+
+
+def _beside_files(folder: Path) -> list[Path]:
+    out = []
+    for sub, suffixes in BESIDE_WAREHOUSE.items():
+        if (folder / sub).is_dir():
+            out.extend(sorted(p for p in (folder / sub).iterdir() if p.suffix in suffixes))
+    return out
+
+
+class _Copy:
+    """One file beside the warehouse: read as a table, rewritten without some rows.
+
+    CSV records are kept verbatim (the csv module, same delimiter, line ends and BOM), so
+    formula-neutralised cells stay as they were written; Excel rows are deleted with
+    openpyxl (cell types kept); Parquet keeps its Arrow schema.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            self._arrow = pq.read_table(path)
+            self.frame = self._arrow.to_pandas()
+        elif path.suffix == ".xlsx":
+            self.frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+        else:
+            data = path.read_bytes()
+            self._bom = data.startswith(codecs.BOM_UTF8)
+            text = data.decode("utf-8-sig")
+            first = text.split("\n", 1)[0]
+            self._sep = max(",;\t|", key=first.count)
+            records = list(csv.reader(_stdio.StringIO(text, newline=""), delimiter=self._sep))
+            self._header, self._records = (records[0], records[1:]) if records else ([], [])
+            self.frame = pd.DataFrame(self._records, columns=self._header, dtype=object)
+
+    def rewrite(self, keep: pd.Series) -> None:
+        """Replace the file by one without the rows where ``keep`` is False (atomically)."""
+        tmp = self.path.with_name(f".{self.path.stem}.erasing-{uuid.uuid4().hex[:8]}")
+        tmp = tmp.with_suffix(self.path.suffix)
+        mask = keep.to_numpy(dtype=bool)
+        try:
+            if self.path.suffix == ".parquet":
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                pq.write_table(self._arrow.filter(pa.array(mask)), tmp)
+            elif self.path.suffix == ".xlsx":
+                import openpyxl
+
+                book = openpyxl.load_workbook(self.path)
+                sheet = book.worksheets[0]
+                for i in sorted(map(int, (~keep).to_numpy().nonzero()[0]), reverse=True):
+                    sheet.delete_rows(i + 2)  # + header row, 1-based
+                book.save(tmp)
+            else:
+                out = _stdio.StringIO(newline="")
+                writer = csv.writer(out, delimiter=self._sep, lineterminator="\r\n")
+                writer.writerow(self._header)
+                writer.writerows(r for r, k in zip(self._records, mask, strict=True) if k)
+                tmp.write_bytes(
+                    (codecs.BOM_UTF8 if self._bom else b"") + out.getvalue().encode("utf-8")
+                )
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
 def erase_customer(
     customer_id: str | Iterable[str],
     *,
@@ -387,12 +676,13 @@ def erase_customer(
     customer_col: str = "customer_id",
     link_col: str = "master_id",
     pseudonyms: bool = True,
+    beside: bool = True,
     key: str | bytes | None = None,
     key_file: str | Path | None = None,
     prefix: str = "p_",
     length: int = 16,
 ) -> pd.DataFrame:
-    """Remove one customer (or several) from every table of the warehouse, in one publish.
+    """Remove one customer (or several) from every table of the warehouse and its copies.
 
     Parameters
     ----------
@@ -408,27 +698,44 @@ def erase_customer(
         erased too (the same person), and the link rows themselves.
     pseudonyms : bool
         Also erase rows of derived tables keyed by the customer's pseudonym (tables
-        written after :func:`pseudonymize`), computed with the pseudonymisation key
-        (``key``, ``$CRM_PSEUDONYM_KEY`` or the key file; skipped when no key exists).
+        written after :func:`pseudonymize`), computed with the pseudonymisation key:
+        ``key``, ``$CRM_PSEUDONYM_KEY``, the key file, or, for a warehouse whose
+        :data:`KEY_TABLE` records a simulated world's key, that key. False erases the raw
+        rows only (the person stays in the pseudonymised tables).
+    beside : bool
+        Also erase the copies in the folders beside the warehouse file
+        (:data:`BESIDE_WAREHOUSE`): ``parquet/*.parquet`` and ``quarantine/*.csv``,
+        ``quarantine/*.xlsx``, as notebooks 01 and 02 write them.
     key, key_file, prefix, length
         As in :func:`pseudonymize`.
 
     Returns
     -------
     pandas.DataFrame
-        One row per table that had rows removed or was searched: ``table``,
-        ``rows_removed``, ``how`` (the columns matched, ``raw JSON`` for the quarantine).
+        One row per table or file that had rows removed or was searched: ``table`` (a
+        warehouse table, or a file as ``parquet/<name>.parquet``), ``rows_removed``,
+        ``how`` (the columns matched, ``raw JSON`` for quarantine records).
         ``.attrs["ids"]`` holds the number of raw ids and pseudonyms erased.
+
+    Raises
+    ------
+    PseudonymKeyError
+        When pseudonymised tables (id values shaped like ``p_`` + 16 hex characters) exist
+        and no key is found, or the key found is not the one :data:`KEY_TABLE` records;
+        nothing is erased then, rather than silently leaving the person in them.
+    ValueError
+        When no id is given.
 
     Notes
     -----
     Every table with a ``customer_col`` (or ``link_col``) column loses the rows whose value
-    is one of the customer's ids or pseudonyms; the ``quarantine`` table loses the rows
-    whose raw record (JSON) or ``value`` names the customer. The changed tables are
-    published together with :func:`crm_lib.intake.warehouse.write_tables`, which writes a fresh
-    database file and swaps it in, so no deleted bytes linger in free pages of the live
-    file. Copies elsewhere (raw exports, Parquet copies, backups) must be erased
-    separately; reports hold no identifiers.
+    is one of the customer's ids or pseudonyms; the ``quarantine`` table and every file
+    with a ``raw`` column lose the rows whose raw record (JSON) or ``value`` names the
+    customer. The changed tables are published together with
+    :func:`crm_lib.intake.warehouse.write_tables`, which writes a fresh database file and
+    swaps it in, and each changed file is replaced by a fresh one, so no deleted bytes
+    linger in free pages of the live files. Copies elsewhere (the raw exports, backups)
+    must be erased separately; reports hold no identifiers.
     """
     from crm_lib.intake import warehouse as wh
 
@@ -436,33 +743,60 @@ def erase_customer(
     ids = {str(i).strip() for i in ids}
     if not ids or "" in ids:
         raise ValueError("give at least one non-empty customer id to erase")
+    if warehouse is None:
+        from crm_lib.contract import config
+
+        warehouse = config.warehouse_path()
+    db = Path(warehouse).expanduser()
+    copies = [_Copy(p) for p in _beside_files(db.parent)] if beside else []
+    pattern = _pseudonym_re(prefix, length)
+    id_names = (customer_col, link_col)
     rows: list[dict] = []
     changed: dict[str, pd.DataFrame] = {}
-    with wh.connect(warehouse) as con:
+    with wh.connect(db) as con:
         tables = [r[0] for r in con.execute("show tables").fetchall()]
-        secret = _known_key(key, key_file) if pseudonyms else None
-        ids, pseudo = _person_ids(con, tables, ids, customer_col, link_col, secret, prefix, length)
-        targets = ids | pseudo
+        frames = {}
         for name in tables:
             cols = [r[0] for r in con.execute(f'describe "{name}"').fetchall()]
-            id_cols = [c for c in (customer_col, link_col) if c in cols]
-            if not id_cols and not (name == "quarantine" and "raw" in cols):
-                continue
-            df = con.sql(f'select * from "{name}"').to_arrow_table().to_pandas()
-            hit = pd.Series(False, index=df.index)
-            how = list(id_cols)
-            for col in id_cols:
-                hit |= df[col].astype("string").str.strip().isin(targets).fillna(False)
-            if name == "quarantine":
-                hit |= df["raw"].map(lambda r: _raw_mentions(r, ids)).astype(bool)
-                if "value" in cols:
-                    hit |= df["value"].astype("string").str.strip().isin(ids).fillna(False)
-                how.append("raw JSON")
-            rows.append({"table": name, "rows_removed": int(hit.sum()), "how": ", ".join(how)})
-            if hit.any():
-                changed[name] = df.loc[~hit].reset_index(drop=True)
+            if [c for c in id_names if c in cols] or (name == "quarantine" and "raw" in cols):
+                frames[name] = con.sql(f'select * from "{name}"').to_arrow_table().to_pandas()
+        secret = None
+        if pseudonyms:
+            pseudonymised = [
+                name
+                for name, df in [*frames.items(), *((c.path.name, c.frame) for c in copies)]
+                if any(_holds_pseudonyms(df[c].tolist(), pattern) for c in id_names if c in df)
+            ]
+            found = _erasure_key(
+                key, key_file, _recorded_key(con, tables), pseudonymised, f"the warehouse {db.name}"
+            )
+            secret = None if found is None else found.secret
+        ids, pseudo = _person_ids(con, tables, ids, customer_col, link_col, secret, prefix, length)
+    targets = ids | pseudo
+    for name, df in frames.items():
+        id_cols = [c for c in id_names if c in df.columns]
+        quarantine = name == "quarantine" and "raw" in df.columns
+        hit = _hits(df, id_cols, targets, ids, quarantine)
+        how = ", ".join(id_cols + (["raw JSON"] if quarantine else []))
+        rows.append({"table": name, "rows_removed": int(hit.sum()), "how": how})
+        if hit.any():
+            changed[name] = df.loc[~hit].reset_index(drop=True)
+    rewrites = []
+    for copy in copies:
+        df = copy.frame
+        id_cols = [c for c in id_names if c in df.columns]
+        if not id_cols and "raw" not in df.columns:
+            continue
+        hit = _hits(df, id_cols, targets, ids, "raw" in df.columns)
+        name = copy.path.relative_to(db.parent).as_posix()
+        how = ", ".join(id_cols + (["raw JSON"] if "raw" in df.columns else []))
+        rows.append({"table": name, "rows_removed": int(hit.sum()), "how": how})
+        if hit.any():
+            rewrites.append((copy, ~hit))
     if changed:
-        wh.write_tables(changed, warehouse)
+        wh.write_tables(changed, db)
+    for copy, keep in rewrites:
+        copy.rewrite(keep)
     out = pd.DataFrame(rows, columns=["table", "rows_removed", "how"])
     out.attrs["ids"] = {"raw_ids": len(ids), "pseudonyms": len(pseudo)}
     return out
@@ -545,16 +879,29 @@ def scan_for_pii(
     >>> len(scan_for_pii("2,000 customers, 13.5% churn"))
     0
     """
+    rows = [
+        {"source": source, "kind": kind, "masked": _mask(kind, found), "position": start}
+        for source, text in _texts(text_or_paths, sources)
+        for kind, found, start, _ in _findings(text, allow)
+    ]
+    out = pd.DataFrame(rows, columns=["source", "kind", "masked", "position"])
+    return out.sort_values(["source", "position"], kind="stable").reset_index(drop=True)
+
+
+SCANNED_SUFFIXES = (".ipynb", ".html", ".md", ".txt", ".json", ".csv")
+"""Files :func:`scan_for_pii` reads when given a folder."""
+
+
+def _texts(
+    text_or_paths: str | Path | Iterable[str | Path], sources: bool
+) -> list[tuple[str, str]]:
+    """(source, text) pairs of strings, files and folders (see :func:`scan_for_pii`)."""
     items = [text_or_paths] if isinstance(text_or_paths, str | Path) else list(text_or_paths)
     texts: list[tuple[str, str]] = []
     for i, item in enumerate(items):
         if isinstance(item, Path):
             files = (
-                sorted(
-                    p
-                    for p in item.rglob("*")
-                    if p.suffix in {".ipynb", ".html", ".md", ".txt", ".json", ".csv"}
-                )
+                sorted(p for p in item.rglob("*") if p.suffix in SCANNED_SUFFIXES)
                 if item.is_dir()
                 else [item]
             )
@@ -568,20 +915,88 @@ def scan_for_pii(
                     texts.append((f.name, text))
         else:
             texts.append((f"text[{i}]", str(item)))
+    return texts
+
+
+def _findings(text: str, allow: Iterable[str] = ()) -> list[tuple[str, str, int, int]]:
+    """(kind, finding, start, end) of every e-mail address and phone number in ``text``."""
     allowed = set(allow)
-    rows = []
-    for source, text in texts:
-        for kind, pattern in (("email", EMAIL_RE), ("phone", PHONE_RE)):
-            for m in pattern.finditer(text):
-                if m.group(0) in allowed:
-                    continue
-                rows.append(
-                    {
-                        "source": source,
-                        "kind": kind,
-                        "masked": _mask(kind, m.group(0)),
-                        "position": m.start(),
-                    }
-                )
-    out = pd.DataFrame(rows, columns=["source", "kind", "masked", "position"])
-    return out.sort_values(["source", "position"], kind="stable").reset_index(drop=True)
+    out = []
+    for kind, pattern in (("email", EMAIL_RE), ("phone", PHONE_RE)):
+        for m in pattern.finditer(text):
+            if m.group(0) not in allowed:
+                out.append((kind, m.group(0), m.start(), m.end()))
+    return out
+
+
+def count_pii(
+    text_or_paths: str | Path | Iterable[str | Path],
+    *,
+    sources: bool = True,
+    allow: Iterable[str] = (),
+) -> dict[str, int]:
+    """Number of **distinct** e-mail addresses and phone numbers in texts and files.
+
+    Parameters
+    ----------
+    text_or_paths, sources, allow
+        As in :func:`scan_for_pii`.
+
+    Returns
+    -------
+    dict of str to int
+        ``{"email": n, "phone": m}`` with only the kinds found (empty: nothing found).
+        Findings are compared after normalisation (e-mail trimmed and lower-cased, phone
+        to E.164), so one address found in a notebook, its HTML and an error message
+        counts once. The values themselves are never returned.
+
+    Examples
+    --------
+    >>> count_pii(["mail Ann@Example.com", "ann@example.com, 138 1234 5678"])
+    {'email': 1, 'phone': 1}
+    """
+    norm = {"email": cleaning.normalize_email, "phone": cleaning.normalize_phone}
+    seen: dict[str, set[str]] = {}
+    for _, text in _texts(text_or_paths, sources):
+        for kind, found, _, _ in _findings(text, allow):
+            value = norm[kind](found)
+            seen.setdefault(kind, set()).add(found if value is None or pd.isna(value) else value)
+    return {kind: len(seen[kind]) for kind in ("email", "phone") if kind in seen}
+
+
+REDACTED = {"email": "[e-mail removed]", "phone": "[phone number removed]"}
+"""What :func:`redact_pii` puts in place of each kind of finding."""
+
+
+def redact_pii(text: str, *, allow: Iterable[str] = ()) -> str:
+    """``text`` with every e-mail address and phone number replaced by a placeholder.
+
+    Parameters
+    ----------
+    text : str
+        Any text: an error message, a log line, a traceback.
+    allow : iterable of str
+        Findings to keep (as in :func:`scan_for_pii`).
+
+    Returns
+    -------
+    str
+        The text with each finding replaced by :data:`REDACTED` of its kind; nothing of
+        the value is kept (not even its domain or first digits).
+
+    Examples
+    --------
+    >>> redact_pii("no order for ann@example.com, mobile 138 1234 5678")
+    'no order for [e-mail removed], mobile [phone number removed]'
+    """
+    text = str(text)
+    spans = sorted(
+        ((start, end, kind) for kind, _, start, end in _findings(text, allow)), reverse=True
+    )
+    last = len(text) + 1
+    for start, end, kind in spans:  # from the end, so earlier offsets stay valid
+        if end > last:  # overlaps a later finding already replaced
+            continue
+        text = text[:start] + REDACTED[kind] + text[end:]
+        last = start
+    return text

@@ -28,6 +28,7 @@ td.num { text-align: right; white-space: nowrap; }
 .status { font-weight: 600; white-space: nowrap; }
 .status.succeeded { color: #1e6b34; }
 .status.failed { color: #a50e0e; }
+.withheld { color: #a50e0e; font-weight: 600; }
 .error { color: #a50e0e; font-family: monospace; white-space: pre-wrap; word-break: break-word; }
 ul.metrics { margin: 0; padding-left: 1rem; }
 code { font-size: .88rem; }
@@ -89,6 +90,8 @@ def _row(i: int, run: RunResult, batch_folder: Path) -> str:
     if run.ipynb is not None:
         links.append(f'<a href="{_href(run.ipynb, batch_folder)}">notebook</a>')
     links.append(f'<a href="{_href(run.metrics_file, batch_folder)}">metrics.json</a>')
+    if run.withheld:
+        links.append(f'<span class="withheld">{esc(run.withheld)}</span>')
     error = f'<div class="error">{esc(run.error)}</div>' if run.error else ""
     return (
         f"<tr><td class=num>{i}</td>"

@@ -31,7 +31,10 @@ class RunResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)  #: headline numbers recorded
     ipynb: Path | None = None  #: executed notebook, None if execution never started
-    html: Path | None = None  #: stakeholder HTML, None if rendering failed
+    html: Path | None = None  #: stakeholder HTML, None if rendering failed or withheld
+    #: ``"withheld: personal data found (1 e-mail address)"`` when the run's outputs held
+    #: personal data: its notebook and HTML are not published, its texts are redacted
+    withheld: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -56,6 +59,7 @@ class RunResult:
             "ipynb": _rel(self.ipynb, relative_to),
             "metrics_file": _rel(self.metrics_file, relative_to),
             "metrics": self.metrics,
+            "withheld": self.withheld,
         }
 
 

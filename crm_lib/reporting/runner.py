@@ -7,11 +7,15 @@ against the folder ``crm`` runs in and injected as absolute paths, so they do no
 on that choice. Everything a run writes goes into its folder of the batch being built;
 see :mod:`crm_lib.reporting.store` for how the batch is published atomically.
 
-After a run, its executed notebook, HTML and metrics are scanned for raw e-mail
-addresses and phone numbers (:func:`crm_lib.intake.privacy.scan_for_pii`); a finding fails the
-run (the message names the file and the kind of identifier, masked), so a report that
-leaks personal data is never published as succeeded. Example identifiers written in the
-notebook's own markdown cells (teaching text) are allowed.
+After every run, failed or not, everything it wrote (executed notebook, HTML, artefacts),
+its metrics, parameters and error message are scanned for raw e-mail addresses and phone
+numbers (:func:`crm_lib.intake.privacy.count_pii`). A finding fails the run and **withholds**
+its executed notebook, its HTML and every other file with a finding: they are deleted before
+the batch is published. The error message, metrics and parameters are published with each
+finding replaced by a placeholder (:func:`crm_lib.intake.privacy.redact_pii`), log lines too,
+and the index says what was withheld ("withheld: personal data found (1 e-mail address,
+1 phone number)"), never the values. Example identifiers written in the notebook's own
+markdown cells (teaching text) are allowed.
 """
 
 from __future__ import annotations
@@ -132,7 +136,7 @@ def run_batch(
                 finished_at=_utcnow(),
                 duration_s=time.perf_counter() - t0,
                 runs=runs,
-                overrides={k: _jsonable(v) for k, v in dict(overrides or {}).items()},
+                overrides=_redacted({k: _jsonable(v) for k, v in dict(overrides or {}).items()}),
                 git=context.git,
             )
             write_batch_json(result, folder.partial)
@@ -224,12 +228,12 @@ def _run_safely(run: ResolvedRun, ctx: _BatchContext, tag: str) -> RunResult:
     t0 = time.perf_counter()
     if run.problems:
         error = "refused before execution: " + "; ".join(run.problems)
-        log.error("%s %s: %s", tag, run.spec.name, error)
+        log.error("%s %s: %s", tag, run.spec.name, _redact(error))
         return _failed_without_notebook(run, ctx, error, t0)
     try:
         return _run_one(run, ctx, tag)
     except Exception as exc:  # a bug or a full disk: mark the run failed, keep the batch going
-        log.exception("%s %s: the runner failed", tag, run.spec.name)
+        _log_exception("%s %s: the runner failed", tag, run.spec.name)
         return _failed_without_notebook(run, ctx, f"runner error: {type(exc).__name__}: {exc}", t0)
 
 
@@ -248,8 +252,12 @@ def _why_stopped(exc: BaseException) -> str:
 def _failed_without_notebook(
     run: ResolvedRun, ctx: _BatchContext, error: str, t0: float
 ) -> RunResult:
-    """The result (and metrics.json) of a run that produced no executed notebook."""
+    """The result (and metrics.json) of a run that produced no executed notebook.
+
+    Personal data in the error or the parameters is replaced by placeholders.
+    """
     now = _utcnow()
+    found = _count_personal_data([error, _json_text(dict(run.parameters))], allow=())
     result = RunResult(
         name=run.spec.name,
         notebook=run.spec.notebook_text,
@@ -258,8 +266,9 @@ def _failed_without_notebook(
         started_at=now,
         finished_at=now,
         duration_s=time.perf_counter() - t0,
-        error=error,
-        parameters=dict(run.parameters),
+        error=_redact(error),
+        parameters=_redacted(dict(run.parameters)),
+        withheld=_withheld_note(found),
     )
     with contextlib.suppress(OSError):
         work = ctx.work / run.spec.name
@@ -311,16 +320,29 @@ def _run_one(run: ResolvedRun, ctx: _BatchContext, tag: str) -> RunResult:
             render_html(nb, html, source_dir=run.spec.notebook.parent, language=language)
             html_done = True
         except Exception as exc:  # a report that cannot be rendered is a failed run
-            log.exception("%s %s: could not render the HTML report", tag, name)
+            _log_exception("%s %s: could not render the HTML report", tag, name)
             error = error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
-    if error is None and nb is not None:
-        error = pii_check(
-            [ipynb] + ([html] if html_done else []),
-            {"metrics": metrics, "parameters": parameters},
-            template=run.spec.notebook,
+    # Every run is scanned, failed or not: its files, metrics, parameters and error text.
+    allow = _template_examples(run.spec.notebook)
+    files = _written_files(work)
+    meta = {"metrics": metrics, "parameters": parameters}
+    found = _count_personal_data([*files, error or "", _json_text(meta)], allow=allow)
+    withheld = _withheld_note(found)
+    if withheld is not None:
+        error = error or pii_check(files, meta, template=run.spec.notebook)
+        error = _redact(error or "", allow=allow)
+        metrics, parameters = _redacted(metrics, allow), _redacted(parameters, allow)
+        _withhold(files, [ipynb, html], allow)
+        html_done, published_nb = False, None
+        log.error(
+            "%s %s: %s; its executed notebook, HTML and every file with personal data are "
+            "not published",
+            tag,
+            name,
+            withheld,
         )
-        if error:
-            log.error("%s %s: %s", tag, name, error)
+    else:
+        published_nb = nb
     status = SUCCEEDED if error is None else FAILED
     duration = time.perf_counter() - t0
     result = RunResult(
@@ -335,21 +357,25 @@ def _run_one(run: ResolvedRun, ctx: _BatchContext, tag: str) -> RunResult:
         failed_cell=failed_cell,
         parameters=parameters,
         metrics=metrics,
-        ipynb=final / ipynb.name if nb is not None else None,
+        ipynb=final / ipynb.name if published_nb is not None else None,
         html=final / html.name if html_done else None,
+        withheld=withheld,
     )
     record = _metrics_record(result, run, ctx, sources, fingerprint, nb)
-    if nb is not None:
-        nb.metadata["crm_lib"] = record
-        nbformat.write(nb, ipynb)
+    if published_nb is not None:
+        published_nb.metadata["crm_lib"] = record
+        nbformat.write(published_nb, ipynb)
     (work / "metrics.json").write_text(
         json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     if result.ok:
         log.info("%s %s succeeded in %.1fs", tag, name, duration)
     else:
-        shown = relpath_or_abs(result.ipynb) if result.ipynb else "no executed notebook"
-        log.error("%s %s failed after %.1fs: %s (see %s)", tag, name, duration, error, shown)
+        if result.ipynb:
+            shown = f"see {relpath_or_abs(result.ipynb)}"
+        else:
+            shown = "notebook withheld" if result.withheld else "no executed notebook"
+        log.error("%s %s failed after %.1fs: %s (%s)", tag, name, duration, error, shown)
     return result
 
 
@@ -382,11 +408,7 @@ def pii_check(
 
     from crm_lib.intake import privacy
 
-    allow: set[str] = set()
-    if template is not None and Path(template).is_file():
-        nb = nbformat.read(template, as_version=4)
-        text = "\n".join(c.get("source", "") for c in nb.cells if c.cell_type == "markdown")
-        allow = {m.group(0) for r in (privacy.EMAIL_RE, privacy.PHONE_RE) for m in r.finditer(text)}
+    allow = _template_examples(template)
     found = privacy.scan_for_pii([Path(f) for f in files], allow=allow)
     found["file"] = found["source"].str.split(":").str[0]
     meta = privacy.scan_for_pii(json.dumps(metrics, ensure_ascii=False, default=str), allow=allow)
@@ -402,6 +424,88 @@ def pii_check(
         "identifiers in the output: " + "; ".join(parts) + ". Pseudonymise or aggregate "
         "them in the notebook (crm_lib.intake.privacy)."
     )
+
+
+def _template_examples(template: Path | None) -> set[str]:
+    """Identifiers written in the markdown cells of the committed notebook (made-up examples)."""
+    if template is None or not Path(template).is_file():
+        return set()
+    from crm_lib.intake import privacy
+
+    nb = nbformat.read(template, as_version=4)
+    text = "\n".join(c.get("source", "") for c in nb.cells if c.cell_type == "markdown")
+    return {m.group(0) for r in (privacy.EMAIL_RE, privacy.PHONE_RE) for m in r.finditer(text)}
+
+
+def _written_files(folder: Path) -> list[Path]:
+    """Every text file a run wrote that the scan reads (notebook, HTML, artefacts)."""
+    from crm_lib.intake import privacy
+
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix in privacy.SCANNED_SUFFIXES
+    )
+
+
+def _count_personal_data(items: Sequence[str | Path], allow: set[str]) -> dict[str, int]:
+    from crm_lib.intake import privacy
+
+    return privacy.count_pii(list(items), allow=allow)
+
+
+_COUNT_NAMES = {
+    "email": ("e-mail address", "e-mail addresses"),
+    "phone": ("phone number", "phone numbers"),
+}
+
+
+def _withheld_note(found: Mapping[str, int]) -> str | None:
+    """``"withheld: personal data found (2 e-mail addresses, 1 phone number)"`` or None."""
+    if not found:
+        return None
+    parts = [
+        f"{n} {_COUNT_NAMES[kind][n != 1]}" for kind, n in found.items() if kind in _COUNT_NAMES
+    ]
+    return f"withheld: personal data found ({', '.join(parts)})"
+
+
+def _withhold(files: Sequence[Path], always: Sequence[Path], allow: set[str]) -> None:
+    """Delete the run's notebook and HTML (``always``) and every file with personal data."""
+    from crm_lib.intake import privacy
+
+    for path in {*always, *files}:
+        if path in always or privacy.count_pii(path, allow=allow):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _redact(text: str, allow: set[str] | frozenset[str] = frozenset()) -> str:
+    from crm_lib.intake import privacy
+
+    return privacy.redact_pii(text, allow=allow)
+
+
+def _redacted(value: Any, allow: set[str] | frozenset[str] = frozenset()) -> Any:
+    """``value`` (str, number, or nested dict/list of them) with personal data redacted."""
+    if isinstance(value, str):
+        return _redact(value, allow)
+    if isinstance(value, Mapping):
+        return {k: _redacted(v, allow) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v, allow) for v in value]
+    return value
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _log_exception(message: str, *args: Any) -> None:
+    """Log the current exception with its traceback, personal data redacted."""
+    import traceback
+
+    log.error(message + "\n%s", *args, _redact(traceback.format_exc()).rstrip())
 
 
 def _execute(run: ResolvedRun, ipynb: Path, parameters: dict[str, Any], ctx: _BatchContext) -> None:
@@ -462,6 +566,7 @@ def _metrics_record(
         "status": result.status,
         "error": result.error,
         "failed_cell": result.failed_cell,
+        "withheld": result.withheld,
         "metrics": result.metrics,
         "parameters": {k: _jsonable(v) for k, v in result.parameters.items()},
         "parameter_sources": sources,

@@ -125,3 +125,22 @@ def test_tables_read_back_from_the_warehouse_pass_the_contract(small_world, tmp_
     other = back.assign(ordered_at=back["ordered_at"].dt.tz_convert("Asia/Shanghai"))
     with pytest.raises(ContractError, match=r"column ordered_at"):
         validate(other, "transactions")  # a real other zone still fails
+
+
+def test_every_required_column_states_its_missing_value_policy():
+    doc = schemas.contract_table().set_index(["table", "column"])["missing"]
+    assert doc[("customers", "region")] == "unknown"
+    assert doc[("customers", "acquisition_channel")] == "unknown"
+    assert doc[("transactions", "category")] == "unknown"
+    for key in ["customer_id", "signup_at", "marketing_consent"]:
+        assert doc[("customers", key)] == "quarantine", key
+    for key in ["order_id", "customer_id", "ordered_at", "amount", "quantity"]:
+        assert doc[("transactions", key)] == "quarantine", key
+    assert doc[("customers", "email")] == "keep"  # nullable: stays missing
+    assert set(doc) <= {"unknown", "quarantine", "keep"}
+    # "unknown" is an allowed value exactly where the policy can write it
+    for (table, column), policy in doc.items():
+        assert schemas.missing_policy(table, column) == policy
+        if policy == "unknown":
+            col = schemas.SCHEMAS[table].columns[column]
+            assert all(c(pd.Series([schemas.UNKNOWN])).check_output.all() for c in col.checks)

@@ -242,7 +242,10 @@ def test_world_reconciles(ingested):
         assert res.status == "loaded"
         assert lin["rows_in"] == len(world.raw[raw_rows[table]])
         assert lin["rows_in"] == lin["rows_accepted"] + lin["rows_quarantined"]
-        assert lin["rows_quarantined"] > 0  # the exports are dirty on purpose
+    # the orders export is dirty on purpose; the customers' blank regions and sources are
+    # kept as 'unknown' (missing-value policy), so no customer is quarantined
+    assert first["transactions"].lineage["rows_quarantined"] > 0
+    assert first["customers"].lineage["rows_quarantined"] == 0
     with connect(db) as con:
         for table, res in first.items():
             n = con.execute(f"select count(*) from {table}").fetchone()[0]
@@ -308,20 +311,22 @@ def test_world_planted_problems_not_dropped(ingested):
     dup = set(dirty.loc[dirty["kind"] == "duplicate_line", "key"])
     assert dup <= accepted
     assert (q["rule"] == "duplicate_key").sum() == len(dup)
-    # missing Category: quarantined with rule 'required'.
+    # missing Category: kept, with category 'unknown' (missing-value policy).
     miss = dirty.loc[(dirty["kind"] == "missing_value") & (dirty["table"] == "orders"), "key"]
-    assert set(miss) <= q_keys
+    unknown = orders.data[orders.data["category"] == "unknown"]
+    assert set(miss) == line_keys(unknown) and not set(miss) & q_keys
 
 
 def test_world_customers_quarantine_reasons(ingested):
     world, _, _, first, _ = ingested
     dirty = world.truth.dirty_records
     cust = first["customers"]
-    raw = world.raw["customers_export"]
-    q_ids = set(raw["Customer ID"].iloc[cust.quarantine["row"].to_numpy() - 2])
     missing = dirty.loc[(dirty["table"] == "customers") & (dirty["kind"] == "missing_value"), "key"]
-    assert set(missing) == q_ids  # only the rows with an empty Region or Source
-    assert set(cust.quarantine["rule"]) == {"required"}
+    # an empty Region or Source keeps the customer, as 'unknown' (missing-value policy)
+    assert cust.quarantine.empty
+    data = cust.data.set_index("customer_id")
+    unknown = data[(data["region"] == "unknown") | (data["acquisition_channel"] == "unknown")]
+    assert set(missing) == set(unknown.index)
 
 
 # ---------------------------------------------------------------- malformed corpus
@@ -494,7 +499,6 @@ QUARANTINED = [
     ("formula_at", [bad(Customer_ID="@SUM(A1:A9)")], "formula", "CSV injection"),
     ("formula_plus", [bad(SKU="+cmd|' /C calc'!A0")], "formula", "CSV injection"),
     ("formula_minus", [bad(SKU="-2+3+cmd|' /C calc'!A0")], "formula", "CSV injection"),
-    ("missing_category", [bad(Category="")], "required", "category is empty"),
     ("missing_customer", [bad(Customer_ID="")], "required", "customer_id is empty"),
     ("missing_date", [bad(Order_Date="")], "required", "ordered_at is empty"),
     ("unknown_category", [bad(Category="toys")], "contract:isin", "'toys' fails"),

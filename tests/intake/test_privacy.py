@@ -320,3 +320,207 @@ def test_erasure_follows_a_pseudonymised_merge_log_back_to_raw_ids(tmp_path):
     counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
     assert counts == {"customers": 2, "customer_merge_log": 1, "customers_clean": 2}
     assert _read(path, "customers")["customer_id"].tolist() == ["C3"]
+
+
+def test_count_pii_counts_distinct_values_after_normalisation(tmp_path):
+    page = tmp_path / "r.html"
+    page.write_text("<p>Ann@Example.com, +86 138-1234-5678</p>", encoding="utf-8")
+    texts = ["ann@example.com and 138 1234 5678", "bo@example.org", page]
+    assert privacy.count_pii(texts) == {"email": 2, "phone": 1}
+    assert privacy.count_pii(texts, allow=["bo@example.org"]) == {"email": 1, "phone": 1}
+    assert privacy.count_pii("2,000 customers, order O00012345/1") == {}
+
+
+def test_redact_pii_keeps_nothing_of_the_value():
+    text = "LookupError: no order for Li.Na@example.com (mobile +86-139-8765-4321), retry"
+    out = privacy.redact_pii(text)
+    assert out == (
+        "LookupError: no order for [e-mail removed] (mobile [phone number removed]), retry"
+    )
+    assert privacy.scan_for_pii(out).empty
+    assert privacy.redact_pii("e.g. ANN@EXAMPLE.COM", allow=["ANN@EXAMPLE.COM"]) == (
+        "e.g. ANN@EXAMPLE.COM"
+    )
+    assert privacy.redact_pii("") == ""
+
+
+# ------------------------------------------- erasure: the key and the copies beside
+
+
+def _no_configured_key(monkeypatch, tmp_path) -> None:
+    """No $CRM_PSEUDONYM_KEY and an empty data folder (so no key file)."""
+    monkeypatch.delenv(privacy.KEY_ENV, raising=False)
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path / "no-key-here"))
+
+
+def _rows(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".xlsx":
+        return pd.read_excel(path, dtype=str)
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+@pytest.fixture
+def cleaned_warehouse(tmp_path) -> tuple[Path, str]:
+    """A warehouse as notebooks 01/02 leave it, built by hand.
+
+    C2 is a duplicate account of C1 (merge log); C3 is someone else. Raw tables hold raw
+    ids, the clean tables pseudonyms (key KEY); beside the warehouse: Parquet copies of the
+    clean tables and quarantine files whose raw rows name the customers.
+    """
+    from crm_lib.intake import io
+
+    folder = tmp_path / "warehouse"
+    db = folder / "crm.duckdb"
+    customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "region": ["n", "e", "s"]})
+    tx = pd.DataFrame(
+        {"order_id": ["O1", "O2", "O3", "O4"], "customer_id": ["C1", "C2", "C1", "C3"]}
+    )
+    merge_log = pd.DataFrame({"customer_id": ["C2"], "master_id": ["C1"]})
+
+    def raw(cid: str, extra: str) -> str:
+        return json.dumps({"Customer ID": cid, "Note": extra}, ensure_ascii=False)
+
+    def qrows(cids: list[str], table: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "source": [f"{table}.csv"] * len(cids),
+                "row": list(range(2, 2 + len(cids))),
+                "column": ["Region"] * len(cids),
+                "value": [""] * len(cids),
+                "rule": ["required"] * len(cids),
+                "reason": ["region is empty"] * len(cids),
+                "raw": [raw(c, "=HYPERLINK(1)") for c in cids],
+                "table": [table] * len(cids),
+            }
+        )
+
+    clean = {
+        "customers_clean": privacy.pseudonymize(customers.iloc[[0, 2]], "customer_id", key=KEY),
+        "transactions_clean": privacy.pseudonymize(
+            tx.replace({"C2": "C1"}), "customer_id", key=KEY
+        ),
+        "customer_merge_log": privacy.pseudonymize(
+            merge_log, ["customer_id", "master_id"], key=KEY
+        ),
+    }
+    warehouse.write_tables(
+        {
+            "customers": customers,
+            "transactions": tx,
+            "quarantine": qrows(["C2", "C3"], "customers"),
+            **clean,
+        },
+        db,
+    )
+    for name, df in clean.items():
+        (folder / "parquet").mkdir(exist_ok=True)
+        df.to_parquet(folder / "parquet" / f"{name}.parquet", index=False)
+    io.write_csv(
+        qrows(["C2", "C3", "C11"], "customers"), folder / "quarantine" / "customers_quarantine.csv"
+    )
+    io.write_excel(
+        qrows(["C1", "C3"], "transactions"), folder / "quarantine" / "transactions_quarantine.xlsx"
+    )
+    io.write_csv(
+        qrows(["C1", "C3"], "transactions"), folder / "quarantine" / "cleaning_set_aside.csv"
+    )
+    return db, folder
+
+
+BESIDE = {  # file -> (rows before, rows of the person C1/C2)
+    "parquet/customers_clean.parquet": (2, 1),
+    "parquet/transactions_clean.parquet": (4, 3),
+    "parquet/customer_merge_log.parquet": (1, 1),
+    "quarantine/customers_quarantine.csv": (3, 1),  # C11 is not C1
+    "quarantine/transactions_quarantine.xlsx": (2, 1),
+    "quarantine/cleaning_set_aside.csv": (2, 1),
+}
+
+
+def test_erasure_covers_the_parquet_copies_and_quarantine_files_beside_the_warehouse(
+    cleaned_warehouse,
+):
+    db, folder = cleaned_warehouse
+    for name, (before, _) in BESIDE.items():
+        assert len(_rows(folder / name)) == before, name
+    removed = privacy.erase_customer("C2", warehouse=db, key=KEY)
+    counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
+    assert counts == {
+        "customers": 2,
+        "transactions": 3,
+        "quarantine": 1,
+        "customers_clean": 1,
+        "transactions_clean": 3,
+        "customer_merge_log": 1,
+        **{name: person for name, (_, person) in BESIDE.items()},
+    }
+    for name, (before, person) in BESIDE.items():
+        after = _rows(folder / name)
+        assert len(after) == before - person, name
+        text = after.to_csv(index=False)
+        assert '"C1"' not in text and '"C2"' not in text
+    kept = _rows(folder / "quarantine" / "customers_quarantine.csv")
+    assert kept["raw"].str.startswith('{"Customer ID": "C').all()  # rows kept as written
+    assert _rows(folder / "parquet" / "customers_clean.parquet")["customer_id"].tolist() == (
+        privacy.pseudonymize(pd.DataFrame({"c": ["C3"]}), "c", key=KEY)["c"].tolist()
+    )
+
+
+def test_erasure_refuses_pseudonymised_tables_when_no_key_is_found(
+    cleaned_warehouse, monkeypatch, tmp_path
+):
+    """Without the key the person's pseudonymised rows cannot be found: say so, loudly."""
+    db, folder = cleaned_warehouse
+    _no_configured_key(monkeypatch, tmp_path)
+    with pytest.raises(ValueError, match=r"pseudonymised.*customers_clean.*CRM_PSEUDONYM_KEY"):
+        privacy.erase_customer("C1", warehouse=db)
+    assert len(_read(db, "customers")) == 3  # nothing was erased half-way
+    assert len(_rows(folder / "parquet" / "transactions_clean.parquet")) == 4
+
+
+def test_configured_key_never_makes_one_up(monkeypatch, tmp_path):
+    _no_configured_key(monkeypatch, tmp_path)
+    with pytest.raises(privacy.PseudonymKeyError, match="no pseudonymisation key is configured"):
+        privacy.configured_key()
+    with pytest.raises(ValueError, match=r"CRM_PSEUDONYM_KEY.*\.crm_pseudonym_key"):
+        privacy.configured_key(key_file=tmp_path / "missing" / privacy.KEY_FILE)
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "no-key-here").exists()
+
+
+def test_a_simulated_world_keeps_one_key_and_a_configured_key_wins(monkeypatch, tmp_path, people):
+    _no_configured_key(monkeypatch, tmp_path)
+    a = privacy.configured_key(simulated_world="f6efeda2ad2f8bba")
+    b = privacy.configured_key(simulated_world="f6efeda2ad2f8bba")
+    other = privacy.configured_key(simulated_world="0000000000000000")
+    assert (a.source, a.world) == ("simulated world", "f6efeda2ad2f8bba")
+    assert a.secret == b.secret != other.secret and a.check == b.check != other.check
+    run1 = privacy.pseudonymize(people, "email", key=a.secret)
+    run2 = privacy.pseudonymize(people, "email", key=b.secret)
+    pd.testing.assert_frame_equal(run1, run2)  # same pseudonyms in every run
+    assert "secret" not in repr(a) and a.secret.decode() not in repr(a)
+    monkeypatch.setenv(privacy.KEY_ENV, KEY)
+    env = privacy.configured_key(simulated_world="f6efeda2ad2f8bba")
+    assert env.source == "$CRM_PSEUDONYM_KEY" and env.secret == KEY.encode()
+
+
+def test_erasure_finds_a_recorded_simulated_key_and_refuses_a_wrong_key(
+    cleaned_warehouse, monkeypatch, tmp_path
+):
+    db, _ = cleaned_warehouse
+    _no_configured_key(monkeypatch, tmp_path)
+    world = privacy.simulated_world_key("f6efeda2ad2f8bba")
+    customers = pd.DataFrame({"customer_id": ["C1", "C3"]})
+    warehouse.write_tables(
+        {
+            "customers_clean": privacy.pseudonymize(customers, "customer_id", key=world.secret),
+            privacy.KEY_TABLE: world.record(),
+        },
+        db,
+    )
+    with pytest.raises(privacy.PseudonymKeyError, match="not the key the pseudonymised tables"):
+        privacy.erase_customer("C1", warehouse=db, key=KEY)
+    removed = privacy.erase_customer("C1", warehouse=db, beside=False)  # no key passed
+    counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
+    assert counts["customers_clean"] == 1 and counts["customers"] == 1

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from crm_lib.cli import main
@@ -325,6 +326,80 @@ def test_a_run_that_prints_pii_fails_and_names_file_and_kind(tmp_path, monkeypat
         assert "zhang.wei@example.cn" not in path.read_text(encoding="utf-8")
 
 
+# A customer's e-mail and mobile, built in the cells so that no cell source holds them: only
+# the run's outputs and its error can carry them into the reports folder.
+THROWS = [
+    "# Lookup study",
+    "x = 1",
+    "raise LookupError('no order for ' + 'li.na' + '@example.com' + ', mobile ' + '139 8765 '"
+    " + '4321')",
+]
+PRINTS = ["print('top buyer:', 'li.na' + '@example.com', 'mobile', '139 8765 ' + '4321')"]
+SECRETS = ["li.na@example.com", "139 8765 4321", "13987654321"]
+
+
+def test_personal_data_in_an_error_or_an_output_never_reaches_the_reports_folder(tmp_path):
+    """Item 13: a failed run is scanned too, its error text included; a run with a hit
+    publishes no HTML or notebook, and the index says what was withheld (never the value)."""
+    make_notebook(tmp_path / "throws.ipynb", THROWS)
+    make_notebook(tmp_path / "prints.ipynb", PRINTS)
+    make_notebook(tmp_path / "clean.ipynb", EXAMPLES_ONLY)
+    (tmp_path / "reports.yml").write_text(
+        "runs:\n  - notebook: throws.ipynb\n  - notebook: prints.ipynb\n  - notebook: clean.ipynb\n"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        mp.setenv("MPLBACKEND", "Agg")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["report", "run", "--run-id", "leak"])
+    assert code == 1
+    folder = tmp_path / "reports" / "leak"
+    files = [f for f in (tmp_path / "reports").rglob("*") if f.is_file()]
+    assert {f.name for f in files} >= {"index.html", "batch.json", "metrics.json", "clean.html"}
+    for f in files:
+        text = f.read_bytes().decode("utf-8", errors="replace")
+        shown = [s for s in SECRETS if s in text]
+        assert not shown, f"{f.relative_to(tmp_path)} shows {shown}"
+    log = out.getvalue() + err.getvalue()
+    assert "throws" in log and not [s for s in SECRETS if s in log]
+    for name in ("throws", "prints"):  # withheld: no HTML, no executed notebook
+        assert not (folder / name / f"{name}.html").exists()
+        assert not (folder / name / f"{name}.ipynb").exists()
+    assert (folder / "clean" / "clean.ipynb").is_file()  # a clean run is published in full
+    summary = load_json(folder / "batch.json")
+    withheld = "withheld: personal data found (1 e-mail address, 1 phone number)"
+    runs = {r["name"]: r for r in summary["runs"]}
+    assert runs["throws"]["withheld"] == runs["prints"]["withheld"] == withheld
+    assert runs["clean"]["withheld"] is None and runs["clean"]["status"] == "succeeded"
+    assert runs["throws"]["status"] == runs["prints"]["status"] == "failed"
+    assert runs["throws"]["error"].startswith("LookupError: no order for ")
+    assert runs["throws"]["html"] is None and runs["prints"]["ipynb"] is None
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert index.count(withheld) == 2
+    assert load_json(folder / "throws" / "metrics.json")["withheld"] == withheld
+
+
+def test_a_runner_error_with_personal_data_is_redacted_everywhere(tmp_path, monkeypatch, caplog):
+    """A crash of the runner itself (no executed notebook): its message and traceback are
+    redacted in the result, metrics.json and the log."""
+    make_notebook(tmp_path / "careful.ipynb", EXAMPLES_ONLY)
+    monkeypatch.chdir(tmp_path)
+
+    def crash(*args, **kwargs):
+        raise OSError("cannot write the file of " + "li.na" + "@example.com")
+
+    monkeypatch.setattr(runner, "_run_one", crash)
+    with caplog.at_level("ERROR", logger="crm_lib"):
+        result = run_batch({"runs": [{"notebook": "careful.ipynb"}]}, run_id="crash")
+    (run,) = result.runs
+    assert run.error == "runner error: OSError: cannot write the file of [e-mail removed]"
+    assert run.withheld == "withheld: personal data found (1 e-mail address)"
+    assert "Traceback" in caplog.text and "[e-mail removed]" in caplog.text
+    for text in (caplog.text, *(f.read_text() for f in result.folder.rglob("*") if f.is_file())):
+        assert "li.na@example.com" not in text
+
+
 def test_pii_check_scans_metrics(tmp_path):
     assert runner.pii_check([], {"metrics": {"n": 3}}) is None
     error = runner.pii_check([], {"metrics": {"top": "+8613912345678"}})
@@ -372,6 +447,8 @@ def test_cleaning_notebooks_publish_no_raw_identifier(tmp_path, monkeypatch):
         ],
     }
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRM_PSEUDONYM_KEY", raising=False)  # no key configured, as in a
+    monkeypatch.delenv("CRM_DATA_DIR", raising=False)  # plain `make report`
     result = run_batch(spec, run_id="cleaning", reports_dir=tmp_path / "reports", quiet=True)
     assert [r.error for r in result.runs] == [None, None]  # the PII scan passed
     assert result.runs[1].metrics["input_tables_from"] == "warehouse"  # 02 read 01's load
@@ -402,7 +479,69 @@ def test_cleaning_notebooks_publish_no_raw_identifier(tmp_path, monkeypatch):
     metrics = result.runs[1].metrics
     assert metrics["dedup_precision"] >= 0.95 and metrics["dedup_recall"] >= 0.95
 
+    pseudo_tables = ["customers_clean", "transactions_clean", "orders_net", "customer_merge_log"]
+
+    def pseudonyms() -> dict[str, list]:
+        with connect(db) as con:
+            return {
+                t: sorted(
+                    r[0] for r in con.execute(f"select distinct customer_id from {t}").fetchall()
+                )
+                for t in pseudo_tables
+            }
+
+    first_pseudonyms = pseudonyms()
     again = run_batch(spec, run_id="again", reports_dir=tmp_path / "reports", quiet=True)
     assert again.ok
     for first, second in zip(result.runs, again.runs, strict=True):
         assert first.metrics == second.metrics
+    # Item 14: the same (simulated world's) key in both runs gives the same pseudonyms ...
+    assert pseudonyms() == first_pseudonyms
+
+    # ... so a customer erased after the run leaves every pseudonymised table, every Parquet
+    # copy and every quarantine file beside the warehouse, with no key passed.
+    from crm_lib.intake import privacy
+
+    with connect(db) as con:
+        raw_ids = (
+            con.sql("select customer_id from customers order by 1").to_arrow_table().to_pandas()
+        )
+        merged = (
+            con.sql("select customer_id, master_id from customer_merge_log")
+            .to_arrow_table()
+            .to_pandas()
+        )
+        recorded = con.sql("select * from pseudonym_key").to_arrow_table().to_pandas()
+    assert list(recorded["source"]) == ["simulated world"]
+    key = privacy.configured_key(simulated_world=result.runs[0].metrics["world_fingerprint"])
+    ids = privacy.pseudonymize(raw_ids, "customer_id", key=key.secret)["customer_id"]
+    # a buyer with one account: in the clean tables, in no merge
+    with_lines = set(first_pseudonyms["transactions_clean"]) - set(merged.stack())
+    person, pseudonym = next(
+        (r, p) for r, p in zip(raw_ids["customer_id"], ids, strict=True) if p in with_lines
+    )
+
+    def person_rows() -> dict[str, int]:
+        out = {}
+        with connect(db) as con:
+            for t in pseudo_tables:
+                out[t] = con.execute(
+                    f"select count(*) from {t} where customer_id = ?", [pseudonym]
+                ).fetchone()[0]
+        for f in sorted((db.parent / "parquet").glob("*.parquet")):
+            df = pd.read_parquet(f)
+            out[f.name] = int((df.get("customer_id") == pseudonym).sum()) if len(df) else 0
+        for f in sorted((db.parent / "quarantine").glob("*.csv")):
+            df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            out[f.name] = int(df["raw"].str.contains(f'"{person}"', regex=False).sum())
+        return out
+
+    before = person_rows()
+    assert before["customers_clean"] == before["customers_clean.parquet"] == 1
+    assert before["transactions_clean"] > 0 and before["transactions_clean.parquet"] > 0
+    removed = privacy.erase_customer(person, warehouse=db)
+    assert set(person_rows().values()) == {0}
+    counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
+    for t in pseudo_tables:
+        assert counts.get(t, 0) == before[t], t
+    assert counts["parquet/transactions_clean.parquet"] == before["transactions_clean.parquet"]
