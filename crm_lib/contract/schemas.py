@@ -506,7 +506,8 @@ def _with_vocabulary(table: str, vocabulary: Mapping[str, Sequence[str]]) -> pa.
     """The schema of ``table`` with a dataset's own allowed values for its categorical columns.
 
     Columns of :data:`crm_lib.contract.dataset.CONFIGURABLE_COLUMNS` named in
-    ``vocabulary`` accept exactly those values; the others accept any value.
+    ``vocabulary`` accept those values (and ``unknown`` where the missing-value policy
+    keeps a blank field as ``unknown``); the others accept any value.
     """
     from crm_lib.contract.dataset import CONFIGURABLE_COLUMNS
 
@@ -522,7 +523,10 @@ def _with_vocabulary(table: str, vocabulary: Mapping[str, Sequence[str]]) -> pa.
     for column in allowed:
         keep = [c for c in schema.columns[column].checks if not _is_isin(c)]
         if column in vocabulary:
-            keep.append(pa.Check.isin(list(vocabulary[column])))
+            allowed_values = list(vocabulary[column])
+            if missing_policy(table, column) == UNKNOWN and UNKNOWN not in allowed_values:
+                allowed_values.append(UNKNOWN)  # a blank field kept as 'unknown' stays valid
+            keep.append(pa.Check.isin(allowed_values))
         changes[column] = {"checks": keep}
     return schema.update_columns(changes)
 
