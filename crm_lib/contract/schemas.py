@@ -99,6 +99,7 @@ SURVEY_CONSTRUCTS = {
 LIKERT_ITEMS = [item for items in SURVEY_CONSTRUCTS.values() for item in items]
 
 _TS = pd.DatetimeTZDtype(unit="us", tz=UTC)
+_THIS_YEAR = pd.Timestamp.now(tz=UTC).year  # a birth year cannot be in the future
 
 
 def _col(
@@ -172,7 +173,7 @@ CUSTOMERS = pa.DataFrameSchema(
             "Self-reported birth year (missing when not given).",
             unit="year",
             nullable=True,
-            checks=pa.Check.in_range(1900, 2025),
+            checks=pa.Check.in_range(1900, _THIS_YEAR),
         ),
         "marketing_consent": _col(
             "bool", "Customer agreed to receive marketing (e-mail, SMS, app push)."
@@ -292,7 +293,10 @@ SURVEY_RESPONSES = pa.DataFrameSchema(
         "response_id": _id("Response key.", unique=True),
         "customer_id": _id("Respondent, when known.", nullable=True),
         "wave": _col(
-            "string", "Survey wave, e.g. '2025Q3'.", checks=pa.Check.str_matches(r"^\d{4}Q[1-4]$")
+            "string",
+            "Survey wave, any name ('2025Q3', '2024-spring'); studies order waves by the "
+            "start times of their responses, not by name.",
+            checks=pa.Check.str_length(1, 64),
         ),
         "started_at": _ts("When the respondent opened the survey."),
         "submitted_at": _ts("When the respondent submitted; missing for partials.", nullable=True),
