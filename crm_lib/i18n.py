@@ -214,6 +214,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "level": {"en": "Level", "zh": "取值"},
     "overall_share": {"en": "Share overall", "zh": "总体占比"},
     "lift": {"en": "Lift", "zh": "提升度"},
+    "needs_transactions_table": {
+        "en": "*This section needs the transactions table (purchases after the survey), "
+        "which this dataset does not have; add it with `crm data import`.*",
+        "zh": "*本节需要交易表（调查之后的购买），该数据集没有交易表；可用 `crm data import` 导入。*",
+    },
+    "needs_customers_table": {
+        "en": "*This section needs the customers table (attributes, consent), which this "
+        "dataset does not have; add it with `crm data import`.*",
+        "zh": "*本节需要客户表（属性、营销同意），该数据集没有客户表；可用 `crm data import` 导入。*",
+    },
     "no_customer_attributes": {
         "en": "This dataset has no customers table, so the clusters are profiled by "
         "purchase behaviour only (add one with `crm data import` to see regions, channels "

@@ -74,3 +74,30 @@ def test_studies_run_on_a_dataset_without_truth(record_shop, tmp_path, monkeypat
     metrics = json.loads((tmp_path / "own" / "05_satisfaction_study" / "metrics.json").read_text())
     # the first and last wave in time order, not in name order (autumn < spring < winter)
     assert metrics["metrics"]["nps_change_waves"] == ["2024-spring", "2024-winter"]
+
+
+def test_each_study_runs_on_only_the_tables_it_requires(record_shop, tmp_path, monkeypatch):
+    """A dataset holding just the tables a notebook declares it needs (crm.requires): the
+    sections that need another table say so instead of failing."""
+    from crm_lib.reporting.params import read_requirements
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    runs = []
+    for name in ["03_segmentation", "04_ab_testing", "05_satisfaction_study"]:
+        notebook = NOTEBOOKS / f"{name}.ipynb"
+        folder = tmp_path / "data" / name
+        (folder / "tables").mkdir(parents=True)
+        for table in read_requirements(notebook):
+            src = record_shop / "tables" / f"{table}.parquet"
+            (folder / "tables" / src.name).write_bytes(src.read_bytes())
+        (folder / "dataset.yml").write_text(CONFIG, encoding="utf-8")
+        runs.append(
+            {"notebook": str(notebook), "name": name, "parameters": {"data_dir": str(folder)}}
+        )
+    result = run_batch({"runs": runs}, run_id="minimal", reports_dir=tmp_path / "r", quiet=True)
+    assert [r.error for r in result.runs] == [None, None, None]
+    for name, needs in [("04_ab_testing", "customers"), ("05_satisfaction_study", "customers")]:
+        html = (tmp_path / "r" / "minimal" / name / f"{name}.html").read_text(encoding="utf-8")
+        assert f"This section needs the {needs} table" in html
+    html = tmp_path / "r" / "minimal" / "05_satisfaction_study" / "05_satisfaction_study.html"
+    assert "needs the transactions table" in html.read_text(encoding="utf-8")
