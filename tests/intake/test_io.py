@@ -718,6 +718,89 @@ def test_detect_encoding_missing_file(tmp_path):
         io.detect_encoding(tmp_path / "nope.csv")
 
 
+# Western exports saved by Excel on a Western Windows (cp1252), a Traditional Chinese
+# one (Big5, code page 950), and their names as the file holds them.
+WESTERN = [
+    ("Customer ID,Name,City\nC1,Anna Müller,Berlin\n", ["Anna Müller"]),
+    (
+        "Customer ID,Name,City\nC1,Anna Müller,Berlin\nC2,José Núñez,Málaga\n"
+        "C3,François Lefèvre,Créteil\nC4,Jürgen Weiß,Köln\n",
+        ["Anna Müller", "José Núñez", "François Lefèvre", "Jürgen Weiß"],
+    ),
+    ("Customer ID,Name,Note\nC1,Zoë,“VIP” €120\n", ["Zoë"]),
+]
+
+
+@pytest.mark.parametrize(("text", "names"), WESTERN)
+def test_western_exports_are_read_as_cp1252(tmp_path, text, names):
+    path = write(tmp_path, text, encoding="cp1252")
+    assert io.detect_encoding(path) == "cp1252"
+    assert io.read_table(path)["Name"].tolist() == names
+
+
+def test_big5_export_is_read_as_big5(tmp_path):
+    names = ["張偉", "李娜", "陳靜", "王秀英", "劉洋", "黃磊", "周傑", "吳芳"]
+    regions = ["華北", "華東", "臺北", "高雄", "新竹", "臺中", "華南", "華中"]
+    text = "Customer ID,Name,Region\n" + "".join(
+        f"C{i},{n},{r}\n" for i, (n, r) in enumerate(zip(names, regions, strict=True))
+    )
+    path = write(tmp_path, text, encoding="big5")
+    assert io.detect_encoding(path) == "cp950"  # Big5 as Windows writes it
+    assert io.read_table(path)["Name"].tolist() == names
+
+
+def test_stray_byte_in_a_utf8_file_names_line_and_byte(tmp_path):
+    # Line 1 "Customer ID,Name,Region\n" is 24 bytes, lines 2 and 3 ("C1,张伟,华北\n") are
+    # 3 + 6 + 1 + 6 + 1 = 17 bytes each (a Chinese character is 3 bytes in UTF-8), and
+    # "C3,Bad" is 6: the stray byte 0xFF is at offset 24 + 17 + 17 + 6 = 64, on line 4.
+    data = "Customer ID,Name,Region\nC1,张伟,华北\nC2,李娜,华东\n".encode() + b"C3,Bad\xff,x\n"
+    path = write(tmp_path, data, name="customers.csv")
+    pattern = r"customers\.csv: not valid UTF-8 text: line 4, byte offset 64 \(0xFF\)"
+    with pytest.raises(io.ReadError, match=pattern):
+        io.read_table(path)
+    with pytest.raises(io.ReadError, match=pattern):
+        io.detect_encoding(path)
+
+
+def test_stray_byte_deep_in_a_large_utf8_file(tmp_path):
+    head = b"Customer ID,Name,Region\n"
+    # "C000000," is 8 bytes, "张伟,华北\n" 6 + 1 + 6 + 1: 22 bytes a row
+    rows = "".join(f"C{i:06d},张伟,华北\n" for i in range(20_000)).encode()
+    data = head + rows + b"C9,Caf\xe9,x\n"
+    path = write(tmp_path, data, name="big.csv")
+    # the byte after "C9,Caf", on line 1 + 20,000 + 1
+    offset = 24 + 22 * 20_000 + 6
+    with pytest.raises(io.ReadError, match=rf"line 20002, byte offset {offset} \(0xE9\)"):
+        io.read_table(path)
+
+
+def test_text_in_no_allowed_encoding_is_refused_not_guessed(tmp_path):
+    # Japanese (Shift_JIS) and Russian (cp1251) exports are outside the encodings
+    # read_table detects on its own: it asks for the encoding instead of showing mojibake.
+    ja = (
+        "Customer,Region\n山田太郎,東京\n鈴木花子,大阪\n佐藤健,名古屋\n高橋翔,福岡\n田中美咲,札幌\n"
+    )
+    ru = "id,name,city\n1,Иван Петров,Москва\n2,Анна Смирнова,Санкт-Петербург\n"
+    for name, text, enc in (("ja.csv", ja, "shift_jis"), ("ru.csv", ru, "cp1251")):
+        path = write(tmp_path, text, name=name, encoding=enc)
+        with pytest.raises(
+            io.ReadError,
+            match=rf"{name[:2]}\.csv: cannot detect the text encoding.*line 2, byte offset "
+            r"\d+ \(0x[0-9A-F]{2}\).*pass encoding=",
+        ):
+            io.read_table(path)
+        expected = pd.read_csv(path, encoding=enc, dtype=str)  # the reader of pandas agrees
+        assert io.read_table(path, encoding=enc).to_numpy().tolist() == expected.to_numpy().tolist()
+
+
+def test_ambiguous_bytes_are_refused(tmp_path):
+    # Two Big5 names that read as plausible GB18030 and cp1252 text as well.
+    path = write(tmp_path, "id,name\n1,林雪\n2,周傑\n", name="tiny.csv", encoding="big5")
+    with pytest.raises(io.ReadError, match=r"tiny\.csv: ambiguous text encoding.*pass encoding="):
+        io.read_table(path)
+    assert io.read_table(path, encoding="big5")["name"].tolist() == ["林雪", "周傑"]
+
+
 # ------------------------------------------- warehouse of one world, read back by later steps
 
 
