@@ -801,6 +801,41 @@ def test_ambiguous_bytes_are_refused(tmp_path):
     assert io.read_table(path, encoding="big5")["name"].tolist() == ["林雪", "周傑"]
 
 
+SIMPLIFIED = "张伟李娜王秀英刘洋陈静杨帆赵敏黄磊周杰吴芳徐强孙丽马超朱琳胡军郭涛何平高峰林雪"
+TRADITIONAL = "張偉李娜王秀英劉洋陳靜楊帆趙敏黃磊周傑吳芳徐強孫麗馬超朱琳胡軍郭濤何平高峰林雪"
+LATIN = ["Anna Müller", "Jürgen Groß", "François Lefèvre", "José Núñez", "Zoë", "Ana Conceição"]
+
+
+def _customers(kind: str, n: int, rng: np.random.Generator) -> str:
+    lines = ["Customer ID,Name,Region,Email"]
+    for i in range(n):
+        if kind == "latin":
+            name, region = str(rng.choice(LATIN)), str(rng.choice(["Köln", "Málaga", "Zürich"]))
+        else:
+            chars = SIMPLIFIED if kind == "gbk" else TRADITIONAL
+            name = "".join(rng.choice(list(chars), size=2))
+            region = "华北" if kind == "gbk" else "臺北"
+        lines.append(f"C{i:05d},{name},{region},c{i}@example.com")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("kind", "encoding"), [("gbk", "gbk"), ("big5", "big5"), ("latin", "cp1252")]
+)
+def test_detection_is_right_or_refuses_never_wrong(kind, encoding):
+    rng = np.random.default_rng(7)
+    expected = {"gbk": "gb18030", "big5": "cp950", "latin": "cp1252"}[kind]
+    for n in (1, 2, 3, 5, 20, 200):
+        for _ in range(10):
+            text = _customers(kind, n, rng)
+            try:
+                found = io.detect_encoding(text.encode(encoding))
+            except io.ReadError as exc:  # a refusal is allowed on a short file only
+                assert n <= 5 and "ambiguous text encoding" in str(exc), (n, text, exc)
+                continue
+            assert found == expected, (n, text)
+
+
 # ------------------------------------------- warehouse of one world, read back by later steps
 
 
