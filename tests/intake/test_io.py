@@ -170,20 +170,109 @@ def test_mapping_yaml_file(tmp_path):
 
 
 def test_shopify_example(tmp_path):
+    # Shopify's order export has one row per line item: "Lineitem price" is the unit
+    # price, "Lineitem quantity" the units and "Lineitem discount" the discount on the
+    # whole line, so the net line amount is price x quantity - discount.
     text = (
         "Name,Email,Financial Status,Paid at,Created at,Currency,Lineitem quantity,"
-        "Lineitem name,Lineitem price,Lineitem sku,Lineitem category,Source\n"
+        "Lineitem name,Lineitem price,Lineitem sku,Lineitem discount,Lineitem category,Source\n"
         "#1001,a@example.com,paid,2024-03-05 14:22:01 +0800,2024-03-05 14:22:01 +0800,USD,2,"
-        "Tee,19.99,TEE-1,Apparel,web\n"
-        '#1001,a@example.com,,,2024-03-05 14:22:01 +0800,USD,1,Mug,"$1,200.00",MUG-1,Home,web\n'
-        "#1002,b@example.com,paid,,2024-03-06 09:00:00 +0000,USD,1,Mug,9.00,MUG-1,,pos\n"
+        "Tee,19.99,TEE-1,0.00,Apparel,web\n"
+        "#1001,a@example.com,,,2024-03-05 14:22:01 +0800,USD,3,Mug,"
+        '"$1,200.00",MUG-1,100.00,Home,web\n'
+        "#1002,b@example.com,paid,,2024-03-06 09:00:00 +0000,USD,1,Mug,9.00,MUG-1,0.00,,pos\n"
     )
     mt = load(write(tmp_path, text), "shopify_orders")
     assert mt.data["line_no"].tolist() == [1, 2]
-    assert mt.data["amount"].tolist() == [19.99, 1200.0]
+    # 19.99 x 2 - 0.00 = 39.98; 1,200.00 x 3 - 100.00 = 3,500.00
+    assert mt.data["amount"].tolist() == pytest.approx([39.98, 3500.0], abs=1e-9)
+    assert mt.data["quantity"].tolist() == [2, 3]
     assert mt.data["ordered_at"].iloc[0] == pd.Timestamp("2024-03-05 06:22:01", tz="UTC")
     assert mt.quarantine["rule"].tolist() == ["required"]  # #1002 has no category
     assert "Financial Status" in mt.extra_columns
+    assert io.load_mapping("shopify_orders").version == "2"  # amounts changed meaning
+
+
+def _compute_mapping(expr, **rule):
+    columns = {
+        "order_id": "Order",
+        "line_no": {"type": "row_number", "group_by": "Order"},
+        "customer_id": "Customer",
+        "ordered_at": {"source": "Date", "type": "datetime", "formats": ["%Y-%m-%d"]},
+        "amount": {"compute": expr, **rule},
+        "currency": "Currency",
+        "quantity": {"source": "Qty", "type": "integer"},
+        "product_id": "SKU",
+        "category": "Category",
+        "channel": "Channel",
+    }
+    return {"name": "computed", "table": "transactions", "columns": columns}
+
+
+COMPUTE_HEADER = "Order,Customer,Date,Currency,Qty,SKU,Category,Channel,Unit price,Fee-EUR,Disc"
+
+
+def _compute_rows(*rows: str) -> str:
+    return (
+        COMPUTE_HEADER + "\n" + "".join(f"O{i},C1,2024-03-05,CNY,{r}\n" for i, r in enumerate(rows))
+    )
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        # worked by hand on the row Qty=4, Unit price=2.50, Fee-EUR=1.5, Disc=3
+        ("Unit price * Qty - Disc", 4 * 2.50 - 3),  # 7.0
+        ("(Unit price - Disc / Qty) * Qty", (2.50 - 3 / 4) * 4),  # 7.0
+        ("Unit price * Qty + `Fee-EUR`", 2.50 * 4 + 1.5),  # 11.5: quoted name with a '-'
+        ("-Disc + 2 * Unit price * Qty", -3 + 2 * 2.50 * 4),  # 17.0
+        ("Qty * 0.5e1 / 2", 4 * 5 / 2),  # 10.0
+    ],
+)
+def test_computed_amount(tmp_path, expr, expected):
+    text = _compute_rows("4,P1,home,web,2.50,1.5,3")
+    mt = load(write(tmp_path, text), _compute_mapping(expr, thousands=","))
+    assert mt.quarantine.empty, mt.quarantine[["rule", "reason"]].to_string()
+    assert mt.data["amount"].tolist() == pytest.approx([expected], abs=1e-12)
+
+
+def test_computed_amount_quarantines_bad_operands(tmp_path):
+    text = _compute_rows(
+        '2,P1,home,web,"¥1,000.50",0,0',  # (1000.50 - 0 / 2) * 2 = 2001.0
+        "2,P1,home,web,abc,0,0",  # not a number
+        "2,P1,home,web,3.00,0,",  # empty discount
+        "0,P1,home,web,3.00,0,0",  # division by zero (Qty = 0)
+    )
+    mapping = _compute_mapping(
+        "(Unit price - Disc / Qty) * Qty", thousands=",", currency_symbols=["¥"]
+    )
+    mt = load(write(tmp_path, text), mapping)
+    assert mt.data["amount"].tolist() == [2001.0]
+    got = {(r.row, r.rule): r.reason for r in mt.quarantine.itertuples()}
+    assert got[(3, "number")] == (
+        "amount: 'abc' is not a number (expected digits with decimal '.', thousands "
+        "separator ',', currency symbols ¥)"
+    )
+    assert got[(4, "compute")] == (
+        "amount: 'Disc' is empty; it is needed to compute (Unit price - Disc / Qty) * Qty"
+    )
+    assert got[(5, "compute")] == "amount: division by zero in (Unit price - Disc / Qty) * Qty"
+
+
+@pytest.mark.parametrize(
+    ("expr", "pattern"),
+    [
+        ("__import__('os').system('echo hi')", r"column amount: cannot read compute .*'\('"),
+        ("Unit price ** Qty", r"cannot read compute.*'\*'"),
+        ("Unit price * (Qty - Disc", r"cannot read compute.*missing '\)'"),
+        ("Unit price * Nope", r"missing required column\(s\) for mapping 'computed': 'Nope'"),
+        ("", r"column amount: 'compute' is empty"),
+    ],
+)
+def test_compute_rejects_what_is_not_arithmetic(tmp_path, expr, pattern):
+    path = write(tmp_path, _compute_rows("4,P1,home,web,2.50,1.5,3"))
+    with pytest.raises(io.MappingError, match=pattern):
+        load(path, _compute_mapping(expr))
 
 
 def test_salesforce_example(tmp_path):
