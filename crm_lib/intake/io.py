@@ -39,11 +39,19 @@ Mapping files (YAML)
       marketing_consent: {source: Opt-in, type: boolean, true: [Y], false: [N]}
       name: {source: [First Name, Last Name], join: " "}
       line_no: {type: row_number, group_by: Order No}
+      # or, from a unit price: amount: {compute: "Unit price * Qty - `Line discount`"}
     constants: {currency: CNY}
 
 ``type`` is one of ``string`` (default), ``integer``, ``number``, ``datetime``,
 ``label``, ``boolean``, ``row_number``. A column is required in the file unless
 ``required: false``; an optional column missing from the file is left empty.
+
+``compute`` (type ``number``) derives a column by arithmetic on source columns: column
+names, numbers, ``+ - * /``, unary minus and parentheses, nothing else (the expression
+is parsed by a small grammar, never evaluated as Python); a column name holding one of
+those characters is quoted in backticks. Each operand is parsed with the rule's number
+options; a row with an empty or unparseable operand, or a division by zero, is
+quarantined (rules ``compute``, ``number``).
 """
 
 from __future__ import annotations
@@ -854,7 +862,7 @@ class Mapping:
         columns: dict[str, dict] = {}
         for col, rule in (spec.get("columns") or {}).items():
             rule = {"source": rule} if isinstance(rule, str | list) else dict(rule or {})
-            rule.setdefault("type", "string")
+            rule.setdefault("type", "number" if "compute" in rule else "string")
             if col not in contract:
                 raise MappingError(
                     f"{origin}: column {col!r} is not in contract table {table!r}"
@@ -865,7 +873,9 @@ class Mapping:
                     f"{origin}: column {col}: unknown type {rule['type']!r}; "
                     f"use one of {sorted(_TYPES)}"
                 )
-            if rule["type"] != "row_number" and "source" not in rule:
+            if "compute" in rule:
+                _check_compute(col, rule, origin)
+            elif rule["type"] != "row_number" and "source" not in rule:
                 raise MappingError(f"{origin}: column {col}: no 'source' column given")
             if rule["type"] == "datetime" and not rule.get("formats"):
                 raise MappingError(f"{origin}: column {col}: a datetime needs 'formats'")
@@ -905,11 +915,165 @@ class Mapping:
 
 
 def _sources(rule: dict) -> list[str]:
+    if "compute" in rule:
+        return list(rule["_columns"])
     src = rule.get("source")
     out = [] if src is None else [src] if isinstance(src, str) else list(src)
     if rule.get("group_by"):
         out.append(rule["group_by"])
     return [str(s) for s in out]
+
+
+# ---------------------------------------------------------- computed columns
+
+_OPERATORS = "+-*/()"
+_NUMBER_RE = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?(?=\s*(?:[-+*/()]|$))")
+
+
+class _ComputeSyntaxError(ValueError):
+    pass
+
+
+def _compute_tokens(expr: str) -> list[tuple[str, Any]]:
+    """Tokens ``("op", "+")``, ``("num", 2.5)``, ``("col", "Lineitem price")``."""
+    out: list[tuple[str, Any]] = []
+    i = 0
+    while i < len(expr):
+        c = expr[i]
+        if c.isspace():
+            i += 1
+        elif c in _OPERATORS:
+            out.append(("op", c))
+            i += 1
+        elif c == "`":
+            end = expr.find("`", i + 1)
+            if end < 0 or end == i + 1:
+                raise _ComputeSyntaxError("an unclosed or empty `quoted` column name")
+            out.append(("col", expr[i + 1 : end]))
+            i = end + 1
+        elif m := _NUMBER_RE.match(expr, i):
+            out.append(("num", float(m.group(0))))
+            i = m.end()
+        else:
+            end = i
+            while end < len(expr) and expr[end] not in _OPERATORS + "`":
+                end += 1
+            out.append(("col", expr[i:end].strip()))
+            i = end
+    return out
+
+
+def _compute_parse(expr: str) -> tuple:
+    """Syntax tree of an arithmetic expression (never evaluated as Python).
+
+    Grammar: ``expr := term (("+" | "-") term)*``, ``term := factor (("*" | "/")
+    factor)*``, ``factor := "-" factor | "(" expr ")" | number | column``.
+    """
+    tokens = _compute_tokens(expr)
+    pos = 0
+
+    def peek() -> tuple[str, Any] | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def describe(tok: tuple[str, Any] | None) -> str:
+        return "the end" if tok is None else repr(tok[1])
+
+    def factor() -> tuple:
+        nonlocal pos
+        tok = peek()
+        if tok is None:
+            raise _ComputeSyntaxError("an operand is missing at the end")
+        pos += 1
+        if tok == ("op", "-"):
+            return ("neg", factor())
+        if tok == ("op", "("):
+            node = expression()
+            if peek() != ("op", ")"):
+                raise _ComputeSyntaxError(f"missing ')' before {describe(peek())}")
+            pos += 1
+            return node
+        if tok[0] in {"num", "col"}:
+            return tok
+        raise _ComputeSyntaxError(f"unexpected {describe(tok)} where an operand belongs")
+
+    def term() -> tuple:
+        nonlocal pos
+        node = factor()
+        while peek() in {("op", "*"), ("op", "/")}:
+            op = tokens[pos][1]
+            pos += 1
+            node = (op, node, factor())
+        return node
+
+    def expression() -> tuple:
+        nonlocal pos
+        node = term()
+        while peek() in {("op", "+"), ("op", "-")}:
+            op = tokens[pos][1]
+            pos += 1
+            node = (op, node, term())
+        return node
+
+    tree = expression()
+    if pos < len(tokens):
+        raise _ComputeSyntaxError(f"unexpected {describe(tokens[pos])} after a whole expression")
+    return tree
+
+
+def _compute_columns(tree: tuple) -> list[str]:
+    if tree[0] == "col":
+        return [tree[1]]
+    if tree[0] == "num":
+        return []
+    return list(dict.fromkeys(c for child in tree[1:] for c in _compute_columns(child)))
+
+
+def _check_compute(col: str, rule: dict, origin: str) -> None:
+    """Parse ``rule["compute"]`` into ``rule["_tree"]`` and ``rule["_columns"]``."""
+    expr = str(rule["compute"] or "").strip()
+    if not expr:
+        raise MappingError(f"{origin}: column {col}: 'compute' is empty")
+    if "source" in rule:
+        raise MappingError(f"{origin}: column {col}: give either 'source' or 'compute', not both")
+    if rule["type"] != "number":
+        raise MappingError(
+            f"{origin}: column {col}: 'compute' gives a number; its type must be 'number'"
+        )
+    try:
+        tree = _compute_parse(expr)
+    except _ComputeSyntaxError as exc:
+        raise MappingError(
+            f"{origin}: column {col}: cannot read compute {expr!r}: {exc}. Use column names, "
+            "numbers, + - * / and parentheses; quote a column name holding one of those "
+            "characters in backticks"
+        ) from None
+    rule["compute"] = expr
+    rule["_tree"] = tree
+    rule["_columns"] = _compute_columns(tree)
+
+
+def _compute_eval(tree: tuple, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Values of the tree and the rows where it divides by zero."""
+    kind = tree[0]
+    if kind == "num":
+        n = len(next(iter(values.values()))) if values else 1
+        return np.full(n, tree[1]), np.zeros(n, dtype=bool)
+    if kind == "col":
+        v = values[tree[1]]
+        return v, np.zeros(len(v), dtype=bool)
+    if kind == "neg":
+        v, zero = _compute_eval(tree[1], values)
+        return -v, zero
+    a, za = _compute_eval(tree[1], values)
+    b, zb = _compute_eval(tree[2], values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "+":
+            return a + b, za | zb
+        if kind == "-":
+            return a - b, za | zb
+        if kind == "*":
+            return a * b, za | zb
+        return a / b, za | zb | (b == 0)
 
 
 def _did_you_mean(name: str, options: list[str]) -> str:
@@ -1018,6 +1182,8 @@ def _label_key(value: str, rule: dict) -> str:
 def _parse(col: str, rule: dict, text: pd.Series, raw: pd.DataFrame, problems: list) -> pd.Series:
     """Typed values of one contract column; unparseable cells are added to ``problems``."""
     kind = rule["type"]
+    if "compute" in rule:
+        return _parse_compute(col, rule, raw, problems)
     blank = text.str.strip() == ""
     src = ", ".join(_sources(rule))
     if kind == "string":
@@ -1045,19 +1211,8 @@ def _parse(col: str, rule: dict, text: pd.Series, raw: pd.DataFrame, problems: l
                     _problem(r, src, text[r], "integer", f"{col}: {text[r]!r} is too large")
                 )
             out = out.where(~huge).round().astype("Int64")
-        symbols = "".join(rule.get("currency_symbols", [])) or "none"
         for r in out.index[bad]:
-            problems.append(
-                _problem(
-                    r,
-                    src,
-                    text[r],
-                    kind,
-                    f"{col}: {text[r]!r} is not a number (expected digits with decimal "
-                    f"{rule.get('decimal', '.')!r}, thousands separator "
-                    f"{rule.get('thousands') or 'none'!r}, currency symbols {symbols})",
-                )
-            )
+            problems.append(_problem(r, src, text[r], kind, _number_reason(col, text[r], rule)))
         return out
     if kind == "datetime":
         out = _parse_datetime(text, rule)
@@ -1118,7 +1273,56 @@ def _parse(col: str, rule: dict, text: pd.Series, raw: pd.DataFrame, problems: l
     return out
 
 
+def _number_reason(col: str, value: str, rule: dict) -> str:
+    symbols = "".join(rule.get("currency_symbols", [])) or "none"
+    return (
+        f"{col}: {value!r} is not a number (expected digits with decimal "
+        f"{rule.get('decimal', '.')!r}, thousands separator "
+        f"{rule.get('thousands') or 'none'!r}, currency symbols {symbols})"
+    )
+
+
+def _parse_compute(col: str, rule: dict, raw: pd.DataFrame, problems: list) -> pd.Series:
+    """A ``compute`` column: each operand parsed as a number (with the rule's options),
+    then the arithmetic, row by row; an empty or unparseable operand or a division by
+    zero is a problem (rule ``number`` or ``compute``), never a silent NaN or inf."""
+    src = ", ".join(_sources(rule))
+    expr = rule["compute"]
+    bad = np.zeros(len(raw), dtype=bool)
+    values: dict[str, np.ndarray] = {}
+    for name in rule["_columns"]:
+        if name in raw.columns:
+            text = raw[name].fillna("").astype(str)
+        else:  # an optional column absent from the file
+            text = pd.Series("", index=raw.index, dtype=object)
+        number = _parse_number(text, rule)
+        blank = (text.str.strip() == "").to_numpy()
+        unparsed = number.isna().to_numpy() & ~blank
+        for r, value in zip(raw.index[unparsed & ~bad], text[unparsed & ~bad], strict=True):
+            problems.append(_problem(r, src, value, "number", _number_reason(col, value, rule)))
+        for r in raw.index[blank & ~bad]:
+            problems.append(
+                _problem(
+                    r,
+                    src,
+                    "",
+                    "compute",
+                    f"{col}: {name!r} is empty; it is needed to compute {expr}",
+                )
+            )
+        bad |= blank | unparsed
+        values[name] = number.to_numpy(dtype="float64", na_value=np.nan)
+    result, zero = _compute_eval(rule["_tree"], values)
+    result = np.broadcast_to(result, (len(raw),)).astype("float64")
+    for r in raw.index[zero & ~bad]:
+        problems.append(_problem(r, src, None, "compute", f"{col}: division by zero in {expr}"))
+    bad |= zero
+    return pd.Series(np.where(bad, np.nan, result), index=raw.index, dtype="float64")
+
+
 def _source_text(rule: dict, raw: pd.DataFrame) -> pd.Series:
+    if "compute" in rule:  # read operand by operand in _parse_compute
+        return pd.Series("", index=raw.index, dtype=object)
     srcs = [s for s in _sources(rule) if s != rule.get("group_by")]
     present = [s for s in srcs if s in raw.columns]
     if not present:
