@@ -574,15 +574,6 @@ QUARANTINED = [
     ("huge_amount", [bad(Amount="999999999")], r"contract:abs\(amount\)", "999999999"),
     ("duplicate_exact", [BAD, BAD], "duplicate_key", r"O9/1 already on row 6 \(exact copy\)"),
     ("duplicate_conflict", [BAD, bad(Amount="11.00")], "duplicate_key", "conflicting values"),
-    (
-        "formula_hyperlink",
-        [bad(SKU='=HYPERLINK("http://x.example")')],
-        "formula",
-        "spreadsheet formula",
-    ),
-    ("formula_at", [bad(Customer_ID="@SUM(A1:A9)")], "formula", "CSV injection"),
-    ("formula_plus", [bad(SKU="+cmd|' /C calc'!A0")], "formula", "CSV injection"),
-    ("formula_minus", [bad(SKU="-2+3+cmd|' /C calc'!A0")], "formula", "CSV injection"),
     ("missing_category", [bad(Category="")], "required", "category is empty"),
     ("missing_customer", [bad(Customer_ID="")], "required", "customer_id is empty"),
     ("missing_date", [bad(Order_Date="")], "required", "ordered_at is empty"),
@@ -621,6 +612,69 @@ def test_malformed_rows_quarantined(tmp_path, rows, rule, reason):
     assert len(hit) >= 1, q[["row", "rule", "reason"]].to_string()
     assert hit["row"].min() >= 6 and hit["source"].eq("orders.csv").all()
     assert hit["raw"].map(json.loads).map(lambda r: "Order No" in r).all()
+
+
+FORMULA_CELLS = [
+    # (id, column, the text of the cell)
+    ("hyperlink", "SKU", '=HYPERLINK("http://x.example","click")'),
+    ("at_sum", "Customer ID", "@SUM(A1:A9)"),
+    ("plus_cmd", "SKU", "+cmd|' /C calc'!A0"),
+    ("minus_cmd", "SKU", "-2+3+cmd|' /C calc'!A0"),
+    ("tab_equals", "SKU", "\t=1+1"),
+]
+
+
+def _csv_field(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+@pytest.mark.parametrize(("column", "cell"), [pytest.param(*c[1:], id=c[0]) for c in FORMULA_CELLS])
+def test_formula_text_is_loaded_as_text_and_neutralised_on_every_export(tmp_path, column, cell):
+    # A cell that a spreadsheet would run is data like any other on import (a phone
+    # number, a note); the danger is only in a spreadsheet, so every export quotes it.
+    row = bad(**{column.replace(" ", "_"): _csv_field(cell)})
+    bad_amount = bad(**{column.replace(" ", "_"): _csv_field(cell), "Amount": "=1+1"})
+    path = write(tmp_path, orders_csv(row, bad_amount.replace("O9,", "O8,", 1)))
+    mt = load(path)
+    contract_column = {"SKU": "product_id", "Customer ID": "customer_id"}[column]
+    assert mt.data.loc[6, contract_column] == cell  # accepted, verbatim
+    assert set(mt.quarantine["row"]) == {7}  # only the unparseable amount
+    assert set(mt.quarantine["rule"]) == {"number"}
+    db = tmp_path / "crm.duckdb"
+    res = io.ingest(path, "simulated_world_orders", warehouse=db)
+    assert res.lineage["rows_accepted"] == 5 and res.lineage["rows_quarantined"] == 1
+    with connect(db) as con:
+        stored = con.sql("select * from transactions order by row").df()
+        quarantine = con.sql("select * from quarantine").df()
+    assert stored[contract_column].iloc[-1] == cell  # the warehouse keeps the text
+    for name, table in {"data": stored, "quarantine": quarantine}.items():
+        csv_back = io.read_table(io.write_csv(table, tmp_path / f"{name}.csv"))
+        xlsx_back = io.read_table(io.write_excel(table, tmp_path / f"{name}.xlsx"))
+        text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+        for back in (csv_back, xlsx_back):  # numbers (-20.0) stay numbers
+            cells = back[text].to_numpy().ravel().tolist()
+            assert not [c for c in cells if c.startswith(io.FORMULA_TRIGGERS)], name
+            if name == "data":
+                assert "'" + cell in back[contract_column].tolist()
+            else:
+                assert "'=1+1" in back["value"].tolist()
+
+
+def test_phone_numbers_are_not_formulas(tmp_path):
+    header = (
+        "Customer ID,Name,Email,Mobile,Signup Date,Region,Source,Gender,Birth Year,Marketing Opt-in"
+    )
+    phones = ["+86 (138) 1234-5678", "+1 (555) 010-9999", "+86-138-1234-5678", "-", "(021) 555"]
+    lines = [
+        f"C{i},Wei,w{i}@example.com,{p},2024-03-05 14:22:01,north,direct,male,1990,Y"
+        for i, p in enumerate(phones)
+    ]
+    mt = load(
+        write(tmp_path, "\n".join([header, *lines]) + "\n", name="c.csv"),
+        "simulated_world_customers",
+    )
+    assert mt.quarantine.empty, mt.quarantine[["row", "rule", "reason"]].to_string()
+    assert mt.data["phone"].tolist() == phones
 
 
 def test_header_only_is_reported(tmp_path):
