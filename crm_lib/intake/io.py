@@ -146,7 +146,6 @@ AMBIGUITY_MARGIN = 0.1
 is refused as ambiguous rather than guessed."""
 _MAPPINGS_DIR = Path(__file__).with_name("mappings")
 _TYPES = {"string", "integer", "number", "datetime", "label", "boolean", "row_number"}
-_FORMULA_RE = re.compile(r"^[\t\r]*(=|@|[+\-].*[(|!=])")
 _LINEAGE_COLUMNS = [
     "load_id",
     "source",
@@ -1407,7 +1406,6 @@ def apply_mapping(
     mapping: str | Path | dict | Mapping,
     *,
     source: str,
-    reject_formulas: bool = True,
 ) -> MappedTable:
     """Map a raw text table to its contract table; quarantine rows that break a rule.
 
@@ -1419,12 +1417,6 @@ def apply_mapping(
         See :func:`load_mapping`.
     source : str
         File or query name, used in messages and quarantine records.
-    reject_formulas : bool
-        Quarantine cells of mapped columns that a spreadsheet would run as a formula
-        (``=HYPERLINK(...)``, ``@SUM(...)``, ``+cmd|' /C calc'!A0``; a leading ``+``/``-``
-        only with ``( | ! =`` later, so phone numbers and negative amounts pass), rule
-        ``formula``.
-
     Returns
     -------
     MappedTable
@@ -1438,9 +1430,15 @@ def apply_mapping(
 
     Notes
     -----
-    Order of checks: short lines, formulas, parse rules, empty required values, duplicate
+    Order of checks: short lines, parse rules, empty required values, duplicate
     keys (the first occurrence is kept, later ones quarantined with rule ``duplicate_key``),
     then :func:`crm_lib.contract.schemas.validate`; a row may collect several records.
+
+    Text that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``)
+    is data like any other here and is loaded verbatim: telling it from an ordinary value
+    (the phone number ``+86 (138) 1234-5678``) is guesswork, and the danger exists only
+    in a spreadsheet. Every CSV or Excel file the package writes goes through
+    :func:`write_csv` / :func:`write_excel`, which neutralise it.
 
     Examples
     --------
@@ -1476,20 +1474,6 @@ def apply_mapping(
                     "the line has more fields than the header (unquoted delimiter in a value?)",
                 )
             )
-    if reject_formulas:
-        for c in [c for c in m.known_sources() if c in cells.columns]:
-            hits = raw[c].fillna("").astype(str).str.match(_FORMULA_RE)
-            for r in raw.index[hits]:
-                problems.append(
-                    _problem(
-                        r,
-                        c,
-                        raw.at[r, c],
-                        "formula",
-                        f"{c}: value starts like a spreadsheet formula (CSV injection); "
-                        "check the source system",
-                    )
-                )
     typed: dict[str, pd.Series] = {}
     for col, rule in m.columns.items():
         typed[col] = _parse(col, rule, _source_text(rule, raw), raw, problems)

@@ -644,8 +644,8 @@ def test_formula_text_is_loaded_as_text_and_neutralised_on_every_export(tmp_path
     res = io.ingest(path, "simulated_world_orders", warehouse=db)
     assert res.lineage["rows_accepted"] == 5 and res.lineage["rows_quarantined"] == 1
     with connect(db) as con:
-        stored = con.sql("select * from transactions order by row").df()
-        quarantine = con.sql("select * from quarantine").df()
+        stored = con.sql("select * from transactions order by row").to_arrow_table().to_pandas()
+        quarantine = con.sql("select * from quarantine").to_arrow_table().to_pandas()
     assert stored[contract_column].iloc[-1] == cell  # the warehouse keeps the text
     for name, table in {"data": stored, "quarantine": quarantine}.items():
         csv_back = io.read_table(io.write_csv(table, tmp_path / f"{name}.csv"))
