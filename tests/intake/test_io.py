@@ -1037,6 +1037,11 @@ CSV_SHAPES = {
     "unicode_and_spaces": "名字, 地区 \n 张伟 ,华北\n李娜,\n",
     "blank_header_field": "a,,c\n1,2,3\n",
     "blank_lines": "a,b\n\n1,2\n  \n3,4\n\n",
+    "blank_lines_alone": "a,b\n\n\n",
+    "blank_lines_between_rows": "a,b\n1,2\n\n3,4\n",
+    "blank_line_after_header": "a,b\n\n1,2\n3,4\n",
+    "blank_lines_crlf": "a,b\r\n1,2\r\n\r\n3,4\r\n\r\n",
+    "empty_fields_are_not_blank": "a,b\n,\n1,2\n",
     "leading_blank_line": "\na,b\n1,2\n",
     "embedded_newline": 'a,b\n"line\nbreak",2\n3,4\n',
     "escaped_quote": 'a,b\n"say ""hi""",2\n',
@@ -1070,6 +1075,26 @@ def test_fast_csv_path_reads_like_the_csv_module(tmp_path, monkeypatch, name):
         pd.testing.assert_frame_equal(fast[0], exact[0])
         assert fast[1] == exact[1]
         assert all(str(t) == "str" for t in fast[0].dtypes)
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        # (file, its data rows by hand: line number -> fields); blank lines are no rows
+        ("a,b\n1,2\n\n3,4\n", {2: ["1", "2"], 4: ["3", "4"]}),
+        ("a,b\r\n\r\n1,2\r\n\r\n\r\n3,4\r\n", {3: ["1", "2"], 6: ["3", "4"]}),
+        ("a,b\n,\n\n1,2\n\n", {2: ["", ""], 4: ["1", "2"]}),  # "," is a row of empties
+    ],
+)
+def test_blank_lines_are_not_rows(tmp_path, text, rows):
+    df = io.read_table(write(tmp_path, text))
+    assert {r: list(v) for r, v in zip(df.index, df.to_numpy().tolist(), strict=True)} == rows
+
+
+def test_blank_lines_alone_are_a_header_only_file(tmp_path):
+    with pytest.warns(io.EmptyTableWarning, match="header only"):
+        df = io.read_table(write(tmp_path, "a,b\n\n\n"))
+    assert df.empty and list(df.columns) == ["a", "b"]
 
 
 def test_fast_csv_path_is_taken_for_regular_files_only():
