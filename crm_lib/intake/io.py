@@ -502,10 +502,10 @@ def _regular_quotes(text: str, delimiter: str) -> bool:
 def _read_csv_fast(text: str, delimiter: str) -> tuple[list[str], pd.DataFrame] | None:
     """Header and ``str`` columns of a regular CSV text via pyarrow, else None.
 
-    Regular: the header is on line 1, every line is one record with as many fields as the
-    header (no blank lines, no line breaks or escaped quotes inside fields, no lone carriage
-    returns), so line numbers are exact. Anything else returns None and the csv module
-    reads the file.
+    Regular: the header is on line 1, every other line is empty or one record with as
+    many fields as the header (no line breaks or escaped quotes inside fields, no lone
+    carriage returns), so line numbers are exact. Empty lines are skipped, as the csv
+    module path skips them. Anything else returns None and the csv module reads the file.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -529,9 +529,10 @@ def _read_csv_fast(text: str, delimiter: str) -> tuple[list[str], pd.DataFrame] 
         return "skip"
 
     names = [f"c{i}" for i in range(len(header))]
+    data = body.encode("utf-8")
     try:
         table = pacsv.read_csv(
-            _stdio.BytesIO(body.encode("utf-8")),
+            _stdio.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
@@ -556,8 +557,27 @@ def _read_csv_fast(text: str, delimiter: str) -> tuple[list[str], pd.DataFrame] 
     ):
         return None
     df = table.to_pandas(types_mapper=_str_dtype)
-    df.index = pd.Index(np.arange(2, 2 + len(df), dtype="int64"), name="row")
+    lines = np.arange(2, 2 + len(df), dtype="int64")
+    if "\n\n" in body or "\n\r\n" in body or body.startswith(("\n", "\r\n")):
+        # pyarrow reads an empty line as a row of empty values; the csv module path
+        # skips it, so drop those rows here (a line "," stays: it is a row of empties)
+        keep = ~_empty_lines(data, n_lines)
+        df, lines = df.loc[keep].reset_index(drop=True), lines[keep]
+    df.index = pd.Index(lines, name="row")
     return header, df
+
+
+def _empty_lines(data: bytes, n_lines: int) -> np.ndarray:
+    """Which of the first ``n_lines`` lines of ``data`` are empty (``""`` or ``"\\r"``)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    starts = np.concatenate([[0], ends + 1])[:n_lines]
+    ends = np.concatenate([ends, [len(arr)]])[:n_lines]
+    length = ends - starts
+    empty = length == 0
+    one = np.flatnonzero(length == 1)
+    empty[one] = arr[starts[one]] == 13
+    return empty
 
 
 def _str_dtype(arrow_type) -> Any:

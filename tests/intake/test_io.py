@@ -1099,5 +1099,7 @@ def test_blank_lines_alone_are_a_header_only_file(tmp_path):
 
 def test_fast_csv_path_is_taken_for_regular_files_only():
     assert io._read_csv_fast(CSV_SHAPES["quoted_delimiters"], ",") is not None
+    for name in ("blank_lines_alone", "blank_lines_between_rows", "blank_lines_crlf"):
+        assert io._read_csv_fast(CSV_SHAPES[name], ",") is not None, name  # empty lines skipped
     for name in ("blank_lines", "embedded_newline", "escaped_quote", "short_and_long_rows"):
         assert io._read_csv_fast(CSV_SHAPES[name], ",") is None, name
