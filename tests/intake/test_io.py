@@ -365,6 +365,55 @@ def test_world_idempotent(ingested):
     assert counts == {t: r.lineage["rows_accepted"] for t, r in first.items()}
 
 
+def _orders_mapping(formats: list[str]) -> dict:
+    import yaml
+
+    path = io._MAPPINGS_DIR / "simulated_world_orders.yml"
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec["columns"]["ordered_at"]["formats"] = formats
+    return spec
+
+
+def _table(db: Path, sql: str) -> pd.DataFrame:
+    with connect(db) as con:
+        return con.sql(sql).to_arrow_table().to_pandas()
+
+
+def test_reload_after_fixing_the_mapping_replaces_the_old_load(tmp_path):
+    path = write(tmp_path, orders_csv())
+    db = io.start_warehouse(tmp_path / "crm.duckdb", world="w")
+    # The broken mapping knows one date format only: of the four good rows, lines 2 and 3
+    # ("2024-03-05 14:22:01") pass, line 4 ("05/03/2024") and line 5 ("2024年3月9日") are
+    # quarantined. The fixed mapping (same name, same version 1) reads all four.
+    broken = _orders_mapping(["%Y-%m-%d %H:%M:%S"])
+    fixed = _orders_mapping(["%Y-%m-%d %H:%M:%S", "%d/%m/%Y", "%Y年%m月%d日"])
+    first = io.ingest(path, broken, warehouse=db)
+    assert (first.lineage["rows_accepted"], first.lineage["rows_quarantined"]) == (2, 2)
+    again = io.ingest(path, broken, warehouse=db)  # same file, same mapping: nothing to do
+    assert again.status == "skipped: already loaded"
+    second = io.ingest(path, fixed, warehouse=db)
+    assert second.status == "loaded"
+    assert (second.lineage["rows_accepted"], second.lineage["rows_quarantined"]) == (4, 0)
+    assert "mapping changed" in second.lineage["note"]
+    assert first.lineage["load_id"] in second.lineage["note"]
+    lines = _table(db, "select * from transactions order by row")
+    assert lines["row"].tolist() == [2, 3, 4, 5]  # each source line once
+    assert set(lines["load_id"]) == {second.lineage["load_id"]}
+    assert _table(db, "select * from quarantine").empty  # the old load's records are gone
+    lineage = _table(db, "select * from lineage order by loaded_at")
+    assert lineage["status"].tolist() == [
+        f"replaced by {second.lineage['load_id']}",
+        "skipped: already loaded",
+        "loaded",
+    ]
+    assert lineage["mapping_sha256"].iloc[0] != lineage["mapping_sha256"].iloc[2]
+    assert io.ingest(path, fixed, warehouse=db).status == "skipped: already loaded"
+    files = {"transactions": path}
+    got = io.read_loads(db, files, world="w", mappings={"transactions": fixed})
+    assert got["transactions"].data.index.tolist() == [2, 3, 4, 5]
+    assert io.read_loads(db, files, world="w", mappings={"transactions": broken}) is None
+
+
 def test_same_rows_in_another_file_are_not_loaded_twice(ingested, tmp_path):
     _, paths, db, first, _ = ingested
     text = paths["orders_export"].read_text(encoding="utf-8-sig")
