@@ -4,7 +4,8 @@ Data flow (see the guide): ``data/raw`` -> :func:`read_table` (every cell as tex
 :func:`apply_mapping` (declarative YAML mapping: source column -> contract column, parse
 rules, constants) -> contract check (:func:`crm_lib.contract.schemas.validate`) -> accepted rows and
 a quarantine table (:mod:`crm_lib.contract.quarantine`) -> :func:`ingest` loads both into the DuckDB
-warehouse with a ``lineage`` record (file checksum, row counts, mapping name and version).
+warehouse with a ``lineage`` record (file checksum, row counts, mapping name, version and
+content hash).
 
 Every failure raises an :class:`IngestError` (:class:`ReadError`, :class:`MappingError`)
 that names the file and the problem; a row that breaks a rule is quarantined with the
@@ -154,11 +155,13 @@ _LINEAGE_COLUMNS = [
     "target",
     "mapping",
     "mapping_version",
+    "mapping_sha256",
     "rows_in",
     "rows_accepted",
     "rows_quarantined",
     "loaded_at",
     "status",
+    "note",
 ]
 
 
@@ -917,6 +920,27 @@ class Mapping:
             origin=origin,
         )
 
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the mapping's content (name, version, table, rules, constants).
+
+        Computed on the parsed mapping, so comments and YAML layout do not change it;
+        recorded in the lineage so that a file is loaded again when its mapping changes
+        (even when its ``version`` was not raised).
+        """
+        spec = {
+            "name": self.name,
+            "version": self.version,
+            "table": self.table,
+            "columns": {
+                c: {k: v for k, v in rule.items() if not k.startswith("_")}
+                for c, rule in self.columns.items()
+            },
+            "constants": self.constants,
+        }
+        text = json.dumps(spec, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     def required_sources(self) -> list[str]:
         """Source columns the file must have."""
         out: list[str] = []
@@ -1602,7 +1626,8 @@ class IngestResult:
     status : str
         ``loaded`` or ``skipped: already loaded``.
     lineage : dict
-        The lineage record written (columns of the ``lineage`` table).
+        The lineage record written (columns of the ``lineage`` table; ``note`` says why
+        a file was loaded again or skipped).
     data, quarantine : pandas.DataFrame
         Accepted and quarantined rows of this file (empty when skipped).
     warehouse : pathlib.Path
@@ -1668,9 +1693,18 @@ def ingest(
     -----
     A file that cannot be read or mapped raises its :class:`IngestError` after a lineage
     record with status ``failed: <message>`` is written.
-    Idempotent: a file whose SHA-256 was already loaded into ``target`` is not read again
-    (lineage status ``skipped: already loaded``); rows whose key is already in ``target``
-    (from another file) are quarantined with rule ``already_loaded``. Writes ``target``,
+    Idempotent: a file whose SHA-256 was already loaded into ``target`` with the same
+    mapping (name, version and content hash :attr:`Mapping.sha256`) is not read again
+    (lineage status ``skipped: already loaded``). Loaded with a changed mapping (say, a
+    date format added after rows were quarantined), the file is processed again and
+    **replaces** its earlier load: that load's rows in ``target`` and its quarantine
+    records are removed, its lineage record keeps its counts with status
+    ``replaced by <load_id>``, and the new record's ``note`` says which mapping changed.
+    Replaced, not kept beside: the warehouse holds each source row once, as the current
+    mapping reads it (keeping both would count a row twice, or quarantine every row of
+    the new load as ``already_loaded``); the old load can be rebuilt from the unchanged
+    file and the old mapping. Rows whose key is already in ``target`` from another file
+    are quarantined with rule ``already_loaded``. Writes ``target``,
     ``quarantine`` (with ``load_id``) and ``lineage`` in one :func:`crm_lib.intake.warehouse.write_tables`
     swap. Row-level lineage: ``target`` holds the contract columns plus ``load_id`` and
     ``row`` (the source row), so :func:`read_loads` can give back exactly this load.
@@ -1701,19 +1735,23 @@ def ingest(
         "target": target,
         "mapping": m.name,
         "mapping_version": m.version,
+        "mapping_sha256": m.sha256,
         "loaded_at": pd.Timestamp.now(tz="UTC"),
+        "note": "",
     }
-    done = (
-        lineage is not None
-        and (
-            (lineage["sha256"] == sha)
-            & (lineage["target"] == target)
-            & (lineage["status"] == "loaded")
-        ).any()
-    )
-    if done:
+    previous = _live_loads(lineage, sha, target)
+    same = previous[
+        (previous["mapping"] == m.name)
+        & (previous["mapping_version"] == m.version)
+        & (previous["mapping_sha256"].isna() | (previous["mapping_sha256"] == m.sha256))
+    ]
+    if len(same):
         record.update(
-            rows_in=0, rows_accepted=0, rows_quarantined=0, status="skipped: already loaded"
+            rows_in=0,
+            rows_accepted=0,
+            rows_quarantined=0,
+            status="skipped: already loaded",
+            note=f"same file and mapping as load {same['load_id'].iloc[-1]}",
         )
         new_lineage = _append(lineage, record)
         wh.write_tables({"lineage": new_lineage}, db)
@@ -1728,6 +1766,22 @@ def ingest(
         raise
     data, quarantine = mapped.data, mapped.quarantine
     existing = _existing(db, target)
+    old_q = _existing(db, "quarantine")
+    replaced = previous["load_id"].astype(str).tolist()
+    if replaced:  # this file was loaded with another mapping: its rows are replaced
+        if existing is not None and "load_id" in existing.columns:
+            existing = existing.loc[~existing["load_id"].isin(replaced)]
+        if old_q is not None and "load_id" in old_q.columns:
+            old_q = old_q.loc[~old_q["load_id"].isin(replaced)]
+        lineage = lineage.copy()
+        lineage.loc[lineage["load_id"].isin(replaced), "status"] = f"replaced by {load_id}"
+        before = previous.iloc[-1]
+        record["note"] = (
+            f"mapping changed since load {', '.join(replaced)} "
+            f"({before['mapping']} version {before['mapping_version']}, "
+            f"sha256 {str(before['mapping_sha256'])[:12]} -> {m.name} version {m.version}, "
+            f"sha256 {m.sha256[:12]}): its rows and quarantine records are replaced"
+        )
     key = _table_key(table)
     if existing is not None and key and len(data):
         seen = pd.MultiIndex.from_frame(existing[key].astype(str))
@@ -1762,11 +1816,19 @@ def ingest(
             [existing.astype(out_data.dtypes.to_dict()), out_data], ignore_index=True
         )
     q = quarantine.assign(load_id=load_id, table=table)
-    old_q = _existing(db, "quarantine")
     if old_q is not None:
         q = pd.concat([old_q, q], ignore_index=True)
     wh.write_tables({target: out_data, "quarantine": q, "lineage": _append(lineage, record)}, db)
     return IngestResult("loaded", record, data, quarantine, db)
+
+
+def _live_loads(lineage: pd.DataFrame | None, sha: str, target: str) -> pd.DataFrame:
+    """Lineage records of the loads of file ``sha`` into ``target`` whose rows are there."""
+    if lineage is None:
+        return pd.DataFrame(columns=_LINEAGE_COLUMNS)
+    live = lineage.reindex(columns=_LINEAGE_COLUMNS)
+    hit = (live["sha256"] == sha) & (live["target"] == target) & (live["status"] == "loaded")
+    return live.loc[hit]
 
 
 LOAD_COLUMNS = ["load_id", "row"]
@@ -1893,8 +1955,8 @@ def read_loads(
     world : str
         Fingerprint the warehouse must hold (see :func:`start_warehouse`).
     mappings : dict of str to mapping, optional
-        Table -> the mapping the load must have used (name and version, as in the
-        lineage); a load made with another mapping does not count.
+        Table -> the mapping the load must have used (name, version and content hash,
+        as in the lineage); a load made with another mapping does not count.
 
     Returns
     -------
@@ -1935,7 +1997,12 @@ def read_loads(
             hit = lineage[(lineage["sha256"] == sha) & (lineage["target"] == table)]
             if mappings is not None and table in mappings:
                 m = load_mapping(mappings[table])
-                hit = hit[(hit["mapping"] == m.name) & (hit["mapping_version"] == m.version)]
+                hit = hit.reindex(columns=_LINEAGE_COLUMNS)
+                hit = hit[
+                    (hit["mapping"] == m.name)
+                    & (hit["mapping_version"] == m.version)
+                    & (hit["mapping_sha256"].isna() | (hit["mapping_sha256"] == m.sha256))
+                ]
             if hit.empty:
                 return None
             rec = hit.iloc[-1]
