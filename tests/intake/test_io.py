@@ -414,6 +414,70 @@ def test_reload_after_fixing_the_mapping_replaces_the_old_load(tmp_path):
     assert io.read_loads(db, files, world="w", mappings={"transactions": broken}) is None
 
 
+def test_two_concurrent_loads_keep_all_rows(tmp_path, monkeypatch):
+    import threading
+
+    from crm_lib.intake import warehouse
+
+    # Two exports with different orders, loaded into one warehouse at the same time.
+    a = write(tmp_path, orders_csv(), name="a.csv")  # 4 lines: O1/1, O1/2, O2/1, R1/1
+    b = write(
+        tmp_path,
+        "\n".join(
+            [
+                HEADER,
+                "B1,1,C1,2024-03-05 14:22:01,10.00,CNY,1,P0001,home,web,",
+                "B2,1,C2,2024-03-05 14:22:01,20.00,CNY,1,P0002,home,web,",
+            ]
+        )
+        + "\n",
+        name="b.csv",
+    )
+    db = io.start_warehouse(tmp_path / "crm.duckdb", world="w")
+    # Make the race certain: a load may publish only once both loads are ready to, so
+    # if each read the warehouse before either wrote, the second write drops the first
+    # load's rows. A load that serialises its read-modify-write never has both ready:
+    # its wait times out and it goes on.
+    ready = threading.Barrier(2, timeout=3)
+    real_write = warehouse.write_tables
+
+    def write_when_both_ready(tables, path=None, **kwargs):
+        if "transactions" in tables:
+            try:
+                ready.wait()
+            except threading.BrokenBarrierError:
+                pass
+        return real_write(tables, path, **kwargs)
+
+    monkeypatch.setattr(warehouse, "write_tables", write_when_both_ready)
+    results, errors = {}, []
+
+    def load_file(path):
+        try:
+            results[path.name] = io.ingest(path, "simulated_world_orders", warehouse=db)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load_file, args=(p,)) for p in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert {r.status for r in results.values()} == {"loaded"}
+    lines = _table(db, "select order_id, line_no from transactions order by order_id, line_no")
+    assert list(lines.itertuples(index=False, name=None)) == [
+        ("B1", 1),
+        ("B2", 1),
+        ("O1", 1),
+        ("O1", 2),
+        ("O2", 1),
+        ("R1", 1),
+    ]
+    lineage = _table(db, "select source, status from lineage order by source")
+    assert lineage.to_numpy().tolist() == [["a.csv", "loaded"], ["b.csv", "loaded"]]
+
+
 def test_same_rows_in_another_file_are_not_loaded_twice(ingested, tmp_path):
     _, paths, db, first, _ = ingested
     text = paths["orders_export"].read_text(encoding="utf-8-sig")
