@@ -1706,7 +1706,11 @@ def ingest(
     file and the old mapping. Rows whose key is already in ``target`` from another file
     are quarantined with rule ``already_loaded``. Writes ``target``,
     ``quarantine`` (with ``load_id``) and ``lineage`` in one :func:`crm_lib.intake.warehouse.write_tables`
-    swap. Row-level lineage: ``target`` holds the contract columns plus ``load_id`` and
+    swap, holding the warehouse's writers' lock
+    (:func:`crm_lib.intake.warehouse.writer_lock`, waiting up to :data:`LOCK_TIMEOUT`)
+    from reading those tables to writing them back, so that loads running at the same
+    time, in threads or processes, neither lose each other's rows nor load a file
+    twice. The file is read and mapped before the lock is taken. Row-level lineage: ``target`` holds the contract columns plus ``load_id`` and
     ``row`` (the source row), so :func:`read_loads` can give back exactly this load.
     """
     from crm_lib.intake import warehouse as wh
@@ -1725,7 +1729,6 @@ def ingest(
     if not path.is_file():
         raise ReadError(path, "file not found")
     sha = file_sha256(path)
-    lineage = _existing(db, "lineage")
     load_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{sha[:8]}"
     record = {
         "load_id": load_id,
@@ -1739,87 +1742,119 @@ def ingest(
         "loaded_at": pd.Timestamp.now(tz="UTC"),
         "note": "",
     }
-    previous = _live_loads(lineage, sha, target)
-    same = previous[
-        (previous["mapping"] == m.name)
-        & (previous["mapping_version"] == m.version)
-        & (previous["mapping_sha256"].isna() | (previous["mapping_sha256"] == m.sha256))
-    ]
-    if len(same):
-        record.update(
-            rows_in=0,
-            rows_accepted=0,
-            rows_quarantined=0,
-            status="skipped: already loaded",
-            note=f"same file and mapping as load {same['load_id'].iloc[-1]}",
-        )
-        new_lineage = _append(lineage, record)
-        wh.write_tables({"lineage": new_lineage}, db)
-        return IngestResult(record["status"], record, schemas.empty(table), empty_quarantine(), db)
-
+    empty = IngestResult("", record, schemas.empty(table), empty_quarantine(), db)
+    with wh.writer_lock(db, timeout=LOCK_TIMEOUT):
+        skipped = _skip_if_loaded(db, record, m, empty, wh)
+    if skipped is not None:
+        return skipped
     try:
         raw = read_table(path, encoding=encoding, sep=sep, sheet=sheet)
         mapped = apply_mapping(raw, m, source=path.name)
     except IngestError as exc:
         record.update(rows_in=0, rows_accepted=0, rows_quarantined=0, status=f"failed: {exc}")
-        wh.write_tables({"lineage": _append(lineage, record)}, db)
+        with wh.writer_lock(db, timeout=LOCK_TIMEOUT):
+            wh.write_tables({"lineage": _append(_existing(db, "lineage"), record)}, db)
         raise
-    data, quarantine = mapped.data, mapped.quarantine
-    existing = _existing(db, target)
-    old_q = _existing(db, "quarantine")
-    replaced = previous["load_id"].astype(str).tolist()
-    if replaced:  # this file was loaded with another mapping: its rows are replaced
-        if existing is not None and "load_id" in existing.columns:
-            existing = existing.loc[~existing["load_id"].isin(replaced)]
-        if old_q is not None and "load_id" in old_q.columns:
-            old_q = old_q.loc[~old_q["load_id"].isin(replaced)]
-        lineage = lineage.copy()
-        lineage.loc[lineage["load_id"].isin(replaced), "status"] = f"replaced by {load_id}"
-        before = previous.iloc[-1]
-        record["note"] = (
-            f"mapping changed since load {', '.join(replaced)} "
-            f"({before['mapping']} version {before['mapping_version']}, "
-            f"sha256 {str(before['mapping_sha256'])[:12]} -> {m.name} version {m.version}, "
-            f"sha256 {m.sha256[:12]}): its rows and quarantine records are replaced"
-        )
-    key = _table_key(table)
-    if existing is not None and key and len(data):
-        seen = pd.MultiIndex.from_frame(existing[key].astype(str))
-        mine = pd.MultiIndex.from_frame(data[key].astype(str))
-        again = mine.isin(seen)
-        if again.any():
-            extra = [
-                _problem(
-                    r,
-                    ", ".join(key),
-                    "/".join(map(str, data.loc[r, key])),
-                    "already_loaded",
-                    f"key already in warehouse table {target!r} (loaded from another file)",
-                )
-                for r in data.index[again]
-            ]
-            quarantine = pd.concat(
-                [quarantine, quarantine_records(raw, extra, source=path.name)], ignore_index=True
+    # Read, check and write back under the writers' lock: a load that published between
+    # this read and this write would otherwise be overwritten (its rows lost).
+    with wh.writer_lock(db, timeout=LOCK_TIMEOUT):
+        skipped = _skip_if_loaded(db, record, m, empty, wh)  # loaded meanwhile?
+        if skipped is not None:
+            return skipped
+        lineage = _existing(db, "lineage")
+        previous = _live_loads(lineage, sha, target)
+        data, quarantine = mapped.data, mapped.quarantine
+        existing = _existing(db, target)
+        old_q = _existing(db, "quarantine")
+        replaced = previous["load_id"].astype(str).tolist()
+        if replaced:  # this file was loaded with another mapping: its rows are replaced
+            if existing is not None and "load_id" in existing.columns:
+                existing = existing.loc[~existing["load_id"].isin(replaced)]
+            if old_q is not None and "load_id" in old_q.columns:
+                old_q = old_q.loc[~old_q["load_id"].isin(replaced)]
+            lineage = lineage.copy()
+            lineage.loc[lineage["load_id"].isin(replaced), "status"] = f"replaced by {load_id}"
+            before = previous.iloc[-1]
+            record["note"] = (
+                f"mapping changed since load {', '.join(replaced)} "
+                f"({before['mapping']} version {before['mapping_version']}, "
+                f"sha256 {str(before['mapping_sha256'])[:12]} -> {m.name} version {m.version}, "
+                f"sha256 {m.sha256[:12]}): its rows and quarantine records are replaced"
             )
-            data = data.loc[~again]
-    rec = reconcile(path.name, len(raw), data, quarantine)
-    record.update(
-        rows_in=rec.rows_in,
-        rows_accepted=rec.rows_accepted,
-        rows_quarantined=rec.rows_quarantined,
-        status="loaded",
-    )
-    out_data = _with_load_columns(data, load_id)
-    if existing is not None:
-        existing = existing.reindex(columns=out_data.columns)
-        out_data = pd.concat(
-            [existing.astype(out_data.dtypes.to_dict()), out_data], ignore_index=True
+        key = _table_key(table)
+        if existing is not None and key and len(data):
+            seen = pd.MultiIndex.from_frame(existing[key].astype(str))
+            mine = pd.MultiIndex.from_frame(data[key].astype(str))
+            again = mine.isin(seen)
+            if again.any():
+                extra = [
+                    _problem(
+                        r,
+                        ", ".join(key),
+                        "/".join(map(str, data.loc[r, key])),
+                        "already_loaded",
+                        f"key already in warehouse table {target!r} (loaded from another file)",
+                    )
+                    for r in data.index[again]
+                ]
+                quarantine = pd.concat(
+                    [quarantine, quarantine_records(raw, extra, source=path.name)],
+                    ignore_index=True,
+                )
+                data = data.loc[~again]
+        rec = reconcile(path.name, len(raw), data, quarantine)
+        record.update(
+            rows_in=rec.rows_in,
+            rows_accepted=rec.rows_accepted,
+            rows_quarantined=rec.rows_quarantined,
+            status="loaded",
         )
-    q = quarantine.assign(load_id=load_id, table=table)
-    if old_q is not None:
-        q = pd.concat([old_q, q], ignore_index=True)
-    wh.write_tables({target: out_data, "quarantine": q, "lineage": _append(lineage, record)}, db)
+        out_data = _with_load_columns(data, load_id)
+        if existing is not None:
+            existing = existing.reindex(columns=out_data.columns)
+            out_data = pd.concat(
+                [existing.astype(out_data.dtypes.to_dict()), out_data], ignore_index=True
+            )
+        q = quarantine.assign(load_id=load_id, table=table)
+        if old_q is not None:
+            q = pd.concat([old_q, q], ignore_index=True)
+        tables = {target: out_data, "quarantine": q, "lineage": _append(lineage, record)}
+        wh.write_tables(tables, db)
     return IngestResult("loaded", record, data, quarantine, db)
+
+
+LOCK_TIMEOUT = 600.0
+"""Seconds :func:`ingest` waits for another writer of the same warehouse."""
+
+
+def _same_mapping(previous: pd.DataFrame, m: Mapping) -> pd.DataFrame:
+    """The loads among ``previous`` made with mapping ``m`` (name, version, content)."""
+    return previous[
+        (previous["mapping"] == m.name)
+        & (previous["mapping_version"] == m.version)
+        & (previous["mapping_sha256"].isna() | (previous["mapping_sha256"] == m.sha256))
+    ]
+
+
+def _skip_if_loaded(
+    db: Path, record: dict, m: Mapping, empty: IngestResult, wh
+) -> IngestResult | None:
+    """If the file was loaded with mapping ``m``, append a ``skipped: already loaded``
+    lineage record and return the empty result; else None. Call under the writers' lock."""
+    lineage = _existing(db, "lineage")
+    same = _same_mapping(_live_loads(lineage, record["sha256"], record["target"]), m)
+    if same.empty:
+        return None
+    record.update(
+        rows_in=0,
+        rows_accepted=0,
+        rows_quarantined=0,
+        status="skipped: already loaded",
+        note=f"same file and mapping as load {same['load_id'].iloc[-1]}",
+    )
+    wh.write_tables({"lineage": _append(lineage, record)}, db)
+    empty.status = record["status"]
+    return empty
 
 
 def _live_loads(lineage: pd.DataFrame | None, sha: str, target: str) -> pd.DataFrame:

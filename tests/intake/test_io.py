@@ -438,7 +438,7 @@ def test_two_concurrent_loads_keep_all_rows(tmp_path, monkeypatch):
     # if each read the warehouse before either wrote, the second write drops the first
     # load's rows. A load that serialises its read-modify-write never has both ready:
     # its wait times out and it goes on.
-    ready = threading.Barrier(2, timeout=3)
+    ready = threading.Barrier(2, timeout=2)
     real_write = warehouse.write_tables
 
     def write_when_both_ready(tables, path=None, **kwargs):
@@ -476,6 +476,23 @@ def test_two_concurrent_loads_keep_all_rows(tmp_path, monkeypatch):
     ]
     lineage = _table(db, "select source, status from lineage order by source")
     assert lineage.to_numpy().tolist() == [["a.csv", "loaded"], ["b.csv", "loaded"]]
+    # the same file twice at once: loaded once, the other load sees it and skips
+    ready.reset()
+    results.clear()
+    threads = [
+        threading.Thread(
+            target=lambda n=n: results.update(
+                {n: io.ingest(a, "simulated_world_orders", warehouse=tmp_path / "two.duckdb")}
+            )
+        )
+        for n in (1, 2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(r.status for r in results.values()) == ["loaded", "skipped: already loaded"]
+    assert len(_table(tmp_path / "two.duckdb", "select * from transactions")) == 4
 
 
 def test_same_rows_in_another_file_are_not_loaded_twice(ingested, tmp_path):
