@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -47,7 +48,7 @@ from crm_lib.contract.frames import register_frame
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["WarehouseLockedError", "connect", "register_frame", "write_tables"]
+__all__ = ["WarehouseLockedError", "connect", "register_frame", "write_tables", "writer_lock"]
 
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 _ALIAS = "warehouse"
@@ -161,7 +162,8 @@ def write_tables(
 
     Notes
     -----
-    Steps: take the writers' lock ``<file>.write-lock``; if ``keep_existing``, copy the
+    Steps: take the writers' lock ``<file>.write-lock`` (see :func:`writer_lock`; a
+    caller that already holds it does not wait); if ``keep_existing``, copy the
     live file into ``.<file>.<id>.tmp`` (``COPY FROM DATABASE``); write ``tables``;
     checkpoint and close; ``fsync``; ``os.replace`` the temporary file over the live
     one; ``fsync`` the folder. A crash at any point leaves the live file untouched (a
@@ -172,7 +174,7 @@ def write_tables(
     path = _resolve(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     names = _check_table_names(tables)
-    with _writer_lock(path, timeout):
+    with writer_lock(path, timeout=timeout):
         _remove_stale_temporaries(path)
         if path.exists():
             _merge_wal(path)
@@ -258,6 +260,56 @@ def _merge_wal(path: Path) -> None:
         duckdb.connect(str(path)).close()  # opening replays the WAL, closing checkpoints it
     except duckdb.IOException as exc:
         raise _locked(path, exc, writing=True) from exc
+
+
+_HELD = threading.local()  # per thread: warehouse file -> depth of writer_lock held
+
+
+@contextlib.contextmanager
+def writer_lock(path: str | Path | None = None, *, timeout: float = 60.0) -> Iterator[Path]:
+    """Hold the writers' lock of a warehouse file across a read-modify-write.
+
+    :func:`write_tables` takes this lock for its own swap. A caller that reads tables,
+    changes them and writes them back (:func:`crm_lib.intake.io.ingest`) holds it from
+    the read to the write, so that no other writer (thread or process) publishes in
+    between and has its tables overwritten. The lock is re-entrant within a thread:
+    :func:`write_tables` called inside it does not wait for itself.
+
+    Parameters
+    ----------
+    path : path, optional
+        Database file (default :func:`crm_lib.contract.config.warehouse_path`).
+    timeout : float
+        Seconds to wait for another writer.
+
+    Yields
+    ------
+    Path
+        The resolved database file.
+
+    Raises
+    ------
+    WarehouseLockedError
+        Another writer still holds the lock after ``timeout``.
+    """
+    path = _resolve(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    held = getattr(_HELD, "paths", None)
+    if held is None:
+        held = _HELD.paths = {}
+    if held.get(path):
+        held[path] += 1
+        try:
+            yield path
+        finally:
+            held[path] -= 1
+        return
+    with _writer_lock(path, timeout):
+        held[path] = 1
+        try:
+            yield path
+        finally:
+            del held[path]
 
 
 @contextlib.contextmanager

@@ -164,6 +164,32 @@ def test_concurrent_writer_times_out_with_clear_message(db):
         holder.close()
 
 
+def test_writer_lock_is_reentrant_and_excludes_other_writers(db):
+    import threading
+
+    outcome = []
+
+    def other_writer():
+        try:
+            write_tables({"other": pd.DataFrame({"x": [1]})}, db, timeout=0.3)
+            outcome.append("wrote")
+        except WarehouseLockedError:
+            outcome.append("refused")
+
+    with warehouse.writer_lock(db):
+        with connect(db) as con:  # read ...
+            n = count(con, "customers")
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        thread.join()
+        # ... modify and write under the same lock: write_tables does not wait for itself
+        write_tables({"customers": pd.DataFrame({"customer_id": list(range(n + 1))})}, db)
+    assert outcome == ["refused"]  # the other thread could not publish in between
+    write_tables({"other": pd.DataFrame({"x": [1]})}, db, timeout=0.3)  # released
+    with connect(db) as con:
+        assert count(con, "customers") == 4 and count(con, "other") == 1
+
+
 def test_bad_input_refused(db):
     with pytest.raises(ValueError, match="non-empty mapping"):
         write_tables({}, db)
