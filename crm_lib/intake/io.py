@@ -748,9 +748,8 @@ def _read_csv(
         return out
     reader = csv.reader(_stdio.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
-    rows: list[list[str]] = []
+    records: list[list[str]] = []
     lines: list[int] = []
-    extra: list[str] = []
     last = 0
     try:
         for rec in reader:
@@ -758,11 +757,9 @@ def _read_csv(
             if not rec or (len(rec) == 1 and not rec[0].strip()):
                 continue
             if header is None:
-                header = [h.strip() for h in rec]
+                header = rec
                 continue
-            n = len(header)
-            extra.append(json.dumps(rec[n:], ensure_ascii=False) if len(rec) > n else "")
-            rows.append(rec[:n] + [np.nan] * (n - len(rec)))
+            records.append(rec)
             lines.append(first_line)
     except csv.Error as exc:
         raise ReadError(
@@ -770,17 +767,7 @@ def _read_csv(
         ) from None
     if header is None:
         raise ReadError(path, "empty file (no header line)")
-    header, blank = _header_checks(path, header)
-    df = pd.DataFrame(rows, columns=header, dtype=object).astype("str")
-    if any(extra):
-        df[EXTRA_FIELDS] = pd.array(extra, dtype="str")
-    if blank:
-        warnings.warn(
-            f"{path.name}: header field(s) {blank} have no name", ReadWarning, stacklevel=3
-        )
-    out = _finish(df, path, 2)
-    out.index = pd.Index(lines, name="row", dtype="int64")
-    return out
+    return _rows_to_frame(path, header, records, lines)
 
 
 def read_table(
