@@ -177,6 +177,7 @@ _LINEAGE_COLUMNS = [
     "mapping",
     "mapping_version",
     "mapping_sha256",
+    "vocabulary_sha256",
     "rows_in",
     "rows_accepted",
     "rows_quarantined",
@@ -1954,12 +1955,13 @@ def ingest(
     A file that cannot be read or mapped raises its :class:`IngestError` after a lineage
     record with status ``failed: <message>`` is written.
     Idempotent: a file whose SHA-256 was already loaded into ``target`` with the same
-    mapping (name, version and content hash :attr:`Mapping.sha256`) is not read again
-    (lineage status ``skipped: already loaded``). Loaded with a changed mapping (say, a
-    date format added after rows were quarantined), the file is processed again and
+    mapping (name, version and content hash :attr:`Mapping.sha256`) and the same
+    ``vocabulary`` (lineage ``vocabulary_sha256``) is not read again (lineage status
+    ``skipped: already loaded``). Loaded with a changed mapping (say, a date format added
+    after rows were quarantined) or vocabulary, the file is processed again and
     **replaces** its earlier load: that load's rows in ``target`` and its quarantine
     records are removed, its lineage record keeps its counts with status
-    ``replaced by <load_id>``, and the new record's ``note`` says which mapping changed.
+    ``replaced by <load_id>``, and the new record's ``note`` says what changed.
     Replaced, not kept beside: the warehouse holds each source row once, as the current
     mapping reads it (keeping both would count a row twice, or quarantine every row of
     the new load as ``already_loaded``); the old load can be rebuilt from the unchanged
@@ -1999,6 +2001,7 @@ def ingest(
         "mapping": m.name,
         "mapping_version": m.version,
         "mapping_sha256": m.sha256,
+        "vocabulary_sha256": _vocabulary_sha256(vocabulary),
         "loaded_at": pd.Timestamp.now(tz="UTC"),
         "note": "",
     }
@@ -2027,7 +2030,7 @@ def ingest(
         existing = _existing(db, target)
         old_q = _existing(db, "quarantine")
         replaced = previous["load_id"].astype(str).tolist()
-        if replaced:  # this file was loaded with another mapping: its rows are replaced
+        if replaced:  # loaded with another mapping or vocabulary: its rows are replaced
             if existing is not None and "load_id" in existing.columns:
                 existing = existing.loc[~existing["load_id"].isin(replaced)]
             if old_q is not None and "load_id" in old_q.columns:
@@ -2035,11 +2038,22 @@ def ingest(
             lineage = lineage.copy()
             lineage.loc[lineage["load_id"].isin(replaced), "status"] = f"replaced by {load_id}"
             before = previous.iloc[-1]
+            changes = []
+            if len(_same_mapping(previous.iloc[-1:], m)) == 0:
+                changes.append(
+                    f"mapping changed ({before['mapping']} version {before['mapping_version']}, "
+                    f"sha256 {str(before['mapping_sha256'])[:12]} -> {m.name} version "
+                    f"{m.version}, sha256 {m.sha256[:12]})"
+                )
+            old_vocabulary = _text(before["vocabulary_sha256"])
+            if old_vocabulary != record["vocabulary_sha256"]:
+                changes.append(
+                    f"vocabulary changed (sha256 {old_vocabulary[:12] or 'none'} -> "
+                    f"{record['vocabulary_sha256'][:12] or 'none'})"
+                )
             record["note"] = (
-                f"mapping changed since load {', '.join(replaced)} "
-                f"({before['mapping']} version {before['mapping_version']}, "
-                f"sha256 {str(before['mapping_sha256'])[:12]} -> {m.name} version {m.version}, "
-                f"sha256 {m.sha256[:12]}): its rows and quarantine records are replaced"
+                f"{' and '.join(changes)} since load {', '.join(replaced)}: its rows and "
+                "quarantine records are replaced"
             )
         key = _table_key(table)
         if existing is not None and key and len(data):
@@ -2122,13 +2136,34 @@ def _same_mapping(previous: pd.DataFrame, m: Mapping) -> pd.DataFrame:
     ]
 
 
+def _same_rules(previous: pd.DataFrame, m: Mapping, vocabulary_sha256: str) -> pd.DataFrame:
+    """The loads among ``previous`` made with mapping ``m`` and the same vocabulary."""
+    same = _same_mapping(previous, m)
+    return same[same["vocabulary_sha256"].map(_text) == vocabulary_sha256]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _vocabulary_sha256(vocabulary: Any) -> str:
+    """SHA-256 of a vocabulary (column -> allowed values, order ignored); "" for none."""
+    if vocabulary is None:
+        return ""
+    spec = {str(c): sorted(map(str, values)) for c, values in dict(vocabulary).items()}
+    text = json.dumps(spec, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _skip_if_loaded(
     db: Path, record: dict, m: Mapping, empty: IngestResult, wh
 ) -> IngestResult | None:
-    """If the file was loaded with mapping ``m``, append a ``skipped: already loaded``
+    """If the file was loaded with mapping ``m`` and the record's vocabulary, append a
+    ``skipped: already loaded``
     lineage record and return the empty result; else None. Call under the writers' lock."""
     lineage = _existing(db, "lineage")
-    same = _same_mapping(_live_loads(lineage, record["sha256"], record["target"]), m)
+    previous = _live_loads(lineage, record["sha256"], record["target"])
+    same = _same_rules(previous, m, record["vocabulary_sha256"])
     if same.empty:
         return None
     record.update(

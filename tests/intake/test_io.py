@@ -417,6 +417,24 @@ def test_reload_after_fixing_the_mapping_replaces_the_old_load(tmp_path):
     assert io.read_loads(db, files, world="w", mappings={"transactions": broken}) is None
 
 
+def test_reload_with_another_vocabulary_replaces_the_old_load(tmp_path):
+    path = write(tmp_path, orders_csv())
+    db = tmp_path / "crm.duckdb"
+    # Without 'beauty' among the categories, line 3 (O1/2, beauty) fails the contract;
+    # declared, all four lines pass. The mapping is the same both times.
+    narrow = {"category": ["home", "sports"]}
+    wide = {"category": ["home", "sports", "beauty"]}
+    first = io.ingest(path, "simulated_world_orders", warehouse=db, vocabulary=narrow)
+    assert (first.lineage["rows_accepted"], first.lineage["rows_quarantined"]) == (3, 1)
+    second = io.ingest(path, "simulated_world_orders", warehouse=db, vocabulary=wide)
+    assert second.status == "loaded"
+    assert (second.lineage["rows_accepted"], second.lineage["rows_quarantined"]) == (4, 0)
+    assert "vocabulary changed" in second.lineage["note"]
+    assert _table(db, "select row from transactions order by row")["row"].tolist() == [2, 3, 4, 5]
+    again = io.ingest(path, "simulated_world_orders", warehouse=db, vocabulary=dict(wide))
+    assert again.status == "skipped: already loaded"
+
+
 def test_two_concurrent_loads_keep_all_rows(tmp_path, monkeypatch):
     import threading
 
