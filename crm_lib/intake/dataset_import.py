@@ -31,6 +31,7 @@ Defaults come from the data, not from the simulated world:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,13 +191,12 @@ def import_file(
         max_quarantined_share=max_quarantined_share,
     )
     table = _export(db, m.table, folder)
-    if not has_config:
+    changed = not has_config
+    if not has_config:  # now with the data: a single currency in it counts too
         config = _first_config(folder, m, table, name=name, timezone=timezone, currency=currency)
-        declared = {m.table: mapping_vocabulary(m)} if mapping_vocabulary(m) else {}
-        config = DatasetConfig(**{**config.__dict__, "vocabularies": declared})
-        write_config(config, folder)
-    elif vocabulary and not config.vocabulary(m.table):
-        config = _declare(config, m.table, vocabulary)
+    if vocabulary and not config.vocabulary(m.table):  # record what the import enforced
+        config, changed = _declare(config, m.table, vocabulary), True
+    if changed:
         write_config(config, folder)
     rec = result.lineage
     return ImportResult(
@@ -214,7 +214,7 @@ def import_file(
 def _declare(config: DatasetConfig, table: str, vocabulary: dict[str, Any]) -> DatasetConfig:
     vocabularies = {t: dict(c) for t, c in config.vocabularies.items()}
     vocabularies[table] = {c: tuple(v) for c, v in vocabulary.items()}
-    return DatasetConfig(**{**config.__dict__, "vocabularies": vocabularies})
+    return dataclasses.replace(config, vocabularies=vocabularies)
 
 
 def _export(db: Path, table: str, folder: Path) -> pd.DataFrame:
