@@ -52,6 +52,8 @@ from crm_lib.value.rfm import (
     RFM_SEGMENTS,
     rfm_classes,
     rfm_scores,
+    score_bins,
+    score_bins_display,
     segment_table,
     segment_table_display,
 )
@@ -120,6 +122,8 @@ __all__ = [
     "profiles_display",
     "rfm_classes",
     "rfm_scores",
+    "score_bins",
+    "score_bins_display",
     "segment_table",
     "segment_table_display",
     "stage_table",

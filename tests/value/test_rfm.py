@@ -62,13 +62,23 @@ def test_scores_hand_computed():
     assert out.loc["C03", "segment_zh"] == "潜在忠诚客户"
 
 
-def test_ties_are_broken_by_customer_id():
-    # everybody bought once, spent the same, 10 days ago: ranks follow the customer id
+def test_ties_are_not_broken_by_customer_id():
+    # everybody bought once, spent the same, 10 days ago: one score for all, whatever the id
     s = make_summary([10] * 6, [0] * 6, [100.0] * 6, ids=list("fedcba"))
     out = rfm_scores(s, bins=3)
     assert out["customer_id"].tolist() == list("abcdef")
-    assert out["f_score"].tolist() == [1, 1, 2, 2, 3, 3]
-    assert out["r_score"].tolist() == [1, 1, 2, 2, 3, 3]
+    for col in ("r_score", "f_score", "m_score"):
+        assert out[col].tolist() == [1] * 6
+    sizes = out.attrs["score_bins"].groupby("dimension")["customers"].agg(list)
+    assert sizes.to_dict() == {"F": [6, 0, 0], "M": [6, 0, 0], "R": [6, 0, 0]}
+
+
+def test_scores_without_ties_fill_the_bins_evenly():
+    # 7 distinct values, 3 bins: 3, 2, 2 customers (floor(rank0 * 3 / 7) + 1)
+    s = make_summary(range(7), range(7), [float(v) for v in range(7)])
+    out = rfm_scores(s, bins=3)
+    assert out["f_score"].tolist() == [1, 1, 1, 2, 2, 3, 3]
+    assert out.attrs["score_bins"]["customers"].tolist() == [3, 2, 2] * 3
 
 
 def _one_time_buyers() -> pd.DataFrame:
@@ -204,10 +214,11 @@ def test_scores_invariants(rows, bins, random):
     pd.testing.assert_frame_equal(out, shuffled)  # row order changes nothing
     assert len(out) == len(s) and out["customer_id"].is_unique
     assert out["segment"].isin(RFM_SEGMENTS["segment"]).all()  # exactly one named segment
-    for col in ("r_score", "f_score", "m_score"):
-        counts = out[col].value_counts()
+    sizes = out.attrs["score_bins"].set_index(["dimension", "score"])["customers"]
+    for dim, col in (("R", "r_score"), ("F", "f_score"), ("M", "m_score")):
         assert out[col].between(1, bins).all()
-        assert counts.max() - counts.min() <= 1 or len(s) < bins  # near-equal bins
+        counts = out[col].value_counts().reindex(range(1, bins + 1), fill_value=0)
+        assert counts.tolist() == sizes[dim].tolist()  # the actual bins are reported
         # monotone: a better value never gets a lower score
     order = np.argsort(out["monetary"].to_numpy(), kind="stable")
     assert (np.diff(out["m_score"].to_numpy()[order]) >= 0).all()
@@ -337,3 +348,20 @@ def test_validation():
         segment_table(pd.DataFrame({"segment": ["VIP"], "monetary": [1.0]}))
     with pytest.raises(ValueError, match="no column 'spend' given as value_col"):
         segment_table(rfm_scores(s), value_col="spend")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_score_bins_display(language):
+    from crm_lib import i18n
+
+    out = rfm_scores(_one_time_buyers())
+    shown = clv.score_bins_display(out.attrs["score_bins"], language)
+    assert list(shown.columns) == [
+        i18n.t(k, language)
+        for k in ("rfm_dimension", "score", "customers", "customer_share", "min_value", "max_value")
+    ]
+    assert len(shown) == 15
+    with pytest.raises(ValueError, match="pass the output of score_bins"):
+        clv.score_bins_display(out, language)
+    with pytest.raises(ValueError, match="pass the output of rfm_scores"):
+        clv.score_bins(out.drop(columns="f_score"))
