@@ -1101,6 +1101,9 @@ class GammaGammaModel(_MLE):
     ----------
     params_ : dict
         ``p, q, gamma``.
+    population_mean_ : float
+        Mean order value of the population, :math:`p\\gamma / (q - 1)`; ``inf`` when
+        ``q <= 1`` (heavy-tailed spend has no finite mean; ``fit`` then warns).
     cov_params_, cov_log_params_, log_likelihood_, n_customers_, converged_
         As in :class:`BetaGeoModel`.
 
@@ -1178,6 +1181,23 @@ class GammaGammaModel(_MLE):
         self._optimise(theta0, n)
         self.n_customers_ = int(n)
         del self._fit_data
+        p, q, g = (self.params_[k] for k in self._param_names)
+        self.population_mean_ = p * g / (q - 1) if q > 1 else np.inf
+        if q <= 1:
+            import warnings
+
+            warnings.warn(
+                f"GammaGammaModel: q = {q:.3g} <= 1: the fitted spread of customers' mean "
+                "order values is so heavy-tailed that it has no finite mean (the population "
+                "mean is infinite; the formula p * gamma / (q - 1) only holds for q > 1). "
+                "expected_average_value is missing (NaN) for customers without repeat "
+                "orders and wherever p * x + q <= 1. Look at the largest order values "
+                f"(up to {um.max():.4g} here): outliers, wrong units or business orders "
+                "mixed with consumer ones; cap or remove them, or value customers by their "
+                "own mean order value instead of this model.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return self
 
     def _neg_ll_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -1222,7 +1242,12 @@ class GammaGammaModel(_MLE):
 
         a weighted average of the population mean :math:`p\\gamma/(q-1)` and the
         customer's own mean :math:`\\bar z`; customers with ``x = 0`` get the population
-        mean.
+        mean. It is the mean of :math:`p/\\nu` under the posterior
+        :math:`\\nu \\sim \\text{Gamma}(px + q, \\text{rate}=\\gamma + x\\bar z)`, which
+        exists only when :math:`px + q > 1`: with ``q <= 1`` (heavy-tailed spend) the
+        population mean is infinite. Where the expectation does not exist the value is
+        NaN (never negative or infinite) and a ``RuntimeWarning`` says how many customers
+        are concerned.
 
         Returns
         -------
@@ -1233,5 +1258,21 @@ class GammaGammaModel(_MLE):
         x, m = self._arrays(summary)
         p, q, g = (self.params_[k] for k in self._param_names)
         m = np.where(x > 0, m, 0.0)
-        out = (g + m * x) * p / (p * x + q - 1)
+        shape = p * x + q - 1
+        defined = shape > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(defined, (g + m * x) * p / shape, np.nan)
+        if not defined.all():
+            import warnings
+
+            warnings.warn(
+                f"GammaGammaModel: {int((~defined).sum()):,} of {x.shape[0]:,} customers "
+                f"have no finite expected order value (NaN): q = {q:.3g} <= 1 and "
+                f"p * x + q <= 1 for them (p = {p:.3g}), so the mean of their order values "
+                "is infinite under the model"
+                + (" (among them every customer without repeat orders)" if (x == 0).any() else "")
+                + ". See the warning of fit for what to do.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return pd.Series(out, index=summary.index, name="expected_average_value")
