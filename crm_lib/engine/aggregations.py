@@ -290,9 +290,10 @@ def rfm_scores(
     The scores of :func:`crm_lib.value.rfm_scores` (use that function with
     ``engine=...`` for codes and named segments): each score is
     :math:`\\lfloor \\text{rank}_0 \\cdot \\text{bins} / n \\rfloor + 1` with
-    ``rank_0 = row_number()`` over the value and then the customer id, so ties go to the
-    smaller id exactly as ``rank(method="first")`` after sorting by id. No approximate
-    quantiles are involved, so every engine gives the same integers.
+    ``rank_0 = rank()`` over the value (SQL ``RANK() - 1``: the number of customers with a
+    strictly smaller value), so tied values share a score exactly as pandas'
+    ``rank(method="min")``. No approximate quantiles are involved, so every engine gives
+    the same integers.
 
     Returns
     -------
@@ -339,7 +340,7 @@ def rfm_scores(
         raise ValueError(f"{customer_col} must be unique (one row per customer)")
 
     def score(order):
-        rank0 = ibis.row_number().over(order_by=[order, base.cid])
+        rank0 = ibis.rank().over(order_by=order)  # ties: the lowest rank of the group
         return (rank0 * bins) // int(n) + 1
 
     out = base.mutate(

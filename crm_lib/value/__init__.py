@@ -9,6 +9,8 @@ From a transaction log to who the customers are and what they are worth:
   profiles;
 - :mod:`~crm_lib.value.tiers`: value tiers, Pareto curves, lifecycle stages, migrations;
 - :mod:`~crm_lib.value.btyd`: BG/NBD, Pareto/NBD and gamma-gamma models;
+- :mod:`~crm_lib.value.lifetime_value`: probabilistic customer lifetime value and the
+  frequency-recency heat maps;
 - :mod:`~crm_lib.value.plots`: holdout checks and parameter tables of the models.
 
 Every public name of these modules is importable from ``crm_lib.value`` itself.
@@ -39,6 +41,14 @@ from crm_lib.value.clustering import (
     profiles_display,
     transform_features,
 )
+from crm_lib.value.lifetime_value import (
+    clv_by_frequency,
+    clv_by_frequency_display,
+    customer_lifetime_value,
+    frequency_recency_matrix,
+    month_length,
+    plot_frequency_recency,
+)
 from crm_lib.value.plots import (
     bgnbd_truth,
     holdout_error,
@@ -52,6 +62,8 @@ from crm_lib.value.rfm import (
     RFM_SEGMENTS,
     rfm_classes,
     rfm_scores,
+    score_bins,
+    score_bins_display,
     segment_table,
     segment_table_display,
 )
@@ -99,19 +111,25 @@ __all__ = [
     "choose_k",
     "cluster_label",
     "cluster_profiles",
+    "clv_by_frequency",
+    "clv_by_frequency_display",
+    "customer_lifetime_value",
     "customer_summary",
     "explain_clusters",
+    "frequency_recency_matrix",
     "gamma_gamma_log_likelihood",
     "historical_clv",
     "holdout_window",
     "holdout_error",
     "holdout_table",
     "lifecycle_stages",
+    "month_length",
     "parameter_table",
     "pareto_curve",
     "paretonbd_log_likelihood",
     "period_value",
     "plot_choose_k",
+    "plot_frequency_recency",
     "plot_holdout",
     "plot_migration",
     "plot_pareto",
@@ -120,6 +138,8 @@ __all__ = [
     "profiles_display",
     "rfm_classes",
     "rfm_scores",
+    "score_bins",
+    "score_bins_display",
     "segment_table",
     "segment_table_display",
     "stage_table",

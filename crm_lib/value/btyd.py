@@ -104,49 +104,150 @@ def _dot(u: np.ndarray, v: np.ndarray) -> float:
     return float(np.einsum("i,i->", u, v))
 
 
+_LOG_BOUND = 15.0  # search range of every log-parameter: exp(-15) ~ 3e-7 to exp(15) ~ 3e6
+_START_SHIFTS = (1.0, -1.0)  # the other starting points: the first one shifted in log space
+_RUNAWAY = 1e4  # a shape and its rate both above this: the mixing law has collapsed
+
+
 class _MLE:
-    """Maximum likelihood in log-parameter space with inverse-Hessian standard errors."""
+    """Maximum likelihood in log-parameter space with inverse-Hessian standard errors.
+
+    A fit is *converged* only at a proper optimum: the optimiser stopped with a vanishing
+    gradient, no log-parameter is at the edge of the search range ``[-15, 15]``, the
+    Hessian of the negative log-likelihood is positive definite (finite standard errors),
+    and every 95% Wald interval of a log-parameter stays within the search range (else the
+    data do not pin the parameter down: the likelihood is flat in that direction). When
+    the first start does not end at a proper optimum, five other deterministic starts are
+    tried (the first shifted by +1 and -1 in every log-parameter, by +1 / -1 with
+    alternating signs, and every parameter equal to 1) and the proper optimum with the
+    highest likelihood is kept; if none
+    is proper, the highest likelihood is kept, ``converged_`` is False, the reasons are in
+    ``fit_problems_`` and a ``RuntimeWarning`` says what is wrong and what to do.
+    """
 
     _param_names: tuple[str, ...] = ()
     _gtol = 1e-9  # L-BFGS-B: stop when no gradient component (mean NLL) exceeds this
+    _data_note = ""  # what the data hold, for the warning (set by fit)
+    # (shape, rate, what their ratio is): both running off together means no heterogeneity
+    _mixing_pairs: tuple[tuple[str, str, str], ...] = ()
 
     def _neg_ll_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         raise NotImplementedError
 
+    def _starts(self, theta0: np.ndarray) -> list[np.ndarray]:
+        k = theta0.shape[0]
+        alternating = np.where(np.arange(k) % 2 == 0, 1.0, -1.0)
+        shifts = [c * np.ones(k) for c in _START_SHIFTS]
+        shifts += [c * alternating for c in _START_SHIFTS]
+        starts = [np.clip(theta0 + d, -_LOG_BOUND + 1, _LOG_BOUND - 1) for d in shifts]
+        return [theta0, *starts, np.zeros(k)]
+
+    def _minimise(self, theta0: np.ndarray, n: float) -> dict[str, Any]:
+        """One L-BFGS-B run from ``theta0`` and the checks of a proper optimum."""
+        with np.errstate(all="ignore"):  # extreme trial points may overflow: not an error
+            res = optimize.minimize(
+                self._safe_neg_ll_and_grad,
+                theta0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(theta0),
+                options={"maxiter": 1000, "ftol": 1e-14, "gtol": self._gtol},
+            )
+            theta = res.x
+            hess = self._mean_hessian(theta) * n
+        k = theta.shape[0]
+        names = self._param_names
+        est = np.exp(theta)
+        problems: list[str] = []
+        # L-BFGS-B may stop "abnormally" in the line search when it is already at the
+        # optimum to rounding error; a vanishing gradient is convergence all the same.
+        if not (bool(res.success) or bool(np.max(np.abs(res.jac)) < 1e-6)):
+            problems.append(f"the optimiser stopped before converging ({res.message})")
+        at_edge = np.abs(theta) >= _LOG_BOUND - 1e-6
+        if at_edge.any():
+            which = " and ".join(f"{names[i]} = {est[i]:.3g}" for i in np.flatnonzero(at_edge))
+            problems.append(f"the estimate ran to the edge of the search range ({which})")
+        cov_log = np.full((k, k), np.nan)
+        unreliable = at_edge.copy()
+        finite = bool(np.isfinite(hess).all())
+        if finite and np.linalg.eigvalsh(hess).min() > 0:
+            cov_log = np.linalg.inv(hess)
+            se_log = np.sqrt(np.maximum(np.diag(cov_log), 0.0))
+            loose = (np.abs(theta) + stats.norm.ppf(0.975) * se_log > _LOG_BOUND) & ~at_edge
+            unreliable |= loose
+            if loose.any():
+                idx = np.flatnonzero(loose)
+                which = " and ".join(names[i] for i in idx)
+                its = "its 95% interval reaches" if len(idx) == 1 else "their 95% intervals reach"
+                problems.append(
+                    f"the data do not pin down {which}: {its} beyond the search range "
+                    "(the likelihood is flat in that direction)"
+                )
+        else:
+            unreliable[:] = True
+            problems.append(
+                "the likelihood is not curved at the estimate (its Hessian is not positive "
+                "definite), so there are no standard errors"
+            )
+        return {
+            "res": res,
+            "hess": hess,
+            "cov_log": cov_log,
+            "problems": problems,
+            "unreliable": unreliable,
+        }
+
+    def _safe_neg_ll_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The objective, with NaN (at extreme trial points) mapped to +inf."""
+        f, g = self._neg_ll_and_grad(theta)
+        if not np.isfinite(f) or not np.isfinite(g).all():
+            return np.inf, np.zeros_like(theta)
+        return f, g
+
     def _optimise(self, theta0: np.ndarray, n: float) -> None:
         """Minimise the mean negative log-likelihood; set params_, cov_, etc."""
-        res = optimize.minimize(
-            self._neg_ll_and_grad,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-15.0, 15.0)] * len(theta0),
-            options={"maxiter": 1000, "ftol": 1e-14, "gtol": self._gtol},
-        )
+        tried = []
+        for start in self._starts(np.asarray(theta0, dtype=float)):
+            tried.append(self._minimise(start, n))
+            if not tried[0]["problems"]:
+                break  # a proper optimum from the first start: done
+        proper = [t for t in tried if not t["problems"]]
+        best = min(proper or tried, key=lambda t: t["res"].fun)
+        res = best["res"]
         theta = res.x
-        k = theta.shape[0]
-        hess = self._mean_hessian(theta) * n
-        try:
-            cov_log = np.linalg.inv(hess)
-        except np.linalg.LinAlgError:
-            cov_log = np.full((k, k), np.nan)
         est = np.exp(theta)
         self.params_ = dict(zip(self._param_names, est.tolist(), strict=True))
         self.log_likelihood_ = float(-res.fun * n)
-        # L-BFGS-B may stop "abnormally" in the line search when it is already at the
-        # optimum to rounding error; a vanishing gradient is convergence all the same.
-        self.converged_ = bool(res.success) or bool(np.max(np.abs(res.jac)) < 1e-6)
+        self.fit_problems_ = list(best["problems"])
+        self.converged_ = not self.fit_problems_
         self.n_iter_ = int(res.nit)
-        self.cov_log_params_ = cov_log
+        self.n_starts_ = len(tried)
+        self.cov_log_params_ = best["cov_log"]
+        self._unreliable = best["unreliable"]
         # delta method: Var(exp(theta)) ~ exp(theta)^2 Var(theta)
-        self.cov_params_ = cov_log * np.outer(est, est)
-        self.hessian_ = hess
+        self.cov_params_ = best["cov_log"] * np.outer(est, est)
+        self.hessian_ = best["hess"]
         if not self.converged_:
             import warnings
 
+            note = f" The data: {self._data_note}." if self._data_note else ""
+            for shape, rate, what in self._mixing_pairs:
+                a, b = self.params_[shape], self.params_[rate]
+                if min(a, b) > _RUNAWAY:
+                    common = a / (a + b) if what.startswith("dropout probability") else a / b
+                    note += (
+                        f" {shape} and {rate} grew together: the data look like one common "
+                        f"{what} = {common:.3g} for every customer, a limit the model only "
+                        "approaches, so these two values are arbitrary."
+                    )
             warnings.warn(
-                f"{type(self).__name__}: the optimiser did not converge ({res.message}); "
-                "check the data (enough repeat buyers?) before using the estimates",
+                f"{type(self).__name__}: the fit is not a proper optimum of the likelihood, "
+                "so its estimates and standard errors cannot be trusted: "
+                + "; ".join(self.fit_problems_)
+                + f" (best of {len(tried)} starting points).{note} This usually means the "
+                "data are too thin for the model: fit on more customers or a longer "
+                "calibration period (a few hundred repeat buyers or more), or use simple "
+                "rules (RFM scores, lifecycle stages) instead of the model.",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -187,11 +288,17 @@ class _MLE:
             ``std_error`` is the delta-method standard error (inverse Hessian of the
             negative log-likelihood at the optimum, in log space, times the estimate);
             the interval is Wald on the log scale, ``exp(log(estimate) +- z * se_log)``,
-            so it is positive and asymmetric.
+            so it is positive and asymmetric. They are missing for a parameter at the edge
+            of the search range or not pinned down by the data, and for all parameters
+            when the Hessian is not positive definite (see ``fit_problems_``).
         """
         self._check_fitted()
         est = np.array(list(self.params_.values()))
-        se_log = np.sqrt(np.diag(self.cov_log_params_))
+        var_log = np.diag(self.cov_log_params_)
+        # no interval for a parameter at the edge of the search range or not pinned down
+        # by the data (see fit_problems_): its curvature says nothing
+        ok = (var_log >= 0) & ~getattr(self, "_unreliable", np.zeros(est.shape[0], bool))
+        se_log = np.sqrt(np.where(ok, var_log, np.nan))
         z = stats.norm.ppf(1 - alpha / 2)
         return pd.DataFrame(
             {
@@ -300,6 +407,11 @@ class _RFMModel(_MLE):
         (ux, utx, uT), w = _collapse(x, tx, T)
         self._data = self._data_class(ux, utx, uT, w)
         n = float(w.sum())
+        buyers = int((x > 0).sum())
+        self._data_note = (
+            f"{buyers:,} of {x.shape[0]:,} customers made a repeat purchase "
+            f"({buyers / x.shape[0]:.1%}; {int(x.sum()):,} repeat purchases in all)"
+        )
         self._optimise(self._initial(x, T), n)
         self.n_customers_ = int(n)
         self._x_full, self._tx_full, self._T_full = x, tx, T
@@ -334,7 +446,14 @@ class BetaGeoModel(_RFMModel):
     n_customers_ : int
         Customers used.
     converged_ : bool
-        Whether L-BFGS-B reported convergence.
+        Whether the fit is a proper optimum: the optimiser converged, no log-parameter is
+        at the edge of the search range ``[-15, 15]``, the Hessian is positive definite
+        and every 95% interval of a log-parameter stays within the search range.
+    fit_problems_ : list of str
+        Why the fit is not a proper optimum (empty when ``converged_``); the same text is
+        given as a ``RuntimeWarning``.
+    n_starts_ : int
+        Starting points tried (1 unless the first did not give a proper optimum).
 
     Notes
     -----
@@ -344,6 +463,12 @@ class BetaGeoModel(_RFMModel):
     ``b = 3``, ``alpha = r * sum(T) / sum(x)``. Standard errors come from the inverse of the
     Hessian of the negative log-likelihood (forward differences of the analytic gradient)
     at the optimum.
+
+    With few repeat buyers the likelihood is often flat as ``a, b -> infinity`` with
+    ``a / (a + b)`` fixed (every customer has the same dropout probability): no proper
+    optimum exists. Then five more deterministic starts are tried, and if none gives a
+    proper optimum the fit warns, ``converged_`` is False and :meth:`summary` gives no
+    standard error for the parameters concerned.
 
     References
     ----------
@@ -366,6 +491,10 @@ class BetaGeoModel(_RFMModel):
     """
 
     _param_names = ("r", "alpha", "a", "b")
+    _mixing_pairs = (
+        ("r", "alpha", "purchase rate r / alpha"),
+        ("a", "b", "dropout probability a / (a + b)"),
+    )
 
     _model_name = "BG/NBD"
 
@@ -705,6 +834,9 @@ class ParetoNBDModel(_RFMModel):
         ``r, alpha, s, beta``.
     cov_params_, cov_log_params_, log_likelihood_, n_customers_, converged_
         As in :class:`BetaGeoModel`.
+    fit_problems_, n_starts_
+        As in :class:`BetaGeoModel` (with thin data, ``s, beta -> infinity`` with
+        ``s / beta`` fixed is the usual flat direction).
 
     Notes
     -----
@@ -744,6 +876,10 @@ class ParetoNBDModel(_RFMModel):
     """
 
     _param_names = ("r", "alpha", "s", "beta")
+    _mixing_pairs = (
+        ("r", "alpha", "purchase rate r / alpha"),
+        ("s", "beta", "dropout rate s / beta"),
+    )
     # the finite-difference gradient is only good to ~1e-8; 1e-6 moves the estimates by
     # ~1e-6 / curvature, well under 1% of a standard error at any realistic sample size
     _gtol = 1e-6
@@ -965,6 +1101,9 @@ class GammaGammaModel(_MLE):
     ----------
     params_ : dict
         ``p, q, gamma``.
+    population_mean_ : float
+        Mean order value of the population, :math:`p\\gamma / (q - 1)`; ``inf`` when
+        ``q <= 1`` (heavy-tailed spend has no finite mean; ``fit`` then warns).
     cov_params_, cov_log_params_, log_likelihood_, n_customers_, converged_
         As in :class:`BetaGeoModel`.
 
@@ -1035,9 +1174,30 @@ class GammaGammaModel(_MLE):
             "s_wx_log_m": _dot(w * ux, log_m),
         }
         theta0 = np.log([1.0, 2.0, float(np.average(um, weights=w))])
+        self._data_note = (
+            f"{int(n):,} repeat buyers with mean repeat order values from {um.min():.4g} "
+            f"to {um.max():.4g}"
+        )
         self._optimise(theta0, n)
         self.n_customers_ = int(n)
         del self._fit_data
+        p, q, g = (self.params_[k] for k in self._param_names)
+        self.population_mean_ = p * g / (q - 1) if q > 1 else np.inf
+        if q <= 1:
+            import warnings
+
+            warnings.warn(
+                f"GammaGammaModel: q = {q:.3g} <= 1: the fitted spread of customers' mean "
+                "order values is so heavy-tailed that it has no finite mean (the population "
+                "mean is infinite; the formula p * gamma / (q - 1) only holds for q > 1). "
+                "expected_average_value is missing (NaN) for customers without repeat "
+                "orders and wherever p * x + q <= 1. Look at the largest order values "
+                f"(up to {um.max():.4g} here): outliers, wrong units or business orders "
+                "mixed with consumer ones; cap or remove them, or value customers by their "
+                "own mean order value instead of this model.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return self
 
     def _neg_ll_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -1082,7 +1242,12 @@ class GammaGammaModel(_MLE):
 
         a weighted average of the population mean :math:`p\\gamma/(q-1)` and the
         customer's own mean :math:`\\bar z`; customers with ``x = 0`` get the population
-        mean.
+        mean. It is the mean of :math:`p/\\nu` under the posterior
+        :math:`\\nu \\sim \\text{Gamma}(px + q, \\text{rate}=\\gamma + x\\bar z)`, which
+        exists only when :math:`px + q > 1`: with ``q <= 1`` (heavy-tailed spend) the
+        population mean is infinite. Where the expectation does not exist the value is
+        NaN (never negative or infinite) and a ``RuntimeWarning`` says how many customers
+        are concerned.
 
         Returns
         -------
@@ -1093,5 +1258,21 @@ class GammaGammaModel(_MLE):
         x, m = self._arrays(summary)
         p, q, g = (self.params_[k] for k in self._param_names)
         m = np.where(x > 0, m, 0.0)
-        out = (g + m * x) * p / (p * x + q - 1)
+        shape = p * x + q - 1
+        defined = shape > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(defined, (g + m * x) * p / shape, np.nan)
+        if not defined.all():
+            import warnings
+
+            warnings.warn(
+                f"GammaGammaModel: {int((~defined).sum()):,} of {x.shape[0]:,} customers "
+                f"have no finite expected order value (NaN): q = {q:.3g} <= 1 and "
+                f"p * x + q <= 1 for them (p = {p:.3g}), so the mean of their order values "
+                "is infinite under the model"
+                + (" (among them every customer without repeat orders)" if (x == 0).any() else "")
+                + ". See the warning of fit for what to do.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return pd.Series(out, index=summary.index, name="expected_average_value")

@@ -31,6 +31,8 @@ __all__ = [
     "RFM_SEGMENTS",
     "rfm_classes",
     "rfm_scores",
+    "score_bins",
+    "score_bins_display",
     "segment_table",
     "segment_table_display",
 ]
@@ -153,9 +155,62 @@ def _prepare(
 
 
 def _quantile_score(values: np.ndarray, bins: int) -> np.ndarray:
-    """1..bins by rank (ties in input order, which is by customer id): near-equal bins."""
-    rank = pd.Series(values).rank(method="first").to_numpy()
-    return (np.floor((rank - 1) * bins / values.shape[0]) + 1).astype(np.int64)
+    """1..bins by the lowest rank of each value's tied group: equal values, equal scores."""
+    rank = pd.Series(values).rank(method="min").to_numpy()
+    return ((rank - 1) * bins // values.shape[0] + 1).astype(np.int64)
+
+
+_DIMENSIONS = (("R", "time_since_last", "r_score"), ("F", "frequency", "f_score"),
+               ("M", "monetary", "m_score"))  # fmt: skip
+
+
+def score_bins(scored: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
+    """The actual size and value range of every R, F and M score level.
+
+    Tied customers share a score (:func:`rfm_scores`), so with many ties (one-time buyers,
+    customers whose last purchase was on the same day) the levels hold unequal numbers of
+    customers and some may be empty. This table says how uneven they are.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        Output of :func:`rfm_scores` (columns ``time_since_last, frequency, monetary,
+        r_score, f_score, m_score``).
+    bins : int
+        The ``bins`` the scores were computed with.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dimension (``R``, ``F``, ``M``) and score ``1..bins``: ``dimension,
+        score, customers, customer_share, min_value, max_value``, where the values are the
+        smallest and largest time since the last purchase (R), frequency (F) or net spend
+        (M) in the level (missing for an empty level). With ``n`` customers and no ties,
+        every level holds ``n / bins`` customers up to one.
+    """
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 2:
+        raise ValueError(f"bins must be an integer >= 2 (5 gives quintiles), not {bins!r}")
+    needed = [c for _, v, s in _DIMENSIONS for c in (v, s)]
+    missing = [c for c in needed if c not in scored.columns]
+    if missing:
+        raise ValueError(f"scored has no columns {missing}: pass the output of rfm_scores")
+    levels = pd.Index(range(1, int(bins) + 1), name="score")
+    n = len(scored)
+    parts = []
+    for dim, value_col, score_col in _DIMENSIONS:
+        by = scored[value_col].astype(float).groupby(scored[score_col].to_numpy())
+        part = pd.DataFrame(
+            {
+                "customers": by.size().reindex(levels, fill_value=0).astype(np.int64),
+                "min_value": by.min().reindex(levels),
+                "max_value": by.max().reindex(levels),
+            }
+        )
+        part.insert(1, "customer_share", part["customers"] / n if n else np.nan)
+        part.insert(0, "dimension", dim)
+        parts.append(part.reset_index())
+    out = pd.concat(parts, ignore_index=True)
+    return out[["dimension", "score", "customers", "customer_share", "min_value", "max_value"]]
 
 
 def rfm_scores(
@@ -190,16 +245,24 @@ def rfm_scores(
     pandas.DataFrame
         Sorted by customer id: ``customer_id, time_since_last, frequency, monetary,
         r_score, f_score, m_score, rfm_code`` (e.g. ``"545"``), ``rfm_sum``, ``segment``
-        and ``segment_zh``.
+        and ``segment_zh``. ``attrs["score_bins"]`` holds :func:`score_bins`: the actual
+        number of customers and value range of every score level.
 
     Notes
     -----
-    Each score is the quantile bin of the customer's rank,
-    :math:`s = \\lfloor (\\text{rank} - 1)\\,\\text{bins} / n \\rfloor + 1`, so bins differ
-    in size by at most one customer. Ranks use ``method="first"`` after a stable sort by
-    customer id: tied values are ordered by customer id (the smaller id gets the lower
-    rank), so the scores do not depend on the row order and ties never create uneven bins.
-    R is ranked on ``-time_since_last`` (the most recent buyers score ``bins``).
+    Each score is the quantile bin of the customer's value,
+    :math:`s = \\lfloor (\\text{rank} - 1)\\,\\text{bins} / n \\rfloor + 1` with the *lowest*
+    rank of the value's tied group (``rank(method="min")``, SQL ``RANK()``): ``rank - 1``
+    is the number of customers with a strictly worse value. Equivalently, ``s - 1`` is the
+    number of cut points :math:`q_{k/\\text{bins}}`, :math:`k = 1, \\dots, \\text{bins} - 1`
+    (empirical quantiles, inverted-CDF definition) strictly below the value. So **equal
+    values always get the same score**, whatever their customer ids or row order, and a
+    tied group that straddles a cut point goes to the lower level. Without ties, levels
+    differ in size by at most one customer; with ties they are uneven and some may be
+    empty: e.g. when 60% of the customers bought once, they all get F = 1 and F = 2, 3
+    are empty (one-time buyers never reach a high F). The actual sizes are in
+    ``attrs["score_bins"]`` (:func:`score_bins`). R is ranked on ``-time_since_last``
+    (the most recent buyers score highest).
 
     Segments follow :data:`RFM_SEGMENTS`, evaluated top to bottom on
     ``r = r_score / bins`` and ``fm = (f_score + m_score) / (2 bins)``:
@@ -238,12 +301,14 @@ def rfm_scores(
             monetary_col=monetary_col,
             engine=engine,
         )
-        return _label_segments(out, bins)
-    out = _prepare(summary, customer_col, frequency_col, recency_col, T_col, monetary_col)
-    out["r_score"] = _quantile_score(-out["time_since_last"].to_numpy(), bins)
-    out["f_score"] = _quantile_score(out["frequency"].to_numpy(), bins)
-    out["m_score"] = _quantile_score(out["monetary"].to_numpy(), bins)
-    return _label_segments(out, bins)
+    else:
+        out = _prepare(summary, customer_col, frequency_col, recency_col, T_col, monetary_col)
+        out["r_score"] = _quantile_score(-out["time_since_last"].to_numpy(), bins)
+        out["f_score"] = _quantile_score(out["frequency"].to_numpy(), bins)
+        out["m_score"] = _quantile_score(out["monetary"].to_numpy(), bins)
+    out = _label_segments(out, bins)
+    out.attrs["score_bins"] = score_bins(out, bins)
+    return out
 
 
 def _label_segments(out: pd.DataFrame, bins: int) -> pd.DataFrame:
@@ -270,6 +335,32 @@ def _label_segments(out: pd.DataFrame, bins: int) -> pd.DataFrame:
     for col in ("segment", "segment_zh", "rfm_code"):
         out[col] = out[col].astype("str")
     return out
+
+
+def score_bins_display(table: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """:func:`score_bins` for a report: one row per score level, columns translated.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`score_bins` (or ``rfm_scores(...).attrs["score_bins"]``).
+    language : {"en", "zh"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rfm_dimension, score, customers, customer_share, min_value, max_value`` with the
+        column names translated by :func:`crm_lib.i18n.translate_frame`.
+    """
+    from crm_lib.i18n import check_language, translate_frame
+
+    check_language(language)
+    cols = ["dimension", "score", "customers", "customer_share", "min_value", "max_value"]
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise ValueError(f"table has no columns {missing}: pass the output of score_bins")
+    out = table[cols].rename(columns={"dimension": "rfm_dimension"})
+    return translate_frame(out, language)
 
 
 def rfm_classes(

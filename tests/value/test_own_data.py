@@ -54,6 +54,14 @@ def test_the_value_report_runs_on_cdnow(cdnow_dataset, tmp_path, monkeypatch, ca
     assert metrics["calibration_end"] == "1998-04-22"  # 10 weeks (the default) before it
     assert set(metrics["bgnbd_params"]) == {"r", "alpha", "a", "b"}
     assert metrics["gamma_gamma_params"]["q"] > 1  # a finite mean spend
+    # customer lifetime value over the next 12 months at 1% a month, from the data's end
+    assert (metrics["clv_horizon_months"], metrics["clv_discount_rate"]) == (12, 0.01)
+    assert metrics["clv_models_converged"] is True
+    assert 0 < metrics["clv_customers"] <= metrics["customers"]
+    assert 0 < metrics["clv_median"] < metrics["clv_mean"]  # skewed, as spend is
+    assert metrics["clv_total"] == pytest.approx(
+        metrics["clv_mean"] * metrics["clv_customers"], rel=1e-4
+    )
     html = (run / "03_segmentation.html").read_text(encoding="utf-8")
     assert "True value (simulation)" not in html and "simulated" not in metrics["world"]
     assert "no customers table" in html  # profiles by behaviour only, and it says so

@@ -62,13 +62,106 @@ def test_scores_hand_computed():
     assert out.loc["C03", "segment_zh"] == "潜在忠诚客户"
 
 
-def test_ties_are_broken_by_customer_id():
-    # everybody bought once, spent the same, 10 days ago: ranks follow the customer id
+def test_ties_are_not_broken_by_customer_id():
+    # everybody bought once, spent the same, 10 days ago: one score for all, whatever the id
     s = make_summary([10] * 6, [0] * 6, [100.0] * 6, ids=list("fedcba"))
     out = rfm_scores(s, bins=3)
     assert out["customer_id"].tolist() == list("abcdef")
-    assert out["f_score"].tolist() == [1, 1, 2, 2, 3, 3]
-    assert out["r_score"].tolist() == [1, 1, 2, 2, 3, 3]
+    for col in ("r_score", "f_score", "m_score"):
+        assert out[col].tolist() == [1] * 6
+    sizes = out.attrs["score_bins"].groupby("dimension")["customers"].agg(list)
+    assert sizes.to_dict() == {"F": [6, 0, 0], "M": [6, 0, 0], "R": [6, 0, 0]}
+
+
+def test_scores_without_ties_fill_the_bins_evenly():
+    # 7 distinct values, 3 bins: 3, 2, 2 customers (floor(rank0 * 3 / 7) + 1)
+    s = make_summary(range(7), range(7), [float(v) for v in range(7)])
+    out = rfm_scores(s, bins=3)
+    assert out["f_score"].tolist() == [1, 1, 1, 2, 2, 3, 3]
+    assert out.attrs["score_bins"]["customers"].tolist() == [3, 2, 2] * 3
+
+
+def _one_time_buyers() -> pd.DataFrame:
+    """Six one-time buyers (frequency 0), four of them recent, two with high spend."""
+    return make_summary(
+        since_last=[20, 20, 1, 1, 1, 1, 5, 30, 2, 40],
+        frequency=[0, 0, 0, 0, 0, 0, 1, 1, 2, 5],
+        monetary=[30.0, 20.0, 350.0, 400.0, 450.0, 500.0, 100.0, 150.0, 300.0, 900.0],
+    )
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_tied_values_share_a_score_hand_worked(engine):
+    """Ties get one score: 1 + the number of quantile cut points strictly below the value.
+
+    Worked by hand (10 customers, 5 bins; a cut point every 2 customers). F: six customers
+    have 0 repeat purchases, none below them -> F 1; frequency 1 has 6 below ->
+    floor(6 * 5 / 10) + 1 = 4; frequency 2 (8 below) and 5 (9 below) -> 5. R (ranked on
+    minus the time since the last purchase): 40 and 30 -> 0 and 1 better-ranked below -> 1;
+    20 (2 customers, 2 below) -> 2; 5 (4 below) -> 3; 2 (5 below) -> 3; 1 (4 customers,
+    6 below) -> 4: a tied group that straddles a cut point goes to the lower bin, so no
+    customer gets R 5. M has no ties: the score is the rank in pairs.
+    """
+    out = rfm_scores(_one_time_buyers(), engine=engine).set_index("customer_id")
+    assert out["f_score"].tolist() == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
+    assert out["r_score"].tolist() == [2, 2, 4, 4, 4, 4, 3, 1, 3, 1]
+    assert out["m_score"].tolist() == [1, 1, 3, 4, 4, 5, 2, 2, 3, 5]
+    # rules (RFM_SEGMENTS): one-time buyers have F 1, so F + M <= 6 and fm <= .6: never
+    # Champions or Loyal however recent and big their one order
+    assert out["segment"].tolist() == [
+        "Hibernating",  # R2 F1 M1: r .4, fm .2
+        "Hibernating",
+        "Potential loyalist",  # R4 F1 M3: r .8, fm .4
+        "Potential loyalist",  # R4 F1 M4
+        "Potential loyalist",  # R4 F1 M4
+        "Potential loyalist",  # R4 F1 M5: fm .6 is not > .6
+        "Hibernating",  # R3 F4 M2: r .6 is not > .6, fm .6 not > .6
+        "At risk",  # R1 F4 M2: r .2, fm .6 > .5
+        "Loyal",  # R3 F5 M3: r .6 > .4, fm .8
+        "Can't lose them",  # R1 F5 M5: fm 1
+    ]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_score_bins_give_the_actual_sizes_and_edges(engine):
+    """The uneven bins that ties create are reported: sizes and value ranges per score."""
+    out = rfm_scores(_one_time_buyers(), engine=engine)
+    bins = out.attrs["score_bins"]
+    pd.testing.assert_frame_equal(bins, clv.score_bins(out, 5))
+    f = bins[bins["dimension"] == "F"].set_index("score")
+    assert f["customers"].tolist() == [6, 0, 0, 2, 2]
+    assert f["customer_share"].tolist() == [0.6, 0.0, 0.0, 0.2, 0.2]
+    assert f["min_value"].tolist()[:1] + f["min_value"].tolist()[3:] == [0.0, 1.0, 2.0]
+    assert f["max_value"].tolist()[:1] + f["max_value"].tolist()[3:] == [0.0, 1.0, 5.0]
+    assert f.loc[[2, 3], ["min_value", "max_value"]].isna().all().all()  # empty bins
+    r = bins[bins["dimension"] == "R"].set_index("score")
+    assert r["customers"].tolist() == [2, 2, 2, 4, 0]
+    assert r["min_value"].tolist()[:4] == [30.0, 20.0, 2.0, 1.0]  # time since last purchase
+    assert r["max_value"].tolist()[:4] == [40.0, 20.0, 5.0, 1.0]
+    m = bins[bins["dimension"] == "M"]
+    assert m["customers"].tolist() == [2, 2, 2, 2, 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 4), st.sampled_from([10.0, 25.5, 99.0])),
+        min_size=2,
+        max_size=40,
+    ),
+    st.integers(2, 7),
+)
+def test_equal_values_share_a_score(rows, bins):
+    since, freq, money = (list(c) for c in zip(*rows, strict=True))
+    out = rfm_scores(make_summary(since, freq, money), bins=bins)
+    for value, score in (("time_since_last", "r_score"), ("frequency", "f_score"),
+                         ("monetary", "m_score")):  # fmt: skip
+        assert (out.groupby(value)[score].nunique() == 1).all(), value
+        # the score is the quantile bin: 1 + cut points (inverted-CDF quantiles) below
+        x = out[value].to_numpy() * (-1 if value == "time_since_last" else 1)
+        cuts = np.quantile(x, np.arange(1, bins) / bins, method="inverted_cdf")
+        expected = 1 + (x[:, None] > cuts[None, :]).sum(axis=1)
+        assert out[score].tolist() == expected.tolist(), value
 
 
 @pytest.mark.parametrize(
@@ -121,10 +214,11 @@ def test_scores_invariants(rows, bins, random):
     pd.testing.assert_frame_equal(out, shuffled)  # row order changes nothing
     assert len(out) == len(s) and out["customer_id"].is_unique
     assert out["segment"].isin(RFM_SEGMENTS["segment"]).all()  # exactly one named segment
-    for col in ("r_score", "f_score", "m_score"):
-        counts = out[col].value_counts()
+    sizes = out.attrs["score_bins"].set_index(["dimension", "score"])["customers"]
+    for dim, col in (("R", "r_score"), ("F", "f_score"), ("M", "m_score")):
         assert out[col].between(1, bins).all()
-        assert counts.max() - counts.min() <= 1 or len(s) < bins  # near-equal bins
+        counts = out[col].value_counts().reindex(range(1, bins + 1), fill_value=0)
+        assert counts.tolist() == sizes[dim].tolist()  # the actual bins are reported
         # monotone: a better value never gets a lower score
     order = np.argsort(out["monetary"].to_numpy(), kind="stable")
     assert (np.diff(out["m_score"].to_numpy()[order]) >= 0).all()
@@ -254,3 +348,20 @@ def test_validation():
         segment_table(pd.DataFrame({"segment": ["VIP"], "monetary": [1.0]}))
     with pytest.raises(ValueError, match="no column 'spend' given as value_col"):
         segment_table(rfm_scores(s), value_col="spend")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_score_bins_display(language):
+    from crm_lib import i18n
+
+    out = rfm_scores(_one_time_buyers())
+    shown = clv.score_bins_display(out.attrs["score_bins"], language)
+    assert list(shown.columns) == [
+        i18n.t(k, language)
+        for k in ("rfm_dimension", "score", "customers", "customer_share", "min_value", "max_value")
+    ]
+    assert len(shown) == 15
+    with pytest.raises(ValueError, match="pass the output of score_bins"):
+        clv.score_bins_display(out, language)
+    with pytest.raises(ValueError, match="pass the output of rfm_scores"):
+        clv.score_bins(out.drop(columns="f_score"))
