@@ -406,7 +406,7 @@ def cohort_counts(
     customer_col: str = "customer_id",
     date_col: str = "ordered_at",
     return_col: str | None = "original_order_id",
-    tz: str = "Asia/Shanghai",
+    tz: str = "UTC",
     engine: Any = "duckdb",
 ) -> pd.DataFrame:
     """Active customers by first-purchase month and months since (the retention triangle).
@@ -418,7 +418,8 @@ def cohort_counts(
     customer_col, date_col, return_col : str
         Columns of the log.
     tz : str
-        Time zone of the calendar months.
+        Time zone of the calendar months: the dataset's own (``dataset.yml``; default
+        UTC).
     engine : str or backend
         See :func:`connect`.
 
@@ -519,7 +520,7 @@ def kpi_aggregates(
     amount_col: str = "amount",
     order_col: str = "order_id",
     return_col: str | None = "original_order_id",
-    tz: str = "Asia/Shanghai",
+    tz: str = "UTC",
     engine: Any = "duckdb",
 ) -> pd.DataFrame:
     """Revenue, orders, active customers and average order value per calendar period.

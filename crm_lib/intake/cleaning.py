@@ -1363,7 +1363,7 @@ def convert_currency(
     amount_col: str = "amount",
     currency_col: str = "currency",
     date_col: str = "ordered_at",
-    tz: str = "Asia/Shanghai",
+    tz: str = "UTC",
     max_age_days: int = 7,
     rate_date_col: str = "date",
     rate_currency_col: str = "currency",
@@ -1387,7 +1387,8 @@ def convert_currency(
     amount_col, currency_col, date_col : str
         Columns of ``transactions``.
     tz : str
-        Time zone whose calendar day picks the rate (the business's, default Shanghai).
+        Time zone whose calendar day picks the rate: the business's (``dataset.yml``
+        ``timezone``; default UTC).
     max_age_days : int
         A rate up to this many days older than the line's day is used (weekends and
         holidays have none); older ones are not: the line goes to quarantine.

@@ -555,7 +555,7 @@ def customer_summary(
     time_unit: Literal["W", "D"] = "W",
     freq_by: Literal["order", "day"] = "order",
     returns: Literal["net", "ignore"] = "net",
-    tz: str = "Asia/Shanghai",
+    tz: str = "UTC",
     engine: Any = None,
     con: Any = None,
 ) -> pd.DataFrame:
@@ -599,7 +599,8 @@ def customer_summary(
         distributed: fit :class:`GammaGammaModel` on gross values when returns are
         frequent.
     tz : str
-        Time zone of calendar days for ``freq_by="day"`` (default Asia/Shanghai). With
+        Time zone of calendar days for ``freq_by="day"``: the dataset's own (its
+        ``dataset.yml`` ``timezone``; default UTC, which is no one's business day). With
         ``engine="duckdb"`` or ``"pandas"`` days follow Python's time-zone database (as
         pandas' ``tz_convert``); through ibis (Spark, URLs) the engine's own (ICU, the
         JVM's), which differ only where the databases disagree (e.g. some of
@@ -675,7 +676,7 @@ def calibration_holdout_split(
     time_unit: Literal["W", "D"] = "W",
     freq_by: Literal["order", "day"] = "order",
     returns: Literal["net", "ignore"] = "net",
-    tz: str = "Asia/Shanghai",
+    tz: str = "UTC",
     engine: Any = None,
     con: Any = None,
 ) -> pd.DataFrame:

@@ -463,7 +463,7 @@ def _fx_rates() -> pd.DataFrame:
 
 
 def test_convert_currency_by_hand():
-    res = cleaning.convert_currency(_fx_lines(), _fx_rates(), to="CNY")
+    res = cleaning.convert_currency(_fx_lines(), _fx_rates(), to="CNY", tz="Asia/Shanghai")
     assert res.summary()["balanced"].all()
     assert res.data.index.tolist() == [10, 11, 12, 13]
     np.testing.assert_allclose(res.data["amount"], [100.0, 70.0, 144.0, -71.0])
@@ -481,7 +481,9 @@ def test_convert_currency_by_hand():
     assert log["rate_date"].dt.strftime("%m-%d").tolist() == ["03-03", "03-05", "03-06"]
     np.testing.assert_allclose(log["amount_original"] * log["rate"], res.data["amount"].iloc[1:])
     # a longer tolerance finds the EUR rate; another zone moves line 12 to 4 March
-    wider = cleaning.convert_currency(_fx_lines(), _fx_rates(), to="CNY", max_age_days=12)
+    wider = cleaning.convert_currency(
+        _fx_lines(), _fx_rates(), to="CNY", max_age_days=12, tz="Asia/Shanghai"
+    )
     assert wider.data.loc[14, "amount"] == pytest.approx(39.0)
     utc = cleaning.convert_currency(_fx_lines(), _fx_rates(), to="CNY", tz="UTC")
     assert utc.data.loc[12, "amount"] == pytest.approx(140.0)  # 4 March: the 3 March rate
