@@ -851,10 +851,14 @@ def read_table(
 
 
 def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    """A sheet read like a CSV text: the first non-empty row is the header (same checks:
+    a blank name becomes ``column_<n>`` with a warning, a repeated name is an error), empty
+    rows are no records, and the index is the sheet's own row number."""
     try:
-        df = pd.read_excel(
+        cells = pd.read_excel(
             path,
             sheet_name=0 if sheet is None else sheet,
+            header=None,
             dtype=str,
             keep_default_na=False,
             na_values=[],
@@ -868,9 +872,17 @@ def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
         raise ReadError(
             path, f"unreadable Excel file ({type(exc).__name__}: {exc}); is it really .xlsx?"
         ) from None
-    if len(df.columns) == 0:
+    cells = cells.fillna("").astype(str)
+    filled = cells.apply(lambda col: col.str.strip() != "")
+    used = filled.any(axis=0).to_numpy()  # columns with a name or a value
+    cells, filled = cells.loc[:, used], filled.loc[:, used]
+    rows = cells.index[filled.any(axis=1).to_numpy()]
+    if len(rows) == 0:
         raise ReadError(path, "empty sheet (no header row)")
-    return _finish(_all_text(df), path, 2)
+    header = cells.loc[rows[0]].tolist()
+    body = rows[1:]
+    lines = [int(r) + 1 for r in body]  # sheet rows are numbered from 1
+    return _rows_to_frame(path, header, cells.loc[body].to_numpy().tolist(), lines)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -85,3 +85,33 @@ def test_fixed_width_fields(tmp_path):
         io.read_table(path, widths=[5, 8])
     with pytest.raises(io.ReadError, match=r"widths must be positive"):
         io.read_table(path, widths=[5, 0, 7])
+
+
+def test_excel_gets_the_same_header_checks_as_csv(tmp_path):
+    """Issue 14: a sheet is read like a CSV text (pandas alone renames a repeated column to
+    'Email.1', calls a blank one 'Unnamed: 3' and keeps an empty row as a record)."""
+    import openpyxl
+
+    def sheet(rows, name):
+        wb = openpyxl.Workbook()
+        for row in rows:
+            wb.active.append(row)
+        wb.save(tmp_path / name)
+        return tmp_path / name
+
+    dup = sheet([["id", "Email", "Email"], ["1", "a@x.cn", "b@x.cn"]], "dup.xlsx")
+    with pytest.raises(io.ReadError, match=r"dup\.xlsx: duplicate column name\(s\).*'Email'"):
+        io.read_table(dup)
+    rows = [["id", "Email", None, "amount"], ["1", "a@x.cn", "z", "3.5"], [None] * 4,
+            ["2", "李娜@x.cn", "y", "4"]]  # fmt: skip
+    xlsx = sheet(rows, "t.xlsx")
+    with pytest.warns(io.ReadWarning, match=r"t\.xlsx: header field\(s\) \[3\] have no name"):
+        got = io.read_table(xlsx)
+    csv = tmp_path / "t.csv"
+    csv.write_text("id,Email,,amount\n1,a@x.cn,z,3.5\n,,,\n2,李娜@x.cn,y,4\n", encoding="utf-8")
+    with pytest.warns(io.ReadWarning):
+        want = io.read_table(csv)
+    assert list(got.columns) == ["id", "Email", "column_3", "amount"]
+    assert got.index.tolist() == [2, 4]  # the sheet's own row numbers; the empty row is no record
+    want = want.loc[want["id"] != ""]  # a CSV line of commas is a row of empty values
+    assert got.equals(want)
