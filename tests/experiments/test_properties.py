@@ -86,3 +86,23 @@ def test_row_order_changes_nothing(case):
         np.testing.assert_allclose(
             r[num].to_numpy(float), s[num].to_numpy(float), rtol=1e-9, atol=1e-12
         )
+
+
+def test_swapped_arms_give_mirrored_score_intervals_to_full_precision():
+    """A case hypothesis found (1/6 against 14/22): the score interval's ends come from a root
+    search, which must be precise enough for the mirror property above (rtol 1e-9)."""
+    y_a, y_b = [1.0, -0.5] + [0.0] * 4, [1.0, -0.5] + [0.0] * 20
+    df = pd.DataFrame(
+        {
+            "variant": ["a"] * 6 + ["b"] * 22,
+            "y": y_a + y_b,
+            "converted": [False] * 5 + [True] + [False] * 8 + [True] * 14,
+            "orders": 1,
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ab, ba = _all(df, "a"), _all(df, "b")
+    for r, s in zip(ab[:2] + ab[3:], ba[:2] + ba[3:], strict=True):
+        np.testing.assert_allclose(r["ci_low"], -s["ci_high"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(r["ci_high"], -s["ci_low"], rtol=1e-9, atol=1e-12)
