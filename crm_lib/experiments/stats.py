@@ -49,7 +49,7 @@ def _log_ratio_ci(m0, m1, var_log, alpha):
     return rel, lo, hi
 
 
-def _bisect(f, lo, hi, guesses=(), tol: float = 1e-10, max_iter: int = 200):
+def _bisect(f, lo, hi, guesses=(), tol: float = 1e-13, max_iter: int = 200):
     """Vectorised root bracketing for a decreasing ``f`` with ``f(lo) >= 0 > f(hi)``.
 
     Regula falsi with the Illinois modification (Dowell & Jarratt 1971), falling back to a
