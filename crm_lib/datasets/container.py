@@ -46,6 +46,11 @@ class GroundTruth:
         Every planted dirty record of the raw exports: ``table, key, kind, detail``.
     survey_quality : pandas.DataFrame
         Planted survey quality problems: ``response_id, issue``.
+    studies : dict
+        Further truth by study name (JSON-serialisable dicts), e.g. ``studies["churn"]``;
+        saved in ``truth/truth.json`` under ``"studies"``.
+    frames : dict of pandas.DataFrame
+        Further truth tables by name, saved as ``truth/<name>.parquet``.
     """
 
     params: dict[str, Any]
@@ -56,6 +61,20 @@ class GroundTruth:
     survey: dict[str, Any]
     dirty_records: pd.DataFrame
     survey_quality: pd.DataFrame
+    studies: dict[str, Any] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+CORE_TABLES = (
+    "customers",
+    "transactions",
+    "events",
+    "experiment_assignments",
+    "experiment_outcomes",
+    "survey_responses",
+)
+"""The six tables the first studies were built on: fields of :class:`World`. Any further
+contract table (``schemas.SCHEMAS``) is kept in ``World.extra`` and read as an attribute."""
 
 
 class MissingTableError(LookupError):
@@ -81,6 +100,29 @@ class World:
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     config: DatasetConfig | None = None
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def __getattr__(self, name: str):
+        # Only reached when normal lookup fails: a contract table beyond the six fields
+        # above (registered in schemas.SCHEMAS) lives in ``extra``; ``None`` if absent.
+        if name != "extra" and name in schemas.SCHEMAS:
+            return self.__dict__.get("extra", {}).get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @classmethod
+    def from_tables(cls, tables: dict[str, pd.DataFrame | None], **kwargs: Any) -> World:
+        """Build a World from ``{table: frame}``; tables beyond the six fields go to ``extra``."""
+        core = {name: tables.get(name) for name in CORE_TABLES}
+        extra = {
+            name: df for name, df in tables.items() if name not in CORE_TABLES and df is not None
+        }
+        unknown = sorted(set(extra) - set(schemas.SCHEMAS))
+        if unknown:
+            raise KeyError(
+                f"unknown contract tables {unknown}; known: {', '.join(schemas.SCHEMAS)}"
+            )
+        extra = {**kwargs.pop("extra", {}), **extra}
+        return cls(**core, **kwargs, extra=extra)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:

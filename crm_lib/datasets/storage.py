@@ -24,6 +24,7 @@ import pandas as pd
 
 from crm_lib.contract import schemas
 from crm_lib.contract.dataset import DATASET_FILE, read_config, write_config
+from crm_lib.datasets.container import CORE_TABLES
 from crm_lib.datasets.world import SIMULATED_CONFIG, GroundTruth, World, simulate
 
 _TRUTH_FRAMES = ["customers", "experiment_customers", "dirty_records", "survey_quality"]
@@ -52,7 +53,13 @@ def save_world(world: World, folder: str | Path) -> Path:
         df.to_parquet(tmp / "tables" / f"{name}.parquet", index=False)
     for name in _TRUTH_FRAMES:
         getattr(world.truth, name).to_parquet(tmp / "truth" / f"{name}.parquet", index=False)
+    for name, df in world.truth.frames.items():
+        if name in _TRUTH_FRAMES:
+            raise ValueError(f"truth frame {name!r} would overwrite a core truth table")
+        df.to_parquet(tmp / "truth" / f"{name}.parquet", index=False)
     truth = {name: getattr(world.truth, name) for name in _TRUTH_DICTS}
+    if world.truth.studies:
+        truth["studies"] = world.truth.studies
     (tmp / "truth" / "truth.json").write_text(
         json.dumps(truth, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
     )
@@ -133,18 +140,30 @@ def load_world(folder: str | Path, *, validate: bool = True) -> World:
     tables = {}
     for name in schemas.SCHEMAS:
         path = folder / "tables" / f"{name}.parquet"
+        if name not in CORE_TABLES and not path.is_file():
+            continue  # a table added to the simulated world after this folder was built
         df = pd.read_parquet(path)
         if validate:
             schemas.validate(df, name, source=str(path))
         tables[name] = df
     truth_json = json.loads((folder / "truth" / "truth.json").read_text(encoding="utf-8"))
     frames = {n: pd.read_parquet(folder / "truth" / f"{n}.parquet") for n in _TRUTH_FRAMES}
+    more_frames = {
+        p.stem: pd.read_parquet(p)
+        for p in sorted((folder / "truth").glob("*.parquet"))
+        if p.stem not in _TRUTH_FRAMES
+    }
     exports = folder / "exports"
     paths = sorted(exports.glob("*.csv")) if exports.is_dir() else []
     raw = _LazyExports({p.stem: p for p in paths})
-    return World(
-        **tables,
-        truth=GroundTruth(**{k: truth_json[k] for k in _TRUTH_DICTS}, **frames),
+    return World.from_tables(
+        tables,
+        truth=GroundTruth(
+            **{k: truth_json[k] for k in _TRUTH_DICTS},
+            **frames,
+            studies=truth_json.get("studies", {}),
+            frames=more_frames,
+        ),
         raw=raw,
         meta={**manifest["meta"], "folder": str(folder), "files": manifest["files"]},
         config=read_config(folder) if (folder / DATASET_FILE).is_file() else SIMULATED_CONFIG,
@@ -203,8 +222,8 @@ def load_dataset(folder: str | Path, *, validate: bool = True) -> World:
         )
     if (folder / DATASET_FILE).is_file():
         files[DATASET_FILE] = _sha256(folder / DATASET_FILE)
-    return World(
-        **tables,
+    return World.from_tables(
+        tables,
         truth=None,
         meta={"folder": str(folder), "files": files, "name": config.name},
         config=config,

@@ -847,6 +847,12 @@ def simulate(
         },
         config=SIMULATED_CONFIG,
     )
+    # Tables of the later studies (churn, funnel and pipeline, attribution, baskets) go in
+    # here, each drawn from its own random stream ``np.random.default_rng([seed, k])`` so that
+    # adding one never changes the tables above, another study's, or the dirt (stream 1).
+    # Each writes its tables to ``world.extra`` and its truth to ``world.truth.studies`` /
+    # ``world.truth.frames``.
+
     if dirty:
         from crm_lib.datasets.dirt import make_raw_exports
 
