@@ -236,6 +236,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "dataset does not have; add it with `crm data import`.*",
         "zh": "*本节需要客户表（属性、营销同意），该数据集没有客户表；可用 `crm data import` 导入。*",
     },
+    "data_source": {"en": "Data", "zh": "数据"},
+    "no_customers_export": {
+        "en": "*This step needs the customers export, which was not given; it is skipped.*",
+        "zh": "*本步骤需要客户导出文件，但没有提供，因此跳过。*",
+    },
+    "no_planted_truth": {
+        "en": "*This dataset is not simulated, so there are no planted problems to score the "
+        "cleaning against; the counts above are what the rules found.*",
+        "zh": "*该数据集不是模拟数据，没有可用来评估清洗结果的植入问题；上面的计数就是规则发现的结果。*",
+    },
+    "cleaning_step": {"en": "Step", "zh": "步骤"},
+    "skipped_reason": {"en": "Skipped because", "zh": "跳过原因"},
     "no_customer_attributes": {
         "en": "This dataset has no customers table, so the clusters are profiled by "
         "purchase behaviour only (add one with `crm data import` to see regions, channels "

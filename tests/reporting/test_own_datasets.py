@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from crm_lib.datasets import load_dataset, simulate
@@ -101,3 +102,102 @@ def test_each_study_runs_on_only_the_tables_it_requires(record_shop, tmp_path, m
         assert f"This section needs the {needs} table" in html
     html = tmp_path / "r" / "minimal" / "05_satisfaction_study" / "05_satisfaction_study.html"
     assert "needs the transactions table" in html.read_text(encoding="utf-8")
+
+
+def _cdnow_master(folder: Path) -> Path:
+    import zipfile
+
+    from crm_lib.contract import config
+    from crm_lib.datasets.cdnow import CDNOW_WHEEL
+
+    path = folder / "CDNOW_master.txt"
+    with zipfile.ZipFile(config.data_dir() / "external" / CDNOW_WHEEL) as z:
+        path.write_bytes(z.read("lifetimes/datasets/CDNOW_master.txt"))
+    return path
+
+
+def _metrics(folder: Path, name: str) -> dict:
+    return json.loads((folder / name / "metrics.json").read_text(encoding="utf-8"))["metrics"]
+
+
+def test_collection_and_cleaning_on_a_real_purchase_log(tmp_path, monkeypatch):
+    """Notebooks 01 and 02 on CDNOW's own log: a file with only orders, its own category
+    ("music"), no customers export, no truth; a configured pseudonymisation key."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("CRM_PSEUDONYM_KEY", "cdnow-test-key-0123456789abcdef")
+    params = {
+        "orders_file": str(_cdnow_master(tmp_path)),
+        "orders_mapping": "cdnow_transactions",
+        "warehouse_db": str(tmp_path / "wh" / "crm.duckdb"),
+    }
+    names = ["01_data_collection", "02_data_cleaning"]
+    batch = {
+        "runs": [
+            {"notebook": str(NOTEBOOKS / f"{n}.ipynb"), "name": n, "parameters": params}
+            for n in names
+        ]
+    }
+    result = run_batch(batch, run_id="cdnow", reports_dir=tmp_path / "r", quiet=True)
+    assert [r.error for r in result.runs] == [None, None]
+    m01, m02 = (_metrics(tmp_path / "r" / "cdnow", n) for n in names)
+    # the published log: 69,659 purchase records (Fader, Hardie & Lee 2005), all accepted
+    assert (m01["transactions_rows_in"], m01["transactions_rows_accepted"]) == (69_659, 69_659)
+    assert m01["world"] == "your exports (transactions: CDNOW_master.txt)"
+    assert m02["input_tables_from"] == "warehouse"  # what 01 loaded, not a second ingest
+    assert m02["pseudonym_key_source"] == "$CRM_PSEUDONYM_KEY"
+    assert "outliers_planted_loaded" not in m02 and "test_account_planted" not in m02
+    html = (tmp_path / "r" / "cdnow" / names[1] / f"{names[1]}.html").read_text(encoding="utf-8")
+    assert "needs the customers export" in html and "no planted problems" in html
+    # nothing lost: the cleaned lines plus the lines set aside are the lines loaded
+    with duckdb.connect(params["warehouse_db"], read_only=True) as con:
+        kept = con.execute("select count(*) from transactions_clean").fetchone()[0]
+    assert kept + m02["cleaning_set_aside_rows"] == 69_659
+
+
+def test_collection_and_cleaning_from_a_sql_database(tmp_path, monkeypatch):
+    """Both exports come from a SQLite database by query (the shop's own tables and column
+    names, as the simulated exports have them); the run has no truth to score against."""
+    import sqlite3
+
+    from crm_lib.datasets.dirt import write_raw_exports
+    from crm_lib.intake import io
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("CRM_PSEUDONYM_KEY", "sql-test-key-0123456789abcdef")
+    world = simulate(300, seed=11, dirty=True)
+    paths = write_raw_exports(world.raw, tmp_path / "exports")
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as con:
+        for table, path in [
+            ("crm_customers", "customers_export"),
+            ("shop_orders", "orders_export"),
+        ]:
+            io.read_table(paths[path]).to_sql(table, con, index=False)
+    rows_in = {t: len(io.read_table(p)) for t, p in paths.items()}
+    params = {
+        "sql_url": f"sqlite:///{db}",
+        "customers_query": "select * from crm_customers",
+        "orders_query": "select * from shop_orders",
+        "warehouse_db": str(tmp_path / "wh" / "crm.duckdb"),
+    }
+    names = ["01_data_collection", "02_data_cleaning"]
+    batch = {
+        "runs": [
+            {"notebook": str(NOTEBOOKS / f"{n}.ipynb"), "name": n, "parameters": params}
+            for n in names
+        ]
+    }
+    result = run_batch(batch, run_id="sql", reports_dir=tmp_path / "r", quiet=True)
+    assert [r.error for r in result.runs] == [None, None]
+    m01, m02 = (_metrics(tmp_path / "r" / "sql", n) for n in names)
+    assert m01["world"].startswith("your exports (customers: a query on sqlite:")
+    for table, export in [("customers", "customers_export"), ("transactions", "orders_export")]:
+        accepted, quarantined = m01[f"{table}_rows_accepted"], m01[f"{table}_rows_quarantined"]
+        assert m01[f"{table}_rows_in"] == rows_in[export] == accepted + quarantined
+    assert m02["input_tables_from"] == "warehouse"
+    assert m02["dedup_customers_after"] < m02["dedup_customers_before"]  # duplicates merged
+    assert "dedup_precision" not in m02  # no planted duplicates to score against
+    assert (
+        m02["customers_may_contact"] + m02["customers_without_consent"]
+        == (m02["dedup_customers_after"])
+    )
