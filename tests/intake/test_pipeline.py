@@ -18,7 +18,7 @@ def _lines() -> pd.DataFrame:
             "order_id": ["A1", "A2", "A3", "A4", "B1", "BR"],
             "line_no": [1, 1, 1, 1, 1, 1],
             "customer_id": ["A", "A", "A", "A", "B", "B"],
-            "ordered_at": pd.to_datetime(["2024-01-0%d" % d for d in range(1, 7)], utc=True),
+            "ordered_at": pd.to_datetime([f"2024-01-0{d}" for d in range(1, 7)], utc=True),
             "amount": [10.0, 12.0, 11.0, 1100.0, 50.0, -50.0],
             "original_order_id": [None, None, None, None, None, "B1"],
         },
@@ -79,19 +79,9 @@ def test_the_steps_in_one_call_equal_the_steps_one_by_one(small_dirty_mapped):
 
 @pytest.fixture(scope="module")
 def small_dirty_mapped(tmp_path_factory):
-    from crm_lib.datasets import simulate
-    from crm_lib.datasets.dirt import write_raw_exports
+    from tests.intake._exports import mapped_exports
 
-    world = simulate(400, seed=5, dirty=True)
-    paths = write_raw_exports(world.raw, tmp_path_factory.mktemp("dirty") / "exports")
-    raw = {
-        "customers": io.read_table(paths["customers_export"]),
-        "transactions": io.read_table(paths["orders_export"]),
-    }
-    mapped = {
-        "customers": io.apply_mapping(raw["customers"], "simulated_world_customers", source="c"),
-        "transactions": io.apply_mapping(raw["transactions"], "simulated_world_orders", source="o"),
-    }
+    _, raw, mapped = mapped_exports(400, 5, tmp_path_factory.mktemp("dirty"))
     return mapped, raw
 
 

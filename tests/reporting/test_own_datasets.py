@@ -120,6 +120,20 @@ def _metrics(folder: Path, name: str) -> dict:
     return json.loads((folder / name / "metrics.json").read_text(encoding="utf-8"))["metrics"]
 
 
+INTAKE = ["01_data_collection", "02_data_cleaning"]
+
+
+def _run_intake(params: dict, reports: Path, run_id: str) -> tuple[dict, dict]:
+    """Run notebooks 01 then 02 with ``params``; return their recorded metrics."""
+    runs = [
+        {"notebook": str(NOTEBOOKS / f"{n}.ipynb"), "name": n, "parameters": params} for n in INTAKE
+    ]
+    result = run_batch({"runs": runs}, run_id=run_id, reports_dir=reports, quiet=True)
+    assert [r.error for r in result.runs] == [None, None]
+    m01, m02 = (_metrics(reports / run_id, n) for n in INTAKE)
+    return m01, m02
+
+
 def test_collection_and_cleaning_on_a_real_purchase_log(tmp_path, monkeypatch):
     """Notebooks 01 and 02 on CDNOW's own log: a file with only orders, its own category
     ("music"), no customers export, no truth; a configured pseudonymisation key."""
@@ -130,16 +144,8 @@ def test_collection_and_cleaning_on_a_real_purchase_log(tmp_path, monkeypatch):
         "orders_mapping": "cdnow_transactions",
         "warehouse_db": str(tmp_path / "wh" / "crm.duckdb"),
     }
-    names = ["01_data_collection", "02_data_cleaning"]
-    batch = {
-        "runs": [
-            {"notebook": str(NOTEBOOKS / f"{n}.ipynb"), "name": n, "parameters": params}
-            for n in names
-        ]
-    }
-    result = run_batch(batch, run_id="cdnow", reports_dir=tmp_path / "r", quiet=True)
-    assert [r.error for r in result.runs] == [None, None]
-    m01, m02 = (_metrics(tmp_path / "r" / "cdnow", n) for n in names)
+    m01, m02 = _run_intake(params, tmp_path / "r", "cdnow")
+    names = INTAKE
     # the published log: 69,659 purchase records (Fader, Hardie & Lee 2005), all accepted
     assert (m01["transactions_rows_in"], m01["transactions_rows_accepted"]) == (69_659, 69_659)
     assert m01["world"] == "your exports (transactions: CDNOW_master.txt)"
@@ -180,16 +186,7 @@ def test_collection_and_cleaning_from_a_sql_database(tmp_path, monkeypatch):
         "orders_query": "select * from shop_orders",
         "warehouse_db": str(tmp_path / "wh" / "crm.duckdb"),
     }
-    names = ["01_data_collection", "02_data_cleaning"]
-    batch = {
-        "runs": [
-            {"notebook": str(NOTEBOOKS / f"{n}.ipynb"), "name": n, "parameters": params}
-            for n in names
-        ]
-    }
-    result = run_batch(batch, run_id="sql", reports_dir=tmp_path / "r", quiet=True)
-    assert [r.error for r in result.runs] == [None, None]
-    m01, m02 = (_metrics(tmp_path / "r" / "sql", n) for n in names)
+    m01, m02 = _run_intake(params, tmp_path / "r", "sql")
     assert m01["world"].startswith("your exports (customers: a query on sqlite:")
     for table, export in [("customers", "customers_export"), ("transactions", "orders_export")]:
         accepted, quarantined = m01[f"{table}_rows_accepted"], m01[f"{table}_rows_quarantined"]
