@@ -247,6 +247,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "*该数据集不是模拟数据，没有可用来评估清洗结果的植入问题；上面的计数就是规则发现的结果。*",
     },
     "cleaning_step": {"en": "Step", "zh": "步骤"},
+    "survey_lacks_nps": {
+        "en": "*This questionnaire has no recommendation (NPS) question, so this section is "
+        "skipped.*",
+        "zh": "*该问卷没有推荐意愿（NPS）题，本节跳过。*",
+    },
+    "survey_lacks_waves": {
+        "en": "*This section compares survey waves: it needs NPS answers in at least two "
+        "waves with start times, which this survey does not have.*",
+        "zh": "*本节比较不同调查批次：需要至少两个批次、带开始时间的 NPS 回答，该调查没有。*",
+    },
+    "survey_lacks_csat": {
+        "en": "*This questionnaire has no overall satisfaction (CSAT) or effort (CES) "
+        "question, so this section is skipped.*",
+        "zh": "*该问卷没有总体满意度（CSAT）或费力程度（CES）题，本节跳过。*",
+    },
+    "survey_lacks_comments": {
+        "en": "*This survey has no free-text comments with NPS answers, so this section is "
+        "skipped.*",
+        "zh": "*该调查没有带 NPS 回答的文字评论，本节跳过。*",
+    },
     "skipped_reason": {"en": "Skipped because", "zh": "跳过原因"},
     "no_customer_attributes": {
         "en": "This dataset has no customers table, so the clusters are profiled by "

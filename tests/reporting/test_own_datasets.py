@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from crm_lib.datasets import load_dataset, simulate
@@ -198,3 +199,63 @@ def test_collection_and_cleaning_from_a_sql_database(tmp_path, monkeypatch):
         m02["customers_may_contact"] + m02["customers_without_consent"]
         == (m02["dedup_customers_after"])
     )
+
+
+def test_the_satisfaction_study_on_a_real_questionnaire(tmp_path, monkeypatch):
+    """Notebook 05 on psych's bfi data (2,800 people, 25 items, 7 reverse-keyed): a dataset
+    with only survey responses, its own questionnaire named in dataset.yml, no NPS, CSAT,
+    waves or customers. Cronbach's alpha per construct equals pingouin's on the same rows."""
+    import shutil
+
+    import pingouin as pg
+
+    from crm_lib import survey
+    from crm_lib.datasets import load_bfi
+    from crm_lib.datasets.bfi import BFI_ITEMS
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    folder = tmp_path / "bfi"
+    (folder / "tables").mkdir(parents=True)
+    responses = load_bfi()[["response_id", *BFI_ITEMS]]
+    responses.to_parquet(folder / "tables" / "survey_responses.parquet", index=False)
+    shutil.copy(Path(survey.__file__).parent / "instruments" / "bfi.yml", folder / "bfi.yml")
+    (folder / "dataset.yml").write_text("name: bfi\ninstrument: bfi.yml\n", encoding="utf-8")
+    name = "05_satisfaction_study"
+    batch = {
+        "runs": [
+            {"notebook": str(NOTEBOOKS / f"{name}.ipynb"), "name": name,
+             "parameters": {"data_dir": str(folder)}}
+        ]
+    }  # fmt: skip
+    result = run_batch(batch, run_id="bfi", reports_dir=tmp_path / "r", quiet=True)
+    assert [r.error for r in result.runs] == [None]
+    metrics = _metrics(tmp_path / "r" / "bfi", name)
+    assert metrics["instrument"] == "bfi" and metrics["responses"] == 2800
+    assert "nps" not in metrics and "csat_top2" not in metrics
+    inst = survey.shipped_instrument("bfi")
+    kept, _ = survey.screen_responses(responses, inst, speeder_fraction=0.333)
+    assert len(kept) == metrics["responses_kept"]
+    recoded = inst.reverse_code(kept)
+    for construct, items in inst.constructs.items():
+        expected, _ = pg.cronbach_alpha(recoded[items].astype(float), nan_policy="listwise")
+        assert metrics["alpha_by_construct"][construct] == pytest.approx(expected, abs=1e-6)
+    assert metrics["kmo"] > 0.8  # the items share factors (exploratory factor analysis ran)
+    html = (tmp_path / "r" / "bfi" / name / f"{name}.html").read_text(encoding="utf-8")
+    assert "no recommendation (NPS) question" in html
+
+
+def test_survey_items_are_validated_against_the_questionnaire(tmp_path):
+    from crm_lib.contract.schemas import ContractError, validate
+
+    items = {"Q1": (1, 5), "Q2": (1, 5)}
+    ok = pd.DataFrame(
+        {"response_id": ["r1", "r2"], "Q1": pd.array([1, 5], dtype="Int64"),
+         "Q2": pd.array([None, 3], dtype="Int64")}
+    ).astype({"response_id": "string"})  # fmt: skip
+    validate(ok, "survey_responses", items=items)
+    with pytest.raises(ContractError, match="Q2"):  # 6 is outside the 1-5 scale
+        validate(ok.assign(Q2=pd.array([6, 3], dtype="Int64")), "survey_responses", items=items)
+    with pytest.raises(ContractError, match="Q3"):  # not an item of the questionnaire
+        validate(ok.assign(Q3=pd.array([1, 1], dtype="Int64")), "survey_responses", items=items)
+    with pytest.raises(ContractError):  # the simulated questionnaire's items are not these
+        validate(ok, "survey_responses")
