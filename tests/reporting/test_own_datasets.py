@@ -38,6 +38,7 @@ vocabularies:
 def record_shop(tmp_path_factory):
     tables = simulate("small", seed=7, dirty=False).tables
     tables["customers"]["region"] = tables["customers"]["region"].map(REGIONS).astype("string")
+    tables["customers"]["gender"] = "unknown"  # a shop that does not record gender
     tx = tables["transactions"]
     tx["category"] = tx["category"].map(CATEGORIES).astype("string")
     sr = tables["survey_responses"]
@@ -73,6 +74,7 @@ def test_studies_run_on_a_dataset_without_truth(record_shop, tmp_path, monkeypat
         assert metrics["world"].startswith("Dataset('Record shop'")
     html = (tmp_path / "own" / "03_segmentation" / "03_segmentation.html").read_text()
     assert "NSW" in html  # clusters profiled by the shop's own regions
+    assert "Gender" not in html  # and not by a column that holds only 'unknown'
     metrics = json.loads((tmp_path / "own" / "05_satisfaction_study" / "metrics.json").read_text())
     # the first and last wave in time order, not in name order (autumn < spring < winter)
     assert metrics["metrics"]["nps_change_waves"] == ["2024-spring", "2024-winter"]
