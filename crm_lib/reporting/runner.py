@@ -40,8 +40,9 @@ import nbformat
 from crm_lib.reporting.batch import check_batch
 from crm_lib.reporting.environment import data_fingerprint, environment, relpath_or_abs
 from crm_lib.reporting.index import write_batch_json, write_index_html
+from crm_lib.reporting.mathml import protect_math, restore_math
 from crm_lib.reporting.params import OUTPUT_DIR, ResolvedRun, resolve_runs
-from crm_lib.reporting.recorder import collect_records
+from crm_lib.reporting.recorder import METRIC_MIME, collect_records
 from crm_lib.reporting.results import FAILED, SUCCEEDED, BatchResult, RunResult
 from crm_lib.reporting.store import BatchFolder, default_run_id, unique_run_id, validate_run_id
 
@@ -355,8 +356,11 @@ def render_html(
     """Write the stakeholder HTML of an executed notebook.
 
     Code and prompts are hidden (``--no-input``), images are embedded, the
-    ``parameters`` and ``injected-parameters`` cells are removed: one self-contained
-    file (formulas are typeset by MathJax, loaded from its CDN when the page opens).
+    ``parameters`` and ``injected-parameters`` cells are removed, formulas are MathML
+    (:mod:`crm_lib.reporting.mathml`) and the page loads nothing from the network: one
+    self-contained file that reads the same offline. The ``name = value`` lines that
+    :func:`~crm_lib.reporting.record` prints in a notebook are left out (the values are
+    in ``metrics.json``).
     With ``language``, cells tagged for another language (``lang-zh`` when ``language``
     is ``"en"``) are left out, so a report shows the narrative in its own language.
 
@@ -373,14 +377,22 @@ def render_html(
         Keep only cells tagged ``lang-<language>`` among the ``lang-*`` tagged cells.
     """
     exporter = _exporter()
+    nb = copy.deepcopy(nb)
     if language:
-        nb = copy.deepcopy(nb)
         nb.cells = [cell for cell in nb.cells if _keeps_language(cell, language)]
+    formulas: dict[str, str] = {}
+    for cell in nb.cells:
+        if cell.get("cell_type") == "markdown":  # formulas as MathML: no MathJax, no network
+            cell.source = protect_math(cell.source, formulas)
+        elif cell.get("cell_type") == "code":  # records go to metrics.json, not on the page
+            cell.outputs = [
+                o for o in cell.get("outputs", []) if METRIC_MIME not in o.get("data", {})
+            ]
     resources = {
         "metadata": {"name": Path(path).stem, "path": str(source_dir or Path(path).parent)}
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    Path(path).write_text(body, encoding="utf-8")
+    Path(path).write_text(restore_math(body, formulas), encoding="utf-8")
     return Path(path)
 
 
@@ -809,6 +821,8 @@ def _exporter():
     config.HTMLExporter.embed_images = True
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = set(HIDDEN_CELL_TAGS)
+    config.HTMLExporter.template_name = "crm"  # lab's page without CDN scripts (templates/crm)
+    config.HTMLExporter.extra_template_basedirs = [str(Path(__file__).parent / "templates")]
     return HTMLExporter(config=config)
 
 
