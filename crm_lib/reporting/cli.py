@@ -204,6 +204,10 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     removed = prune(root, keep=args.keep)
     for folder in removed:
         print(f"removed {relpath_or_abs(folder)}")
+    if removed:
+        from crm_lib.reporting.history import write_history_html
+
+        write_history_html(root)  # the page across batches lists only what is left
     left = len(list_batches(root))
     latest = latest_target(root)
     shown = f", latest -> {latest.name}" if latest is not None else ""

@@ -39,6 +39,7 @@ import nbformat
 
 from crm_lib.reporting.batch import check_batch
 from crm_lib.reporting.environment import data_fingerprint, environment, relpath_or_abs
+from crm_lib.reporting.history import write_history_html
 from crm_lib.reporting.index import write_batch_json, write_index_html
 from crm_lib.reporting.mathml import protect_math, restore_math
 from crm_lib.reporting.params import OUTPUT_DIR, ResolvedRun, resolve_runs
@@ -158,6 +159,10 @@ def run_batch(
             write_batch_json(result, folder.partial)
             write_index_html(result, folder.partial)
             folder.publish()
+            try:  # the page across batches; a problem with it never fails the batch
+                write_history_html(root)
+            except OSError as exc:
+                log.warning("could not write %s: %s", root / "index.html", exc)
         except BaseException as exc:
             log.error(
                 "batch %s stopped after %d of %d runs (%s); nothing was published, partial "

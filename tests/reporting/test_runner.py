@@ -215,7 +215,7 @@ def test_same_run_id_replaces_the_batch_and_quiet_prints_summary_only(
     assert main([*args, "-p", "seed", "5"]) == 0
     assert not stale.exists()  # replaced as a whole
     assert load_json(Path("reports/again/study/metrics.json"))["metrics"]["answer"] == 45
-    assert sorted(p.name for p in Path("reports").iterdir()) == ["again", "latest"]
+    assert sorted(p.name for p in Path("reports").iterdir()) == ["again", "index.html", "latest"]
 
 
 def test_interrupted_batch_leaves_no_complete_looking_folder(tmp_path, monkeypatch, capsys):
