@@ -58,11 +58,14 @@ def setup(language: str = "en") -> None:
     """Apply the report style: seaborn theme with the CJK-capable font list.
 
     Call it once at the top of a notebook; ``sns.set_theme`` resets ``font.family``, so
-    the font list is passed through its ``rc=``.
+    the font list is passed through its ``rc=``. Tables show text in full: pandas would
+    cut every cell after 50 characters ("Reward them; early access, referral programme;...")
+    and a reader of the report could not see the rest.
     """
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", rc=rc_params(language))
+    pd.set_option("display.max_colwidth", None)
 
 
 def _ax(ax):
