@@ -602,9 +602,21 @@ def label(value: object, language: str = "en") -> str:
 def translate_frame(
     df: pd.DataFrame, language: str = "en", *, values: list[str] | None = None
 ) -> pd.DataFrame:
-    """Rename columns that are message keys and translate category values of ``values``."""
+    """Rename columns that are message keys and translate category values of ``values``.
+
+    The result remembers what each column holds (share, money, p-value), read from its
+    name before translation, in ``attrs["column_kinds"]`` for :mod:`crm_lib.tables`.
+    """
     check_language(language)
     out = df.copy()
     for col in values or []:
         out[col] = out[col].map(lambda v: label(v, language))
-    return out.rename(columns={c: t(c, language) for c in out.columns if c in MESSAGES})
+    names = {c: t(c, language) for c in out.columns if c in MESSAGES}
+    out = out.rename(columns=names)
+    # what each column holds, read from its name before translation (crm_lib.tables)
+    from crm_lib.tables import column_kind
+
+    kinds = dict(df.attrs.get("column_kinds") or {})
+    kinds.update({names.get(c, c): column_kind(c) for c in df.columns})
+    out.attrs["column_kinds"] = kinds
+    return out
