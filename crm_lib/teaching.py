@@ -84,21 +84,10 @@ def _planted(world: Any, table: str, kind: str) -> int:
 
 def _mapped(world: Any) -> dict[str, Any]:
     import tempfile
-    from pathlib import Path
 
-    from crm_lib.datasets.dirt import write_raw_exports
-    from crm_lib.intake import io
+    from crm_lib.datasets.dirt import mapped_exports
 
-    folder = Path(tempfile.mkdtemp(prefix="crm_teaching_"))
-    paths = write_raw_exports(world.raw, folder / "exports")
-    raw = {
-        "customers": io.read_table(paths["customers_export"]),
-        "transactions": io.read_table(paths["orders_export"]),
-    }
-    mapped = {
-        "customers": io.apply_mapping(raw["customers"], "simulated_world_customers", source="c"),
-        "transactions": io.apply_mapping(raw["transactions"], "simulated_world_orders", source="o"),
-    }
+    raw, mapped, paths = mapped_exports(world, tempfile.mkdtemp(prefix="crm_teaching_"))
     return {"raw": raw, "mapped": mapped, "paths": paths}
 
 
@@ -255,15 +244,12 @@ EXERCISES: dict[str, Exercise] = {
                 "zh": "在校准期内购买过的客户中，有多大比例在校准期结束时仍然“存活”？用 BG/NBD 的平均 P(存活) 估计，输入 0 到 1 之间的比例（与真实值相差不超过 0.05 即为正确）。",
             },
             {
-                "en": "`bgnbd.prob_alive(split)` gives P(alive) per customer; "
-                "take the mean.",
+                "en": "`bgnbd.prob_alive(split)` gives P(alive) per customer; take the mean.",
                 "zh": "`bgnbd.prob_alive(split)` 给出每位客户的 P(存活)，取其平均值。",
             },
             truth=lambda w: _alive_share_at_calibration_end(w),
             accept=_close(abs_=0.05),
-            solve=lambda w: float(
-                np.mean(_fitted_alive(w))
-            ),
+            solve=lambda w: float(np.mean(_fitted_alive(w))),
         ),
         Exercise(
             "04.1",
