@@ -442,6 +442,40 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Cluster profiles (colour: standardised mean; numbers: medians)",
         "zh": "客群画像（颜色：标准化均值；数字：中位数）",
     },
+    # personalization study (notebook 09): basket rules, next-best product, trigger lists
+    "antecedent": {"en": "If bought", "zh": "若购买"},
+    "consequent": {"en": "Then also", "zh": "则也购买"},
+    "n_both": {"en": "Baskets with both", "zh": "同时包含的购物篮数"},
+    "antecedent_support": {"en": "Support (if)", "zh": "前项支持度"},
+    "consequent_support": {"en": "Support (then)", "zh": "后项支持度"},
+    "support": {"en": "Support", "zh": "支持度"},
+    "confidence": {"en": "Confidence", "zh": "置信度"},
+    "leverage": {"en": "Leverage", "zh": "杠杆度"},
+    "conviction": {"en": "Conviction", "zh": "确信度"},
+    "planted_lift": {"en": "True lift (simulation)", "zh": "真实提升度（模拟）"},
+    "rank_by_lift": {"en": "Rank by lift", "zh": "按提升度排名"},
+    "hit_rate": {"en": "Hit rate@k", "zh": "命中率@k"},
+    "precision": {"en": "Precision@k", "zh": "精确率@k"},
+    "recall": {"en": "Recall@k", "zh": "召回率@k"},
+    "coverage": {"en": "Catalogue coverage", "zh": "商品覆盖率"},
+    "diff_personal": {"en": "Minus personal", "zh": "减个人基线"},
+    "diff_popularity": {"en": "Minus popularity", "zh": "减热门基线"},
+    "trigger": {"en": "Trigger", "zh": "触发规则"},
+    "matched": {"en": "Matched", "zh": "命中人数"},
+    "no_consent": {"en": "No consent", "zh": "未同意营销"},
+    "higher_priority": {"en": "In a higher trigger", "zh": "已在更高优先级规则"},
+    "listed": {"en": "Listed", "zh": "列入名单"},
+    "contact": {"en": "Contact", "zh": "发送"},
+    "holdout": {"en": "Hold-out", "zh": "保留对照"},
+    "title_rules": {
+        "en": "Pair rules: support against lift (dashed: minimum support)",
+        "zh": "商品对规则：支持度与提升度（虚线：最小支持度）",
+    },
+    "title_recommenders": {
+        "en": "Next-basket hit rate@k on the holdout, with 95% intervals",
+        "zh": "验证期下一购物篮命中率@k 及 95% 置信区间",
+    },
+    "title_triggers": {"en": "Today's trigger lists (dry run)", "zh": "今日触发名单（试运行）"},
 }
 
 LABELS: dict[str, str] = {
@@ -563,6 +597,19 @@ LABELS: dict[str, str] = {
     "concentrate_here": "重点改进",
     "possible_overkill": "可能投入过度",
     "low_priority": "低优先级",
+    # personalization study (notebook 09)
+    "popularity": "热门商品",
+    "personal": "个人常购",
+    "item_to_item": "商品协同（item-to-item）",
+    "blend": "混合",
+    "abandoned_cart": "购物车放弃",
+    "lapsing": "流失预警",
+    "win_back": "召回",
+    "birthday": "生日",
+    "nurture": "新客培育",
+    "basket_lines": "购物篮明细",
+    "customer_profiles": "客户资料（生日）",
+    "carts": "购物车",
 }
 
 

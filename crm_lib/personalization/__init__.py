@@ -10,6 +10,7 @@
   priority, with a random hold-out group, exported with pseudonymised ids.
 """
 
+from crm_lib.personalization.plots import plot_recommenders, plot_rules
 from crm_lib.personalization.recommend import (
     METHODS,
     ItemToItemRecommender,
@@ -50,6 +51,8 @@ __all__ = [
     "lapsing",
     "nurture",
     "order_times",
+    "plot_recommenders",
+    "plot_rules",
     "recommendation_list",
     "rules_from_counts",
     "trigger_summary",

@@ -418,5 +418,5 @@ def recommendation_list(
     allowed = pd.Index(flags.loc[flags["may_contact"], col]).intersection(recommender.customers_)
     recs = recommender.recommend(allowed.sort_values(), k=k, method=method)
     recs["method"] = method
-    out = pseudonymize(recs.rename(columns={col: "customer"}), "customer", key=key, normalize=False)
+    out = pseudonymize(recs.rename(columns={col: "customer"}), "customer", key=key)
     return out

@@ -111,7 +111,14 @@ def win_back(
     return _candidates(days.index, "win_back", [f"days_since_last={d}" for d in days])
 
 
-def lapsing(p_alive: pd.DataFrame, *, threshold: float = 0.5) -> pd.DataFrame:
+def lapsing(
+    p_alive: pd.DataFrame,
+    *,
+    threshold: float = 0.5,
+    orders: pd.DataFrame | None = None,
+    as_of=None,
+    within_days: int | None = None,
+) -> pd.DataFrame:
     """Customers whose probability of still being active fell below ``threshold``.
 
     Parameters
@@ -123,10 +130,21 @@ def lapsing(p_alive: pd.DataFrame, *, threshold: float = 0.5) -> pd.DataFrame:
         rule covers the others.)
     threshold : float
         In (0, 1).
+    orders, as_of, within_days : optional
+        With all three: only customers whose last purchase (:func:`order_times`, as of
+        ``as_of``) is fewer than ``within_days`` days ago, i.e. still active by the
+        win-back rule's clock; the model flags them before the clock does.
     """
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     d = p_alive[p_alive["p_alive"] < threshold]
+    if within_days is not None:
+        if orders is None or as_of is None:
+            raise ValueError("within_days needs orders= and as_of=")
+        t = _as_of(as_of)
+        last = orders[orders["ordered_at"] <= t].groupby("customer_id")["ordered_at"].max()
+        days = np.floor((t - d["customer_id"].map(last)) / _DAY)
+        d = d[days.notna() & (days < within_days)]
     return _candidates(d["customer_id"], "lapsing", [f"p_alive={v:.2f}" for v in d["p_alive"]])
 
 
@@ -392,7 +410,6 @@ def export_contact_list(
         "customer",
         key=key,
         key_file=key_file,
-        normalize=False,
     )
     if as_of is not None:
         out["as_of"] = str(_as_of(as_of))

@@ -99,6 +99,11 @@ def test_win_back(orders):
 def test_lapsing():
     assert ids(lapsing(P_ALIVE, threshold=0.3)) == ["C1", "C3", "C4"]
     assert ids(lapsing(P_ALIVE, threshold=0.1)) == ["C3"]
+    # only those still active by the win-back clock (last purchase < 180 days): C4 (14 days)
+    recent = lapsing(P_ALIVE, threshold=0.3, orders=order_times(TX), as_of=AS_OF, within_days=180)
+    assert ids(recent) == ["C4"]
+    with pytest.raises(ValueError, match="within_days needs orders"):
+        lapsing(P_ALIVE, threshold=0.3, within_days=180)
     with pytest.raises(ValueError, match="threshold must be in"):
         lapsing(P_ALIVE, threshold=1.0)
 
