@@ -476,6 +476,32 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "验证期下一购物篮命中率@k 及 95% 置信区间",
     },
     "title_triggers": {"en": "Today's trigger lists (dry run)", "zh": "今日触发名单（试运行）"},
+    "no_basket_items": {
+        "en": "**This dataset has no item-level baskets** (no `basket_lines` table and no "
+        "`product_id` in the order lines), so there are no rules and no recommendations.",
+        "zh": "**该数据集没有商品级购物篮数据**（既没有 `basket_lines` 表，订单明细中也没有 "
+        "`product_id`），因此无法得到关联规则和推荐。",
+    },
+    "recommender_wins": {
+        "en": "**The {method} recommender beats both baselines** on the holdout: its hit "
+        "rate@{k} is higher than the popularity and the personal baseline, with both paired "
+        "95% intervals of the difference above zero.",
+        "zh": "**{method}推荐在验证期上优于两个基线**：其命中率@{k} 高于热门基线和个人常购基线，"
+        "两个配对差异的 95% 置信区间都在零以上。",
+    },
+    "recommender_does_not_win": {
+        "en": "**On this dataset the recommender does not beat both baselines.** The method "
+        "chosen before the holdout ({method}) is not better than the popularity and the personal "
+        "baseline at hit rate@{k} with a paired 95% interval above zero. Use the simpler "
+        "baseline for the list, or collect more history before personalising.",
+        "zh": "**在该数据集上，推荐器没有同时优于两个基线。**在验证期之前选出的方法（{method}）"
+        "在命中率@{k} 上并不比热门基线和个人常购基线更好（配对差异的 95% 置信区间未全部高于零）。"
+        "名单请使用更简单的基线，或积累更多历史数据后再做个性化推荐。",
+    },
+    "triggers_not_run": {
+        "en": "Not run, the dataset lacks their table: {names}.",
+        "zh": "以下规则未运行（数据集缺少所需的表）：{names}。",
+    },
 }
 
 LABELS: dict[str, str] = {
