@@ -46,7 +46,7 @@ import pandas as pd
 
 from crm_lib.datasets._btyd import fixed_width_ids
 
-__all__ = ["BasketParams", "add_personalization", "pair_truth"]
+__all__ = ["BasketParams", "add_personalization", "pair_truth", "simulate_baskets"]
 
 _DAY = pd.Timedelta(days=1)
 
@@ -150,6 +150,38 @@ def _baskets(rng: np.random.Generator, tx: pd.DataFrame, p: BasketParams):
     lines = lines.sort_values(["purchased_at", "basket_id", "product_id"], kind="stable")
     pairs = [(labels[n_regular + 2 * j], labels[n_regular + 2 * j + 1]) for j in range(p.n_pairs)]
     return lines.reset_index(drop=True), pairs
+
+
+def simulate_baskets(
+    n_baskets: int,
+    *,
+    n_customers: int | None = None,
+    seed: int = 0,
+    params: BasketParams | None = None,
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """A basket log of ``n_baskets`` baskets from the world's basket model, without a world.
+
+    Baskets belong to ``n_customers`` customers (default ``n_baskets // 5``) at uniform
+    times over 2023-2025; for benchmarks and tests at any size. Returns the
+    ``basket_lines`` table and the planted pairs.
+    """
+    rng = np.random.default_rng([seed, 19])
+    n_customers = n_customers or max(n_baskets // 5, 1)
+    start = pd.Timestamp("2023-01-01", tz="UTC").value // 1000
+    span_us = 3 * 365 * 86_400 * 1_000_000
+    us = np.sort(start + rng.integers(0, span_us, n_baskets))
+    orders = pd.DataFrame(
+        {
+            "order_id": np.arange(n_baskets),
+            "customer_id": pd.Series(
+                fixed_width_ids("C", rng.integers(0, n_customers, n_baskets), 8).to_pylist(),
+                dtype="string",
+            ),
+            "ordered_at": pd.to_datetime(us, unit="us", utc=True),
+            "amount": 1.0,
+        }
+    )
+    return _baskets(rng, orders, params or BasketParams())
 
 
 def _profiles(rng: np.random.Generator, customers: pd.DataFrame) -> pd.DataFrame:

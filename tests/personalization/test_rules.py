@@ -1,9 +1,14 @@
 """Pair association rules: a hand-worked table, the planted pairs of the simulated world,
-and mlxtend on the same input when it is installed (it is no dependency of crm_lib)."""
+and mlxtend on the same input, run in the benchmark-only environment (it is no dependency
+of crm_lib)."""
 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,23 +93,35 @@ def test_planted_pairs_are_the_top_rules_by_lift(small_world):
     assert np.all(np.abs(top["lift"] - lift) < 4 * sd_lift)
 
 
-def test_rules_equal_mlxtend_on_the_same_baskets(small_world):
-    mlx = pytest.importorskip("mlxtend.frequent_patterns")
-    lines = small_world.basket_lines
-    onehot = pd.crosstab(lines["basket_id"], lines["product_id"]).gt(0)
-    freq = mlx.fpgrowth(onehot, min_support=0.005, use_colnames=True, max_len=2)
-    ref = mlx.association_rules(freq, metric="support", min_threshold=0.005)
-    ref = pd.DataFrame(
-        {
-            "antecedent": [next(iter(a)) for a in ref["antecedents"]],
-            "consequent": [next(iter(c)) for c in ref["consequents"]],
-            "support": ref["support"],
-            "confidence": ref["confidence"],
-            "lift": ref["lift"],
-            "leverage": ref["leverage"],
-        }
-    )
-    ours = association_rules(lines, min_support=0.005)
-    cols = ["antecedent", "consequent", "support", "confidence", "lift", "leverage"]
-    a = _sorted(ours[cols].astype({"antecedent": object, "consequent": object}))
-    pd.testing.assert_frame_equal(a, _sorted(ref[cols]), check_dtype=False, rtol=1e-9)
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_PYTHON = Path(
+    os.environ.get("BENCH_MLXTEND_PYTHON") or ROOT / ".bench-venv" / "bin" / "python"
+)
+
+
+def _has_mlxtend(python: Path) -> bool:
+    if not python.exists():
+        return False
+    probe = subprocess.run([str(python), "-c", "import mlxtend"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(
+    not _has_mlxtend(BENCH_PYTHON), reason="no .bench-venv with mlxtend (make bench builds it)"
+)
+def test_rules_equal_mlxtend_on_the_same_baskets(small_world, tmp_path):
+    # mlxtend 0.25 (fpgrowth, itemsets of size <= 2, then association_rules) runs in the
+    # benchmark-only environment on the same file; both give the same rules
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_baskets
+    finally:
+        sys.path.pop(0)
+    path = tmp_path / "baskets.parquet"
+    small_world.basket_lines.to_parquet(path, index=False)
+    for encoding in ("dense", "sparse"):
+        run, theirs = bench_baskets.run_mlxtend(BENCH_PYTHON, path, 0.005, 1, encoding)
+        ours = association_rules(path, min_support=0.005)
+        agreement = bench_baskets.rules_agreement(ours, theirs)
+        assert agreement["same_rules"] and agreement["rules"] == run["rules"] == len(ours) > 12
+        assert max(agreement["max_relative_difference"].values()) < 1e-9
