@@ -57,29 +57,51 @@ def basket_pair_counts(
     """
     if min_count < 1:
         raise ValueError(f"min_count must be at least 1, got {min_count}")
+    import ibis
+
     backend = connect(engine)
     t = table(lines, backend)
     _require(t, [basket_col, item_col], "the basket log")
-    bi = (
-        t.filter(t[basket_col].notnull(), t[item_col].notnull())
-        .select(b=t[basket_col], i=t[item_col].cast("string"))
-        .distinct()
+    base = t.filter(t[basket_col].notnull(), t[item_col].notnull()).select(
+        b=t[basket_col], i=t[item_col].cast("string")
     )
-    n_baskets = int(_to_pandas(bi.aggregate(n=bi.b.nunique()), backend)["n"].iloc[0] or 0)
-    if min_support is not None:
-        if not 0 < min_support <= 1:
-            raise ValueError(f"min_support must be in (0, 1], got {min_support}")
-        min_count = max(int(min_count), math.ceil(min_support * n_baskets - 1e-9))
-    counts = bi.group_by("i").aggregate(n=bi.count())
-    frequent = counts.filter(counts.n >= int(min_count))
-    items = _to_pandas(frequent, backend).rename(columns={"i": "item"})
-    kept = bi.semi_join(frequent, "i")
-    right = kept.view().rename(b2="b", i2="i")
-    joined = kept.join(right, [kept.b == right.b2, kept.i < right.i2])
-    pairs = joined.group_by([joined.i.name("item_a"), joined.i2.name("item_b")]).aggregate(
-        n_ab=joined.count()
+    # items get small integer codes first: the distinct lines and the self-join then
+    # compare integers, not strings
+    codes = base.select("i").distinct()
+    codes = codes.mutate(code=(ibis.row_number().over(order_by="i")).cast("int32"))
+    bl = base.join(codes, "i").select("b", "code").distinct()
+    temp = None
+    if backend.name == "duckdb":  # used three times: materialise once
+        temp = ibis.util.gen_name("crm_basket_lines")
+        bl = backend.create_table(temp, bl, temp=True)
+    try:
+        n_baskets = int(_to_pandas(bl.aggregate(n=bl.b.nunique()), backend)["n"].iloc[0] or 0)
+        if min_support is not None:
+            if not 0 < min_support <= 1:
+                raise ValueError(f"min_support must be in (0, 1], got {min_support}")
+            min_count = max(int(min_count), math.ceil(min_support * n_baskets - 1e-9))
+        counts = bl.group_by("code").aggregate(n=bl.count())
+        frequent = counts.filter(counts.n >= int(min_count))
+        items = _to_pandas(frequent.join(codes, "code").select("i", "code", "n"), backend)
+        kept = bl.semi_join(frequent, "code")
+        right = kept.view().rename(b2="b", code2="code")
+        joined = kept.join(right, [kept.b == right.b2, kept.code < right.code2])
+        pairs = joined.group_by([joined.code.name("a"), joined.code2.name("c")]).aggregate(
+            n_ab=joined.count()
+        )
+        pairs = _to_pandas(pairs.filter(pairs.n_ab >= int(min_count)), backend)
+    finally:
+        if temp is not None:
+            backend.drop_table(temp, force=True)
+    name = items.set_index("code")["i"]
+    pairs = pd.DataFrame(
+        {
+            "item_a": name.reindex(pairs["a"]).to_numpy(object),
+            "item_b": name.reindex(pairs["c"]).to_numpy(object),
+            "n_ab": pairs["n_ab"].to_numpy(np.int64),
+        }
     )
-    pairs = _to_pandas(pairs.filter(pairs.n_ab >= int(min_count)), backend)
-    items = items.astype({"n": np.int64}).sort_values("item", kind="stable")
-    pairs = pairs.astype({"n_ab": np.int64}).sort_values(["item_a", "item_b"], kind="stable")
+    items = items.rename(columns={"i": "item"})[["item", "n"]].astype({"n": np.int64})
+    items = items.sort_values("item", kind="stable")
+    pairs = pairs.sort_values(["item_a", "item_b"], kind="stable")
     return n_baskets, items.reset_index(drop=True), pairs.reset_index(drop=True)
