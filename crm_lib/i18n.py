@@ -626,7 +626,7 @@ LABELS: dict[str, str] = {
     # personalization study (notebook 09)
     "popularity": "热门商品",
     "personal": "个人常购",
-    "item_to_item": "商品协同（item-to-item）",
+    "item_to_item": "商品协同",
     "blend": "混合",
     "abandoned_cart": "购物车放弃",
     "lapsing": "流失预警",
