@@ -95,8 +95,8 @@ def _baskets(rng: np.random.Generator, tx: pd.DataFrame, p: BasketParams):
     sale = tx.loc[tx["amount"] > 0, ["order_id", "customer_id", "ordered_at"]]
     orders = sale.drop_duplicates("order_id").reset_index(drop=True)
     n = len(orders)
-    cust, owner = np.unique(orders["customer_id"].to_numpy(dtype=object), return_inverse=True)
-    n_cust = cust.shape[0]
+    owner, cust = pd.factorize(orders["customer_id"], sort=True)
+    n_cust = len(cust)
     n_regular = p.n_themes * p.theme_size
     n_items = n_regular + 2 * p.n_pairs
     labels = np.asarray(
@@ -135,19 +135,20 @@ def _baskets(rng: np.random.Generator, tx: pd.DataFrame, p: BasketParams):
     key, qty = np.unique(key, return_counts=True)  # a repeated draw is one line, more units
     basket, items = key // n_items, key % n_items
     qty = qty + rng.poisson(0.15, qty.shape[0])
+    # lines in time order: baskets are numbered in time order, items by label within one
+    label_rank = np.argsort(np.argsort(labels.astype(str)))
+    order = np.lexsort((label_rank[items], basket))
+    basket, items, qty = basket[order], items[order], qty[order]
     lines = pd.DataFrame(
         {
-            "basket_id": pd.Series(fixed_width_ids("B", basket, 8).to_pylist(), dtype="string"),
-            "customer_id": pd.Series(
-                orders["customer_id"].to_numpy(dtype=object)[basket], dtype="string"
-            ),
-            "purchased_at": orders["ordered_at"].to_numpy()[basket],
+            "basket_id": fixed_width_ids("B", basket, 8).to_pandas().astype("string"),
+            "customer_id": pd.Series(orders["customer_id"].array.take(basket), dtype="string"),
+            "purchased_at": orders["ordered_at"].array.take(basket),
             "product_id": pd.Series(labels[items], dtype="string"),
             "quantity": qty.astype(np.int64),
         }
     )
     lines["purchased_at"] = pd.DatetimeIndex(lines["purchased_at"]).tz_convert("UTC").as_unit("us")
-    lines = lines.sort_values(["purchased_at", "basket_id", "product_id"], kind="stable")
     pairs = [(labels[n_regular + 2 * j], labels[n_regular + 2 * j + 1]) for j in range(p.n_pairs)]
     return lines.reset_index(drop=True), pairs
 
@@ -204,6 +205,8 @@ def _carts(rng: np.random.Generator, tx: pd.DataFrame, p: BasketParams, end: pd.
     """Carts of the last weeks and the truth of which were abandoned."""
     start = end - pd.Timedelta(weeks=p.cart_weeks)
     sale = tx.loc[tx["amount"] > 0]
+    buyers = np.sort(sale["customer_id"].unique())
+    sale = sale[sale["ordered_at"] >= start]  # only orders after the first cart matter
     orders = sale.groupby("order_id", sort=True).agg(
         customer_id=("customer_id", "first"),
         at=("ordered_at", "first"),
@@ -220,7 +223,6 @@ def _carts(rng: np.random.Generator, tx: pd.DataFrame, p: BasketParams, end: pd.
             "value": conv["value"].round(2).to_numpy(),
         }
     )
-    buyers = np.sort(sale["customer_id"].unique())
     n_ab = rng.poisson(p.abandoned_carts_per_week * p.cart_weeks * buyers.shape[0])
     who = buyers[rng.integers(0, buyers.shape[0], n_ab)]
     at = start + pd.to_timedelta(rng.uniform(0, p.cart_weeks * 7 * 86_400, n_ab), unit="s")
