@@ -268,8 +268,8 @@ def _gate(
     allc["priority"] = allc["trigger"].map(rank).astype(np.int64)
     allc = allc.drop_duplicates(["customer_id", "trigger"])
     flags = consent_flags(customers, customer_col="customer_id", consent_col=consent_col)
-    may = flags.set_index("customer_id")["may_contact"]
-    allc["consent"] = allc["customer_id"].map(may).fillna(False).astype(bool)
+    allowed = flags.loc[flags["may_contact"].to_numpy(bool), "customer_id"]
+    allc["consent"] = allc["customer_id"].isin(allowed).to_numpy(bool)
     return allc
 
 
