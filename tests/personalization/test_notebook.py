@@ -23,7 +23,7 @@ def runs(tmp_path_factory, small_world):
         getattr(small_world, name).to_parquet(own / f"{name}.parquet", index=False)
     (tmp / "shop" / "dataset.yml").write_text("name: shop\ntimezone: Asia/Shanghai\n")
     spec = {
-        "defaults": {"data_dir": "", "size": "small", "seed": 1, "language": "en"},
+        "defaults": {"data_dir": "", "size": "small", "seed": 1, "language": "en", "n_boot": 200},
         "runs": [
             {"notebook": str(NOTEBOOK), "name": "sim_zh", "parameters": {"language": "zh"}},
             {"notebook": str(NOTEBOOK), "name": "own", "parameters": {"data_dir": str(own.parent)}},
