@@ -442,6 +442,66 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Cluster profiles (colour: standardised mean; numbers: medians)",
         "zh": "客群画像（颜色：标准化均值；数字：中位数）",
     },
+    # personalization study (notebook 09): basket rules, next-best product, trigger lists
+    "antecedent": {"en": "If bought", "zh": "若购买"},
+    "consequent": {"en": "Then also", "zh": "则也购买"},
+    "n_both": {"en": "Baskets with both", "zh": "同时包含的购物篮数"},
+    "antecedent_support": {"en": "Support (if)", "zh": "前项支持度"},
+    "consequent_support": {"en": "Support (then)", "zh": "后项支持度"},
+    "support": {"en": "Support", "zh": "支持度"},
+    "confidence": {"en": "Confidence", "zh": "置信度"},
+    "leverage": {"en": "Leverage", "zh": "杠杆度"},
+    "conviction": {"en": "Conviction", "zh": "确信度"},
+    "planted_lift": {"en": "True lift (simulation)", "zh": "真实提升度（模拟）"},
+    "rank_by_lift": {"en": "Rank by lift", "zh": "按提升度排名"},
+    "hit_rate": {"en": "Hit rate@k", "zh": "命中率@k"},
+    "precision": {"en": "Precision@k", "zh": "精确率@k"},
+    "recall": {"en": "Recall@k", "zh": "召回率@k"},
+    "coverage": {"en": "Catalogue coverage", "zh": "商品覆盖率"},
+    "diff_personal": {"en": "Minus personal", "zh": "减个人基线"},
+    "diff_popularity": {"en": "Minus popularity", "zh": "减热门基线"},
+    "trigger": {"en": "Trigger", "zh": "触发规则"},
+    "matched": {"en": "Matched", "zh": "命中人数"},
+    "no_consent": {"en": "No consent", "zh": "未同意营销"},
+    "higher_priority": {"en": "In a higher trigger", "zh": "已在更高优先级规则"},
+    "listed": {"en": "Listed", "zh": "列入名单"},
+    "contact": {"en": "Contact", "zh": "发送"},
+    "holdout": {"en": "Hold-out", "zh": "保留对照"},
+    "title_rules": {
+        "en": "Pair rules: support against lift (dashed: minimum support)",
+        "zh": "商品对规则：支持度与提升度（虚线：最小支持度）",
+    },
+    "title_recommenders": {
+        "en": "Next-basket hit rate@k on the holdout, with 95% intervals",
+        "zh": "验证期下一购物篮命中率@k 及 95% 置信区间",
+    },
+    "title_triggers": {"en": "Today's trigger lists (dry run)", "zh": "今日触发名单（试运行）"},
+    "no_basket_items": {
+        "en": "**This dataset has no item-level baskets** (no `basket_lines` table and no "
+        "`product_id` in the order lines), so there are no rules and no recommendations.",
+        "zh": "**该数据集没有商品级购物篮数据**（既没有 `basket_lines` 表，订单明细中也没有 "
+        "`product_id`），因此无法得到关联规则和推荐。",
+    },
+    "recommender_wins": {
+        "en": "**The {method} recommender beats both baselines** on the holdout: its hit "
+        "rate@{k} is higher than the popularity and the personal baseline, with both paired "
+        "95% intervals of the difference above zero.",
+        "zh": "**{method}推荐在验证期上优于两个基线**：其命中率@{k} 高于热门基线和个人常购基线，"
+        "两个配对差异的 95% 置信区间都在零以上。",
+    },
+    "recommender_does_not_win": {
+        "en": "**On this dataset the recommender does not beat both baselines.** The method "
+        "chosen before the holdout ({method}) is not better than the popularity and the personal "
+        "baseline at hit rate@{k} with a paired 95% interval above zero. Use the simpler "
+        "baseline for the list, or collect more history before personalising.",
+        "zh": "**在该数据集上，推荐器没有同时优于两个基线。**在验证期之前选出的方法（{method}）"
+        "在命中率@{k} 上并不比热门基线和个人常购基线更好（配对差异的 95% 置信区间未全部高于零）。"
+        "名单请使用更简单的基线，或积累更多历史数据后再做个性化推荐。",
+    },
+    "triggers_not_run": {
+        "en": "Not run, the dataset lacks their table: {names}.",
+        "zh": "以下规则未运行（数据集缺少所需的表）：{names}。",
+    },
 }
 
 LABELS: dict[str, str] = {
@@ -563,6 +623,19 @@ LABELS: dict[str, str] = {
     "concentrate_here": "重点改进",
     "possible_overkill": "可能投入过度",
     "low_priority": "低优先级",
+    # personalization study (notebook 09)
+    "popularity": "热门商品",
+    "personal": "个人常购",
+    "item_to_item": "商品协同",
+    "blend": "混合",
+    "abandoned_cart": "购物车放弃",
+    "lapsing": "流失预警",
+    "win_back": "召回",
+    "birthday": "生日",
+    "nurture": "新客培育",
+    "basket_lines": "购物篮明细",
+    "customer_profiles": "客户资料（生日）",
+    "carts": "购物车",
 }
 
 

@@ -48,10 +48,12 @@ from crm_lib.engine.backends import (
     stop_spark,
     table,
 )
+from crm_lib.engine.baskets import basket_pair_counts
 
 __all__ = [
     "ENGINES",
     "arm_moments",
+    "basket_pair_counts",
     "cohort_counts",
     "connect",
     "customer_aggregates",
