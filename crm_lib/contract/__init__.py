@@ -8,3 +8,5 @@
 
 It imports nothing else of crm_lib.
 """
+
+from crm_lib.contract import tables_churn  # noqa: F401  (registers the churn study's tables)

@@ -48,8 +48,15 @@ from crm_lib.engine.backends import (
     stop_spark,
     table,
 )
+from crm_lib.engine.churn import (
+    CHURN_FEATURES,
+    churn_features,
+    cohort_matrix,
+    inter_purchase_days,
+)
 
 __all__ = [
+    "CHURN_FEATURES",
     "ENGINES",
     "arm_moments",
     "cohort_counts",
@@ -63,6 +70,9 @@ __all__ = [
     "rfm_scores",
     "stop_spark",
     "table",
+    "churn_features",
+    "cohort_matrix",
+    "inter_purchase_days",
 ]
 
 
