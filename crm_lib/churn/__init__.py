@@ -38,6 +38,7 @@ from crm_lib.churn.models import (
     expected_calibration_error,
     lift_table,
     metric_intervals,
+    one_thread,
     permutation_drivers,
     reliability_table,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "kaplan_meier",
     "lift_table",
     "metric_intervals",
+    "one_thread",
     "permutation_drivers",
     "plot_drivers",
     "plot_gain",

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crm_lib.churn.models import churn_pipeline
+from crm_lib.churn.models import churn_pipeline, one_thread
 from crm_lib.churn.survival import CoxModel
 from crm_lib.contract.tables_churn import MONTH_DAYS
 
@@ -102,6 +102,13 @@ def snapshot_scores(
     for name in ("logistic", "gradient_boosting", "cox"):
         out[name] = np.nan
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    with one_thread():
+        return _out_of_fold(data, y, folds, out, duration_col, event_col, numeric,
+                            categorical, cols, cox_cov, random_state)  # fmt: skip
+
+
+def _out_of_fold(data, y, folds, out, duration_col, event_col, numeric, categorical, cols,
+                 cox_cov, random_state):  # fmt: skip
     for train, test in folds.split(data, y):
         tr, te = data.iloc[train], data.iloc[test]
         for kind in ("logistic", "gradient_boosting"):

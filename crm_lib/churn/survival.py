@@ -175,18 +175,25 @@ def design_matrix(
 
 def _drop_collinear(x: pd.DataFrame, tol: float = 1e-8) -> pd.DataFrame:
     """Keep columns in order while each adds rank (e.g. a "no internet service" dummy that
-    repeats across several service columns is kept once); constant columns are dropped."""
-    keep: list[str] = []
-    dropped: list[str] = []
-    centred = x - x.mean()
-    for c in x.columns:
-        trial = centred[[*keep, c]].to_numpy()
-        if np.linalg.matrix_rank(trial, tol=tol * max(1.0, np.abs(trial).max())) == len(keep) + 1:
-            keep.append(c)
-        else:
-            dropped.append(c)
+    repeats across several service columns is kept once); constant columns are dropped.
+
+    One QR decomposition of the centred design: column ``j`` lies in the span of the
+    columns before it exactly when ``|R_jj|`` is (numerically) zero.
+    """
+    from scipy import linalg
+
+    centred = (x - x.mean()).to_numpy(dtype=float)
+    if centred.shape[1] == 0:
+        out = x.copy()
+        out.attrs["dropped"] = []
+        return out
+    r = linalg.qr(centred, mode="r")[0]
+    diag = np.abs(np.diag(r))
+    scale = np.linalg.norm(centred, axis=0)
+    keep_mask = diag > tol * np.maximum(scale, 1.0) * max(1, centred.shape[0]) ** 0.5
+    keep = [c for c, k in zip(x.columns, keep_mask, strict=True) if k]
     out = x[keep].copy()
-    out.attrs["dropped"] = dropped
+    out.attrs["dropped"] = [c for c in x.columns if c not in keep]
     return out
 
 

@@ -76,6 +76,12 @@ def _planted(snapshot, world, cutoff, seed):
     return snapshot.assign(complaint=np.where(gone, u < 0.8, u < 0.03).astype(float))
 
 
+@pytest.fixture(autouse=True)
+def _single_thread():
+    with churn.one_thread():
+        yield
+
+
 def test_time_based_auc_and_the_btyd_baseline(world_snapshots):
     world, co, train, test, btyd = world_snapshots
     num, cat = churn.snapshot_columns(train)
