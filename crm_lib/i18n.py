@@ -436,6 +436,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "months_since": {"en": "Months since the first purchase", "zh": "距首次购买月数"},
     "cohort": {"en": "Cohort", "zh": "同期群"},
+    "months_since_start": {"en": "Months since the start", "zh": "距订阅开始月数"},
     "title_retention": {
         "en": "Customer retention by acquisition month",
         "zh": "各获客月份的客户留存",

@@ -27,6 +27,8 @@ from crm_lib.churn.labels import (
     btyd_churn_probability,
     churn_snapshot,
     cut_offs,
+    gap_churn_probability,
+    repurchase_gaps,
     snapshot_columns,
 )
 from crm_lib.churn.models import (
@@ -71,6 +73,7 @@ __all__ = [
     "design_matrix",
     "expected_calibration_error",
     "fit_sbg_by_cohort",
+    "gap_churn_probability",
     "kaplan_meier",
     "lift_table",
     "metric_intervals",
@@ -86,6 +89,7 @@ __all__ = [
     "plot_sbg_projection",
     "reliability_table",
     "retention_pivot",
+    "repurchase_gaps",
     "retention_targets",
     "sbg_log_likelihood",
     "sbg_survival",

@@ -78,14 +78,20 @@ def snapshot_scores(
     numeric: Sequence[str],
     categorical: Sequence[str] = (),
     n_splits: int = 5,
+    cox_window: float = 12.0,
     random_state: Any = 0,
 ) -> pd.DataFrame:
     """Out-of-fold churn scores of the two classifiers and the Cox model on a snapshot.
 
     The classifiers use ``numeric`` (the tenure may be one of them) and ``categorical``;
     the Cox model uses the same covariates except the duration, on ``(duration, event)``,
-    and scores each held-out customer by the probability of churning in the last month of
-    her tenure, ``1 - (S_0(tau) / S_0(tau - 1))^{exp(x^T beta)}``.
+    and scores each held-out customer by the probability of churning within ``cox_window``
+    from ``tau_0 = max(tau - window, 0)`` (``tau``: her tenure),
+    ``1 - (S_0(tau_0 + window) / S_0(tau_0))^{exp(x^T beta)}``: a window of fixed length
+    that ends at her tenure, or starts at her start if she is newer. (The probability of
+    churning in the last month alone ranks poorly: the Breslow baseline jumps from month to
+    month; one ending exactly at a short tenure penalises the newest customers, who leave
+    most.)
 
     Returns
     -------
@@ -104,11 +110,11 @@ def snapshot_scores(
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
     with one_thread():
         return _out_of_fold(data, y, folds, out, duration_col, event_col, numeric,
-                            categorical, cols, cox_cov, random_state)  # fmt: skip
+                            categorical, cols, cox_cov, cox_window, random_state)  # fmt: skip
 
 
 def _out_of_fold(data, y, folds, out, duration_col, event_col, numeric, categorical, cols,
-                 cox_cov, random_state):  # fmt: skip
+                 cox_cov, cox_window, random_state):  # fmt: skip
     for train, test in folds.split(data, y):
         tr, te = data.iloc[train], data.iloc[test]
         for kind in ("logistic", "gradient_boosting"):
@@ -118,7 +124,7 @@ def _out_of_fold(data, y, folds, out, duration_col, event_col, numeric, categori
             out.iloc[test, out.columns.get_loc(kind)] = pipe.predict_proba(te[cols])[:, 1]
         cox = CoxModel(duration_col=duration_col, event_col=event_col, covariates=cox_cov)
         cox.fit(tr)
-        before = te.assign(_tau=(te[duration_col].astype(float) - 1.0).clip(lower=0))
-        p = cox.churn_probability(before, horizon=1.0, tenure_col="_tau")
+        start = (te[duration_col].astype(float) - cox_window).clip(lower=0.0)
+        p = cox.churn_probability(te.assign(_start=start), horizon=cox_window, tenure_col="_start")
         out.iloc[test, out.columns.get_loc("cox")] = p.to_numpy()
     return out

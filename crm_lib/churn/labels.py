@@ -23,6 +23,8 @@ __all__ = [
     "btyd_churn_probability",
     "churn_snapshot",
     "cut_offs",
+    "gap_churn_probability",
+    "repurchase_gaps",
     "snapshot_columns",
 ]
 
@@ -212,3 +214,52 @@ def btyd_churn_probability(model: Any, summary: pd.DataFrame, *, horizon: float)
             "churn_probability": 1.0 - alive + alive * quiet,
         }
     )
+
+
+def repurchase_gaps(
+    transactions: Any, snapshot: pd.DataFrame, *, cutoff: Any, engine: Any = None
+) -> pd.DataFrame:
+    """Survival data of the time to the next purchase, as known at ``cutoff``.
+
+    Every repeat order before the cut-off closes a gap (``event`` True, ``days`` since the
+    previous order); every customer's last gap is still open at the cut-off (``event``
+    False, ``days`` = her ``recency_days`` in ``snapshot``, a :func:`churn_snapshot` at the
+    same cut-off). ``log_orders`` = log(orders before the gap began) is the covariate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id, days, event, log_orders``.
+    """
+    closed = _engine.inter_purchase_days(
+        transactions, cutoff=cutoff, engine=engine or _engine.default_engine()
+    )
+    a = pd.DataFrame(
+        {
+            "customer_id": closed["customer_id"],
+            "days": closed["days"].to_numpy(),
+            "event": True,
+            "log_orders": np.log(closed["order_number"].to_numpy() - 1.0),
+        }
+    )
+    b = pd.DataFrame(
+        {
+            "customer_id": snapshot["customer_id"],
+            "days": snapshot["recency_days"].to_numpy(),
+            "event": False,
+            "log_orders": np.log(snapshot["orders"].to_numpy(dtype=float)),
+        }
+    )
+    return pd.concat([a, b], ignore_index=True)
+
+
+def gap_churn_probability(cox: Any, snapshot: pd.DataFrame, *, window_days: float) -> pd.Series:
+    """P(no purchase in the next ``window_days``) from a Cox model of the repurchase gap.
+
+    For a customer whose gap has lasted ``g = recency_days``:
+    ``1 - P(churn) = P(next purchase within w | no purchase for g)``, i.e.
+    ``P(churn) = (S_0(g + w) / S_0(g))^{exp(x^T beta)}`` with the covariate ``log_orders``.
+    """
+    rows = snapshot.assign(log_orders=np.log(snapshot["orders"].to_numpy(dtype=float)))
+    buy = cox.churn_probability(rows, horizon=window_days, tenure_col="recency_days")
+    return (1.0 - buy).rename("churn_probability")

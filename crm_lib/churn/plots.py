@@ -124,7 +124,12 @@ def plot_drivers(drivers: pd.DataFrame, *, ax=None, language: str = "en"):
 
 
 def plot_retention_heatmap(
-    pivot: pd.DataFrame, *, ax=None, language: str = "en", title="title_retention"
+    pivot: pd.DataFrame,
+    *,
+    ax=None,
+    language: str = "en",
+    title: str = "title_retention",
+    xlabel: str = "months_since",
 ):
     """Heat map of a cohort x months-since table (:func:`crm_lib.churn.retention_pivot`)."""
     check_language(language)
@@ -133,14 +138,22 @@ def plot_retention_heatmap(
                    vmax=min(1.0, np.nanmax(pivot.to_numpy(dtype=float)[:, 1:])) if pivot.shape[1] > 1 else 1.0)  # fmt: skip
     step = max(1, len(pivot) // 12)
     ax.set_yticks(np.arange(0, len(pivot), step), pivot.index[::step])
-    ax.set_xlabel(t("months_since", language))
+    ax.set_xlabel(t(xlabel, language))
     ax.set_ylabel(t("cohort", language))
+    ax.grid(False)
     ax.set_title(t(title, language))
     plt.colorbar(im, ax=ax, fraction=0.04)
     return ax
 
 
-def plot_sbg_projection(curves: pd.DataFrame, *, ax=None, language: str = "en", truth=None):
+def plot_sbg_projection(
+    curves: pd.DataFrame,
+    *,
+    ax=None,
+    language: str = "en",
+    truth=None,
+    xlabel: str = "months_since_start",
+):
     """Observed survival per cohort (dots) and its sBG projection (lines, band)."""
     check_language(language)
     ax = _ax(ax)
@@ -164,7 +177,7 @@ def plot_sbg_projection(curves: pd.DataFrame, *, ax=None, language: str = "en", 
             label=t("truth", language),
         )
     ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
-    ax.set_xlabel(t("months_since", language))
+    ax.set_xlabel(t(xlabel, language))
     ax.set_ylabel(t("still_active", language))
     ax.set_title(t("title_sbg", language))
     ax.legend(fontsize="x-small", ncol=2)

@@ -217,9 +217,12 @@ def inter_purchase_days(
     date_col: str = "ordered_at",
     order_col: str = "order_id",
     return_col: str | None = "original_order_id",
+    cutoff: Any = None,
     engine: Any = "duckdb",
 ) -> pd.DataFrame:
     """Days between each order and the same customer's previous order.
+
+    Orders at or after ``cutoff`` (timestamp-like, optional) are left out.
 
     Returns
     -------
@@ -238,6 +241,10 @@ def inter_purchase_days(
     where = [us.notnull(), t[customer_col].notnull()] + (
         [t[return_col].isnull()] if has_ret else []
     )
+    if cutoff is not None:
+        cut = pd.Timestamp(cutoff)
+        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+        where.append(us < int(cut.value // 1000))
     orders = (
         t.filter(*where)
         .select(cid=t[customer_col], k=t[order_col], us=us)

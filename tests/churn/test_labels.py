@@ -82,6 +82,13 @@ def test_no_feature_uses_data_after_the_cutoff(log):
     features = list(engine.CHURN_FEATURES)
     pd.testing.assert_frame_equal(base[["customer_id", *features]],
                                   after[["customer_id", *features]])  # fmt: skip
+    # nor the repurchase gaps of the survival view
+    pd.testing.assert_frame_equal(
+        engine.inter_purchase_days(log, cutoff=CUT), engine.inter_purchase_days(planted, cutoff=CUT)
+    )
+    snap = churn.churn_snapshot(planted, cutoff=CUT, window_days=30)
+    gaps = churn.repurchase_gaps(planted, snap, cutoff=CUT)
+    assert gaps["days"].max() < (CUT - pd.Timestamp("2024-01-01", tz="UTC")).days
     # the label does see the window: A now bought in it
     assert base["churned"].tolist() == [True, False]
     assert after["churned"].tolist() == [False, False]
@@ -132,8 +139,8 @@ def test_spark_gives_the_same_features(small_world):
                 np.testing.assert_allclose(ref[col], got[col], rtol=1e-9, err_msg=col)
             else:
                 assert (ref[col].to_numpy() == got[col].to_numpy()).all(), col
-        a = engine.inter_purchase_days(tx)
-        b = engine.inter_purchase_days(tx, engine=spark)
+        a = engine.inter_purchase_days(tx, cutoff=cut)
+        b = engine.inter_purchase_days(tx, cutoff=cut, engine=spark)
         np.testing.assert_allclose(a["days"], b["days"], rtol=1e-12)
         m1 = engine.cohort_matrix(tx, tz="Asia/Shanghai")
         m2 = engine.cohort_matrix(tx, tz="Asia/Shanghai", engine=spark)

@@ -44,6 +44,7 @@ def test_contractual_path_on_telco(telco):
     assert cmp.loc["logistic", "ece"] < 0.05  # out-of-fold probabilities are calibrated
     assert cmp.loc["logistic", "top_decile_lift"] > 2.5
     assert cmp.loc["gradient_boosting", "roc_auc"] > 0.8
+    assert 0.75 < cmp.loc["cox", "roc_auc"] < cmp.loc["logistic", "roc_auc"]
     cox = churn.CoxModel(duration_col="tenure", event_col="churned",
                          covariates=TELCO_CATEGORICAL + TELCO_NUMERIC).fit(telco)  # fmt: skip
     s = cox.summary().set_index("term")
