@@ -97,35 +97,54 @@ def churn_features(
     has_ret = return_col is not None and return_col in names
     sale = t[return_col].isnull() if has_ret else us.notnull()
     ok = [us.notnull(), t[customer_col].notnull(), t[amount_col].notnull()]
-    before = t.filter(*ok, us < cut_us)
-    b_us = epoch_us(_timestamp(before, date_col))
-    b_sale = before[return_col].isnull() if has_ret else b_us.notnull()
-    b_amt = before[amount_col].cast("float64")
-    age = cut_us - b_us
+    # One pass over the lines before the cut-off: lines -> orders (a return line is an
+    # "order" of its own id, holding only returned value), then orders -> customers with
+    # plain sums; count(DISTINCT ... FILTER ...) per customer costs 5x more on 10M lines.
+    lines = t.filter(*ok, us < cut_us).select(
+        cid=t[customer_col],
+        k=t[order_col],
+        us=us,
+        amt=t[amount_col].cast("float64"),
+        sale=sale,
+    )
+    recent = lines.us >= cut_us - 90 * _US_PER_DAY
+    units = lines.group_by(["cid", "k"]).aggregate(
+        sale_us=lines.us.min(where=lines.sale),
+        sold=lines.amt.sum(where=lines.sale),
+        returned=(-lines.amt).sum(where=~lines.sale),
+        spend_90d=lines.amt.sum(where=recent),
+    )
+    has = units.sale_us.notnull()
 
     def _orders_within(days: int):
-        return before[order_col].nunique(where=b_sale & (age <= days * _US_PER_DAY))
+        return (units.sale_us >= cut_us - days * _US_PER_DAY).cast("int64").sum()
 
-    def _distinct(col: str | None):
-        if col is None or col not in names:
-            return b_us.count() * 0
-        return before[col].nunique(where=b_sale)
-
-    feats = before.group_by(cid=before[customer_col]).aggregate(
-        orders=before[order_col].nunique(where=b_sale),
-        first_us=b_us.min(where=b_sale),
-        last_us=b_us.max(where=b_sale),
-        spend=b_amt.sum(),
-        sold=b_amt.sum(where=b_sale),
-        returned=(-b_amt).sum(where=~b_sale),
+    feats = units.group_by("cid").aggregate(
+        orders=has.cast("int64").sum(),
+        first_us=units.sale_us.min(),
+        last_us=units.sale_us.max(),
+        sold=units.sold.sum(),
+        returned=units.returned.sum(),
         orders_30d=_orders_within(30),
         orders_90d=_orders_within(90),
         orders_365d=_orders_within(365),
-        spend_90d=b_amt.sum(where=age <= 90 * _US_PER_DAY),
-        categories=_distinct(category_col),
-        channels=_distinct(channel_col),
+        spend_90d=units.spend_90d.sum(),
     )
     feats = feats.filter(feats.orders > 0)
+    # distinct categories and channels: one aggregation by customer over the sale lines
+    # (count(DISTINCT) directly: cheaper than a distinct of the triples first)
+    labels = {
+        name: col
+        for name, col in (("categories", category_col), ("channels", channel_col))
+        if col is not None and col in names
+    }
+    if labels:
+        sales = t.filter(*ok, sale, us < cut_us)
+        counts = sales.group_by(cid=sales[customer_col]).aggregate(
+            **{n: sales[c].nunique() for n, c in labels.items()}
+        )
+        feats = feats.left_join(counts, "cid").drop("cid_right")
+    feats = feats.mutate(**{n: 0 for n in ("categories", "channels") if n not in labels})
     after = t.filter(*ok, sale, us >= cut_us, us < end_us)
     buyers = after.select(cid=after[customer_col]).distinct().mutate(bought=1)
     joined = feats.left_join(buyers, "cid")
@@ -138,7 +157,7 @@ def churn_features(
             "orders": out["orders"].astype(np.int64),
             "recency_days": (cut_us - out["last_us"].astype(np.int64)) / day,
             "tenure_days": (cut_us - out["first_us"].astype(np.int64)) / day,
-            "spend": out["spend"].astype(float),
+            "spend": (out["sold"].fillna(0.0) - out["returned"].fillna(0.0)).astype(float),
             "avg_order_value": sold / out["orders"].astype(float),
             "orders_30d": out["orders_30d"].astype(np.int64),
             "orders_90d": out["orders_90d"].astype(np.int64),
