@@ -852,6 +852,10 @@ def simulate(
     # adding one never changes the tables above, another study's, or the dirt (stream 1).
     # Each writes its tables to ``world.extra`` and its truth to ``world.truth.studies`` /
     # ``world.truth.frames``.
+    from crm_lib.datasets.sim_churn import add_churn
+
+    add_churn(world, np.random.default_rng([seed, 16]))  # subscriptions (notebook 06)
+
     from crm_lib.datasets.sim_personalization import add_personalization
 
     add_personalization(world, np.random.default_rng([seed, 19]))

@@ -49,8 +49,15 @@ from crm_lib.engine.backends import (
     table,
 )
 from crm_lib.engine.baskets import basket_pair_counts
+from crm_lib.engine.churn import (
+    CHURN_FEATURES,
+    churn_features,
+    cohort_matrix,
+    inter_purchase_days,
+)
 
 __all__ = [
+    "CHURN_FEATURES",
     "ENGINES",
     "arm_moments",
     "basket_pair_counts",
@@ -65,6 +72,9 @@ __all__ = [
     "rfm_scores",
     "stop_spark",
     "table",
+    "churn_features",
+    "cohort_matrix",
+    "inter_purchase_days",
 ]
 
 
