@@ -442,6 +442,45 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Cluster profiles (colour: standardised mean; numbers: medians)",
         "zh": "客群画像（颜色：标准化均值；数字：中位数）",
     },
+    # attribution study (notebook 08)
+    "removal_effect": {"en": "Removal effect", "zh": "移除效应"},
+    "p_without": {"en": "P(conversion) without the channel", "zh": "移除该渠道后的转化概率"},
+    "true_share": {"en": "True share", "zh": "真实占比"},
+    "mean_abs_error": {"en": "Mean absolute error", "zh": "平均绝对误差"},
+    "rank_correlation": {"en": "Rank correlation", "zh": "秩相关"},
+    "same_order": {"en": "Same order as the truth", "zh": "与真实排序一致"},
+    "journeys": {"en": "Journeys", "zh": "旅程数"},
+    "converting_journeys": {"en": "Converting journeys", "zh": "转化旅程数"},
+    "null_journeys": {"en": "Null journeys", "zh": "未转化旅程数"},
+    "distinct_paths": {"en": "Distinct paths", "zh": "不同路径数"},
+    "touches": {"en": "Touches", "zh": "触点数"},
+    "mean_touches": {"en": "Touches per journey", "zh": "平均每旅程触点数"},
+    "conversions_without_journey": {
+        "en": "Conversions without a touch in the window",
+        "zh": "窗口内无触点的转化",
+    },
+    "customers_without_touch": {"en": "Customers without a touch", "zh": "无触点客户数"},
+    "path": {"en": "Path", "zh": "路径"},
+    "nulls": {"en": "Not converted", "zh": "未转化"},
+    "cost": {"en": "Cost", "zh": "成本"},
+    "cost_per_conversion": {"en": "Cost per conversion", "zh": "单次转化成本"},
+    "new_cost": {"en": "Cost (what-if)", "zh": "成本（假设情景）"},
+    "new_conversions": {"en": "Conversions (what-if)", "zh": "转化数（假设情景）"},
+    "title_attribution_shares": {
+        "en": "Channel shares by model (bars: 95% bootstrap interval)",
+        "zh": "各模型的渠道占比（误差线：95% 自助法区间）",
+    },
+    "no_touchpoints": {
+        "en": "**This dataset has no `touchpoints` table**, so there are no journeys to "
+        "attribute. Add one (columns customer_id, touched_at, channel; optional campaign, "
+        "cost) with `crm data import FILE --mapping MAPPING --out DATASET` or as "
+        "`tables/touchpoints.parquet`; conversions come from the `transactions` table "
+        "(each customer's first purchase).",
+        "zh": "**该数据集没有 `touchpoints`（触点）表**，因此没有可归因的客户旅程。请添加该表"
+        "（字段 customer_id、touched_at、channel；可选 campaign、cost），可用 "
+        "`crm data import FILE --mapping MAPPING --out DATASET` 导入，或保存为 "
+        "`tables/touchpoints.parquet`；转化取自 `transactions` 表（每位客户的首次购买）。",
+    },
 }
 
 LABELS: dict[str, str] = {
@@ -563,6 +602,19 @@ LABELS: dict[str, str] = {
     "concentrate_here": "重点改进",
     "possible_overkill": "可能投入过度",
     "low_priority": "低优先级",
+    # attribution study (notebook 08)
+    "first_touch": "首次触点",
+    "last_touch": "末次触点",
+    "last_non_direct": "末次非直接触点",
+    "linear": "线性",
+    "time_decay": "时间衰减",
+    "position_based": "位置（U 型）",
+    "w_shaped": "W 型",
+    "markov": "马尔可夫链",
+    "shapley_path": "Shapley（路径）",
+    "shapley_incremental": "Shapley（增量）",
+    "truth": "真实值",
+    "touchpoints": "营销触点",
 }
 
 

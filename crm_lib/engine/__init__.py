@@ -48,9 +48,11 @@ from crm_lib.engine.backends import (
     stop_spark,
     table,
 )
+from crm_lib.engine.journeys import PATH_SEPARATOR, journey_paths
 
 __all__ = [
     "ENGINES",
+    "PATH_SEPARATOR",
     "arm_moments",
     "cohort_counts",
     "connect",
@@ -58,6 +60,7 @@ __all__ = [
     "default_engine",
     "funnel_counts",
     "is_engine",
+    "journey_paths",
     "kpi_aggregates",
     "missing_order_ids_error",
     "rfm_scores",
