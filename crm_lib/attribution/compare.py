@@ -48,17 +48,7 @@ def attribute(
         ``model, channel, conversions, share``; shares sum to 1 per model.
     """
     j = journeys
-    conv = j.paths["conversions"].to_numpy(float)[None, :]
-    nulls = j.paths["nulls"].to_numpy(float)[None, :]
-    credits = _credits(
-        j,
-        conv,
-        nulls,
-        np.array([j.empty_conversions], float),
-        np.array([j.empty_journeys], float),
-        models,
-        direct_channel,
-    )
+    credits = _credits(j, *j.counts(), models, direct_channel)
     rows = [
         pd.DataFrame(
             {"model": m, "channel": j.channels, "conversions": c[0], "share": _shares(c)[0]}

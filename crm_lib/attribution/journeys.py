@@ -76,6 +76,16 @@ class Journeys:
         """Conversion rate of customers without a touch (0 when not known)."""
         return self.empty_conversions / self.empty_journeys if self.empty_journeys else 0.0
 
+    def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The observed counts as a batch of one: conversions and nulls per distinct path
+        (1 x paths), conversions and customers without a touch (1,)."""
+        return (
+            self.paths["conversions"].to_numpy(float)[None, :],
+            self.paths["nulls"].to_numpy(float)[None, :],
+            np.array([self.empty_conversions], float),
+            np.array([self.empty_journeys], float),
+        )
+
     def summary(self) -> pd.DataFrame:
         """One row of counts: journeys, converting, null, distinct paths, touches, ..."""
         touches = int((self.paths["journeys"] * self._lengths()).sum())

@@ -427,15 +427,5 @@ def shapley_attribution(journeys: Journeys, *, value: str = "incremental") -> pd
     Dalessandro, B., Perlich, C., Stitelman, O., & Provost, F. (2012). Causally
     motivated attribution for online advertising. *ADKDD*.
     """
-    j = journeys
-    conv = j.paths["conversions"].to_numpy(float)[None, :]
-    nulls = j.paths["nulls"].to_numpy(float)[None, :]
-    credit = _shapley_batch(
-        j,
-        conv,
-        nulls,
-        np.array([j.empty_conversions], float),
-        np.array([j.empty_journeys], float),
-        value,
-    )[0]
-    return _table(j, credit)
+    credit = _shapley_batch(journeys, *journeys.counts(), value)[0]
+    return _table(journeys, credit)

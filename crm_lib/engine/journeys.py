@@ -92,11 +92,13 @@ def journey_paths(
             -0.6931471805599453 * (end - f.us).cast("float64") / (half_life_days * _US_PER_DAY)
         ).exp(),
     )
-    per = f.group_by("cid").aggregate(
-        path=f.ch.group_concat(PATH_SEPARATOR, order_by=[f.us, f.ch]),
-        converted=f.converted.max(),
-        wsum=f.w.sum(),
-    )
+    if backend.name == "duckdb":
+        path = f.ch.group_concat(PATH_SEPARATOR, order_by=[f.us, f.ch])
+    else:  # Spark has no ordered string aggregate in ibis: sort "000001<ch>" keys instead
+        rank = ibis.row_number().over(ibis.window(group_by=f.cid, order_by=[f.us, f.ch]))
+        f = f.mutate(key=rank.cast("string").lpad(9, "0") + f.ch)
+        path = f.key.collect().sort().map(lambda x: x.substr(9)).join(PATH_SEPARATOR)
+    per = f.group_by("cid").aggregate(path=path, converted=f.converted.max(), wsum=f.w.sum())
     paths = per.group_by("path").aggregate(journeys=per.count(), conversions=per.converted.sum())
     paths = paths.mutate(nulls=paths.journeys - paths.conversions)
     chan = f.filter(f.converted == 1).group_by(["cid", "ch"]).aggregate(w=f.w.sum())
