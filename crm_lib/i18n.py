@@ -444,6 +444,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # attribution study (notebook 08)
     "removal_effect": {"en": "Removal effect", "zh": "移除效应"},
+    "conversions": {"en": "Conversions credited", "zh": "归因转化数"},
+    "no_attribution_truth": {
+        "en": "*This dataset has no ground truth of channel effects (it is not the simulated "
+        "world), so the models cannot be checked against it: compare them with each other "
+        "and, better, with a holdout experiment (notebook 04).*",
+        "zh": "*该数据集没有渠道效应的真实值（不是模拟世界），无法据此检验各模型：只能相互比较，"
+        "更好的做法是用留出对照实验（笔记 04）检验。*",
+    },
     "p_without": {"en": "P(conversion) without the channel", "zh": "移除该渠道后的转化概率"},
     "true_share": {"en": "True share", "zh": "真实占比"},
     "mean_abs_error": {"en": "Mean absolute error", "zh": "平均绝对误差"},
@@ -467,8 +475,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "new_cost": {"en": "Cost (what-if)", "zh": "成本（假设情景）"},
     "new_conversions": {"en": "Conversions (what-if)", "zh": "转化数（假设情景）"},
     "title_attribution_shares": {
-        "en": "Channel shares by model (bars: 95% bootstrap interval)",
-        "zh": "各模型的渠道占比（误差线：95% 自助法区间）",
+        "en": "Channel shares by model (whiskers: bootstrap interval)",
+        "zh": "各模型的渠道占比（误差线：自助法区间）",
     },
     "no_touchpoints": {
         "en": "**This dataset has no `touchpoints` table**, so there are no journeys to "

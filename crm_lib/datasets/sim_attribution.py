@@ -45,7 +45,7 @@ class AttributionParams:
     channels = ("search", "social", "email", "direct", "referral")
     exposure = (0.60, 0.50, 0.40, 0.35, 0.20)  # q_c
     effect = (0.20, 0.12, 0.08, 0.04, 0.02)  # beta_c, incremental conversion probability
-    cost_per_touch = (1.50, 0.80, 0.05, 0.0, 2.00)  # currency per touch
+    cost_per_touch = (1.50, 0.80, 0.30, 0.0, 2.00)  # currency per touch
     extra_touches = 0.6  # mu: touches per exposed channel are 1 + Poisson(mu)
     window_days = 28.0
 
