@@ -45,18 +45,11 @@ class Journeys:
     lookback_days: float | None = None
     half_life_days: float | None = None
     _touch: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _decay_matrix: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
-        split = self.paths["path"].astype(str).str.split(SEP, regex=False)
-        lengths = split.str.len().to_numpy(dtype=np.int64)
-        flat = split.explode().to_numpy(dtype=object)
-        codes = pd.Categorical(flat, categories=self.channels).codes.astype(np.int64)
-        if (codes < 0).any():
-            raise ValueError("a path holds a channel not in `channels`")
-        pidx = np.repeat(np.arange(len(lengths)), lengths)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        pos = np.arange(codes.shape[0]) - np.repeat(starts, lengths)
-        self._touch = {"path": pidx, "channel": codes, "pos": pos, "length": lengths[pidx]}
+        if not self._touch:
+            self.channels, self._touch = _parse_paths(self.paths["path"], self.channels)
 
     @property
     def k(self) -> int:
@@ -139,11 +132,12 @@ def journeys_from_paths(
     if (p[["conversions", "nulls"]] < 0).any().any():
         raise ValueError("conversions and nulls must be counts (>= 0)")
     p.insert(1, "journeys", p["conversions"] + p["nulls"])
-    if channels is None:
-        channels = sorted(set(p["path"].str.split(SEP, regex=False).explode()))
+    p = p.reset_index(drop=True)
+    channels, touch = _parse_paths(p["path"], channels)
     return Journeys(
-        p.reset_index(drop=True),
-        list(channels),
+        p,
+        channels,
+        _touch=touch,
         decay=decay,
         empty_journeys=empty_journeys,
         empty_conversions=empty_conversions,
@@ -197,7 +191,7 @@ def build_journeys(
     """
     if lookback_days <= 0 or half_life_days <= 0:
         raise ValueError("lookback_days and half_life_days must be positive numbers of days")
-    paths, decay, counts = _engine.journey_paths(
+    touches, n_conversions = _engine.journey_touches(
         touchpoints,
         conversions,
         customer_col=customer_col,
@@ -206,10 +200,11 @@ def build_journeys(
         conversion_time_col=conversion_time_col,
         amount_col=amount_col,
         lookback_days=lookback_days,
-        half_life_days=half_life_days,
         engine=engine,
     )
-    channels = sorted(set(paths["path"].str.split(SEP, regex=False).explode()))
+    paths, channels, touch, decay_matrix = _distinct_paths(touches, half_life_days)
+    decay = _decay_frame(paths["path"], channels, decay_matrix)
+    counts = {"conversions": n_conversions, "journeys": int(paths["journeys"].sum())}
     empty = empty_conv = 0
     if customers is not None:
         empty = int(customers[customer_col].nunique()) - counts["journeys"]
@@ -227,4 +222,129 @@ def build_journeys(
         conversions_total=counts["conversions"],
         lookback_days=lookback_days,
         half_life_days=half_life_days,
+        _touch=touch,
+        _decay_matrix=decay_matrix,
     )
+
+
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: hashing by powers of it mod 2^64
+
+
+def _path_keys(codes: np.ndarray, pos: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
+    """A 64-bit polynomial hash of each journey's channel sequence, and its length."""
+    powers = np.cumprod(np.full(int(lengths.max()), _MULTIPLIER, dtype=np.uint64))
+    with np.errstate(over="ignore"):
+        terms = (codes.astype(np.uint64) + np.uint64(1)) * powers[pos]
+        return np.add.reduceat(terms, starts) ^ (lengths.astype(np.uint64) * _MULTIPLIER)
+
+
+def _distinct_paths(touches, half_life_days: float):
+    """Group the sorted touches into journeys and the journeys into distinct paths.
+
+    A path is identified by a hash of its sequence; every journey is then compared touch
+    by touch with its path's first journey, so that a hash collision cannot merge two
+    different paths (it raises instead). All steps are vectorised.
+    """
+    import pyarrow.compute as pc
+
+    n = touches.num_rows
+    if n == 0:
+        raise ValueError("no touch falls in any journey: check the lookback window and the dates")
+    cid = touches["cid"].combine_chunks()
+    new = np.ones(n, dtype=bool)
+    new[1:] = np.asarray(pc.not_equal(cid.slice(1), cid.slice(0, n - 1)))
+    enc = pc.dictionary_encode(touches["ch"].combine_chunks())
+    names = enc.dictionary.to_pylist()
+    channels = sorted(names)
+    remap = np.array([channels.index(c) for c in names], dtype=np.int64)
+    codes = remap[np.asarray(enc.indices)]
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.append(starts, n))
+    jid = np.cumsum(new) - 1
+    pos = np.arange(n) - starts[jid]
+    pid, rep = pd.factorize(_path_keys(codes, pos, starts, lengths))
+    first = pd.Series(np.arange(len(starts))).groupby(pid).first().to_numpy()  # by path id
+    rep_start = starts[first][pid]  # per journey: start of its path's first journey
+    same = lengths[first][pid] == lengths
+    if not (same.all() and (codes[rep_start[jid] + pos] == codes).all()):
+        raise RuntimeError("two different paths share a hash; please report this data set")
+    converted = np.asarray(touches["converted"].combine_chunks(), dtype=bool)[starts]
+    P, k = len(first), len(channels)
+    journeys = np.bincount(pid, minlength=P)
+    conversions = np.bincount(pid, weights=converted, minlength=P).astype(np.int64)
+    # time decay: w = 2^(-age / h), normalised within each converting journey
+    age_days = np.asarray(touches["age_us"].combine_chunks(), dtype=float) / 86_400e6
+    w = np.exp2(-age_days / half_life_days)
+    share = w / np.add.reduceat(w, starts)[jid] * converted[jid]
+    decay = np.bincount(pid[jid] * k + codes, weights=share, minlength=P * k).reshape(P, k)
+    # the distinct paths, most frequent first (ties by path text)
+    rep_len = lengths[first]
+    rep_codes = codes[np.repeat(starts[first], rep_len) + _positions(rep_len)]
+    label = np.asarray(channels, dtype=object)[rep_codes].tolist()
+    ends = np.cumsum(rep_len).tolist()
+    text = [SEP.join(label[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    order = np.lexsort((np.asarray(text, dtype=object), -journeys))
+    paths = pd.DataFrame(
+        {
+            "path": pd.Series(np.asarray(text, dtype=object)[order], dtype="str"),
+            "journeys": journeys[order].astype(np.int64),
+            "conversions": conversions[order],
+            "nulls": (journeys - conversions)[order].astype(np.int64),
+        }
+    )
+    new_index = np.empty(P, dtype=np.int64)
+    new_index[order] = np.arange(P)
+    plen = rep_len[order]
+    touch = {
+        "path": np.repeat(np.arange(P), plen),
+        "channel": codes[np.repeat(starts[first][order], plen) + _positions(plen)],
+        "pos": _positions(plen),
+        "length": np.repeat(plen, plen),
+    }
+    return paths, channels, touch, decay[order]
+
+
+def _positions(lengths: np.ndarray) -> np.ndarray:
+    """0, 1, ..., n_i - 1 for each length n_i, concatenated."""
+    total = int(lengths.sum())
+    return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+def _decay_frame(path: pd.Series, channels: list[str], matrix: np.ndarray) -> pd.DataFrame:
+    """The time-decay credit matrix (paths x channels) as ``path, channel, credit`` rows."""
+    rows, cols = np.nonzero(matrix)
+    out = pd.DataFrame(
+        {
+            "path": path.to_numpy()[rows],
+            "channel": np.asarray(channels, dtype=object)[cols],
+            "credit": matrix[rows, cols],
+        }
+    )
+    out["path"] = out["path"].astype("str")
+    out["channel"] = out["channel"].astype("str")
+    return out.sort_values(["path", "channel"], kind="stable").reset_index(drop=True)
+
+
+def _parse_paths(path: pd.Series, channels: list[str] | None):
+    """Channels (sorted when not given) and the touch arrays of paths joined by ``" > "``
+    (split by Arrow compute kernels, no loop over the touches)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = pc.split_pattern(pa.array(path.astype(str).to_numpy(dtype=object), pa.string()), SEP)
+    lengths = np.asarray(pc.list_value_length(lists), dtype=np.int64)
+    tokens = pc.list_flatten(lists)
+    if channels is None:
+        channels = sorted(pc.unique(tokens).to_pylist())
+    codes = pc.index_in(tokens, value_set=pa.array(list(channels), pa.string()))
+    if codes.null_count:
+        bad = pc.filter(tokens, pc.is_null(codes))[0].as_py()
+        raise ValueError(f"a path holds the channel {bad!r}, not in `channels`")
+    codes = np.asarray(codes, dtype=np.int64)
+    pidx = np.repeat(np.arange(len(lengths)), lengths)
+    return list(channels), {
+        "path": pidx,
+        "channel": codes,
+        "pos": _positions(lengths),
+        "length": lengths[pidx],
+    }

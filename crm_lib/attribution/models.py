@@ -76,6 +76,10 @@ def _position_weights(j: Journeys, model: str, direct_channel: str | None) -> np
 def _credit_matrix(j: Journeys, model: str, direct_channel: str | None) -> np.ndarray:
     """Credit per conversion, distinct path x channel (rows sum to 1)."""
     P, k = len(j.paths), j.k
+    if model == "time_decay" and j._decay_matrix is not None:
+        conv = j.paths["conversions"].to_numpy(float)[:, None]
+        h = j._decay_matrix
+        return np.divide(h, conv, out=np.zeros_like(h), where=conv > 0)
     if model == "time_decay":
         if j.decay is None:
             raise ValueError("time decay needs the journeys' touch times: use build_journeys")
@@ -190,20 +194,22 @@ def _transition_counts(j: Journeys, sid: np.ndarray, n_states: int):
     return frm, to, kind.astype(int), path
 
 
-def _absorption(frm, to, counts, n_states, removed_mask=None):
-    """P(conversion) from the start: solve (I - Q) x = r, sparse."""
+def _chain(frm, to, counts, n_states):
+    """Transition probabilities among the transient states (CSC) and into conversion."""
     m = sparse.coo_matrix((counts, (frm, to)), shape=(n_states, n_states + 2)).tocsr()
     total = np.asarray(m.sum(axis=1)).ravel()
     inv = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
     m = sparse.diags(inv) @ m
-    q = m[:, :n_states].tocsc()
-    r = np.asarray(m[:, n_states].todense()).ravel()
-    if removed_mask is not None:  # moves into a removed state go to null
-        keep = sparse.diags((~removed_mask).astype(float))
-        q = q @ keep
-    a = sparse.identity(n_states, format="csc") - q
-    x = sparse_linalg.spsolve(a.tocsc(), r)
-    return float(np.atleast_1d(x)[0])
+    return m[:, :n_states].tocsc(), np.asarray(m[:, n_states].todense()).ravel()
+
+
+def _absorption(q, r, removed_mask=None) -> float:
+    """P(conversion) from the start: solve (I - Q) x = r, sparse; moves into a removed
+    state go to null."""
+    if removed_mask is not None:
+        q = q @ sparse.diags((~removed_mask).astype(float))
+    a = sparse.identity(q.shape[0], format="csc") - q
+    return float(np.atleast_1d(sparse_linalg.spsolve(a.tocsc(), r))[0])
 
 
 def markov_attribution(journeys: Journeys, *, order: int = 1) -> MarkovResult:
@@ -243,16 +249,19 @@ def markov_attribution(journeys: Journeys, *, order: int = 1) -> MarkovResult:
     if int(order) != order or order < 1:
         raise ValueError("order must be a positive integer")
     j = journeys
-    uniq, sid = _markov_states(j, int(order))
-    n_states = len(uniq) + 1
-    frm, to, kind, path = _transition_counts(j, sid, n_states)
-    w = np.stack([j.paths["journeys"], j.paths["conversions"], j.paths["nulls"]]).astype(float)
-    counts = w[kind, path]
-    p_conv = _absorption(frm, to, counts, n_states)
-    last_channel = np.concatenate([[-1], (uniq % (j.k + 1)) - 1])  # newest channel of a state
-    p_without = np.array(
-        [_absorption(frm, to, counts, n_states, last_channel == c) for c in range(j.k)]
-    )
+    if order == 1:  # small dense solves
+        uniq = np.arange(1, j.k + 1)
+        p = _removal_probabilities(j, *j.counts()[:2])[0]
+        p_conv, p_without = float(p[0]), p[1:]
+    else:
+        uniq, sid = _markov_states(j, int(order))
+        n_states = len(uniq) + 1
+        frm, to, kind, path = _transition_counts(j, sid, n_states)
+        w = np.stack([j.paths["journeys"], j.paths["conversions"], j.paths["nulls"]])
+        q, r = _chain(frm, to, w.astype(float)[kind, path], n_states)
+        p_conv = _absorption(q, r)
+        newest = np.concatenate([[-1], (uniq % (j.k + 1)) - 1])  # newest channel of a state
+        p_without = np.array([_absorption(q, r, newest == c) for c in range(j.k)])
     re = 1.0 - p_without / p_conv if p_conv > 0 else np.zeros(j.k)
     credit = j.n_conversions * re / re.sum() if re.sum() > 0 else np.zeros(j.k)
     table = _table(j, credit)
@@ -269,24 +278,25 @@ def markov_attribution(journeys: Journeys, *, order: int = 1) -> MarkovResult:
     return MarkovResult(p_conv, table, states, order)
 
 
-def _markov_batch(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.ndarray:
-    """First-order removal-effect credits for a batch of counts (B x P): dense batched
-    solves of size k+1 (start + channels)."""
+def _removal_probabilities(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+    """First-order chain, batch of counts (B x P): P(conversion) of the full chain and of
+    the chain without each channel (B x (k+1)), by dense batched solves of size k+1."""
     k = j.k
-    sid = j._touch["channel"] + 1
-    frm, to, kind, path = _transition_counts(j, sid, k + 1)
+    frm, to, kind, path = _transition_counts(j, j._touch["channel"] + 1, k + 1)
     n_to = k + 3
-    # unit transitions: for each path, counts by (from, to) for journeys / conv / nulls
     pair = frm * n_to + to
-    B = conv.shape[0]
+    B, P = conv.shape
     weights = np.stack([conv + nulls, conv, nulls], axis=0)  # 3 x B x P
     c = np.zeros((B, (k + 1) * n_to))
-    for kd in range(3):
+    for kd in range(3):  # transition counts: unit moves of each path, weighted
         sel = kind == kd
-        m = sparse.csr_matrix(
-            (np.ones(sel.sum()), (path[sel], pair[sel])), shape=(len(j.paths), (k + 1) * n_to)
-        )
-        c += (m.T @ weights[kd].T).T
+        if B == 1:
+            c[0] += np.bincount(pair[sel], weights=weights[kd, 0, path[sel]], minlength=c.shape[1])
+        else:
+            m = sparse.csr_matrix(
+                (np.ones(sel.sum()), (path[sel], pair[sel])), shape=(P, c.shape[1])
+            )
+            c += (m.T @ weights[kd].T).T
     c = c.reshape(B, k + 1, n_to)
     total = c.sum(axis=2, keepdims=True)
     prob = np.divide(c, total, out=np.zeros_like(c), where=total > 0)
@@ -294,10 +304,14 @@ def _markov_batch(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.ndarra
     # variants: 0 = full chain, 1..k = channel removed (its column of Q zeroed)
     mask = np.ones((k + 1, k + 1))
     mask[np.arange(1, k + 1), np.arange(1, k + 1)] = 0.0
-    qv = q[:, None, :, :] * mask[None, :, None, :]
-    a = np.eye(k + 1) - qv
+    a = np.eye(k + 1) - q[:, None, :, :] * mask[None, :, None, :]
     x = np.linalg.solve(a, np.broadcast_to(r[:, None, :, None], (B, k + 1, k + 1, 1)))[..., 0]
-    p = x[:, :, 0]
+    return x[:, :, 0]
+
+
+def _markov_batch(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+    """First-order removal-effect credits for a batch of counts (B x P)."""
+    p = _removal_probabilities(j, conv, nulls)
     re = 1.0 - np.divide(p[:, 1:], p[:, :1], out=np.ones_like(p[:, 1:]), where=p[:, :1] > 0)
     s = re.sum(axis=1, keepdims=True)
     return conv.sum(axis=1, keepdims=True) * np.divide(re, s, out=np.zeros_like(re), where=s > 0)

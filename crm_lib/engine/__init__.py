@@ -48,7 +48,7 @@ from crm_lib.engine.backends import (
     stop_spark,
     table,
 )
-from crm_lib.engine.journeys import PATH_SEPARATOR, journey_paths
+from crm_lib.engine.journeys import PATH_SEPARATOR, journey_touches
 
 __all__ = [
     "ENGINES",
@@ -60,7 +60,7 @@ __all__ = [
     "default_engine",
     "funnel_counts",
     "is_engine",
-    "journey_paths",
+    "journey_touches",
     "kpi_aggregates",
     "missing_order_ids_error",
     "rfm_scores",

@@ -1,16 +1,16 @@
-"""Customer journeys from a touchpoint log, written once in ibis (attribution, notebook 08).
+"""The touches of customer journeys from a touchpoint log, in ibis (attribution, notebook 08).
 
 A journey is a customer's touches, in time order, up to her conversion (converting path) or,
 for a customer who did not convert, up to her last touch (null path), limited to the
-``lookback_days`` before that end. Only distinct paths with their counts come back to
-pandas, so a log of 10M touches is reduced by the engine.
+``lookback_days`` before that end. The engine joins the log to the conversions, finds each
+journey's end, keeps the touches in its window and returns them sorted by customer and
+time as four narrow Arrow columns; the study package groups them into distinct paths with
+vectorised array code. A log of 10M touches never goes through a Python loop.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import pandas as pd
 
 from crm_lib.engine.backends import (
     _US_PER_DAY,
@@ -21,12 +21,12 @@ from crm_lib.engine.backends import (
     table,
 )
 
-__all__ = ["PATH_SEPARATOR", "journey_paths"]
+__all__ = ["PATH_SEPARATOR", "journey_touches"]
 
 PATH_SEPARATOR = " > "
 
 
-def journey_paths(
+def journey_touches(
     touchpoints: Any,
     conversions: Any,
     *,
@@ -36,10 +36,9 @@ def journey_paths(
     conversion_time_col: str = "converted_at",
     amount_col: str | None = None,
     lookback_days: float = 30.0,
-    half_life_days: float = 7.0,
     engine: Any = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Distinct journey paths with their counts, and the time-decay credit per path.
+):
+    """The touches of every journey, sorted by customer, time and channel.
 
     Parameters
     ----------
@@ -51,28 +50,22 @@ def journey_paths(
         lines with a positive amount count (the first purchase).
     lookback_days : float
         Touches more than this many days before the journey's end are left out.
-    half_life_days : float
-        Half-life of the time-decay weights :math:`2^{-\\Delta t / h}`.
     engine : str or backend, optional
         See :func:`crm_lib.engine.connect`.
 
     Returns
     -------
-    paths : DataFrame
-        ``path, journeys, conversions, nulls`` (path: channels joined by ``" > "``).
-    decay : DataFrame
-        ``path, channel, credit``: summed over the path's converting journeys, each
-        journey's weights normalised to 1.
-    counts : dict
-        ``conversions`` (all customers with a conversion) and ``journeys``.
+    touches : pyarrow.Table
+        ``cid, ch, age_us`` (microseconds before the journey's end), ``converted``
+        (bool, the journey's outcome), sorted by customer, time, channel.
+    n_conversions : int
+        Customers with a conversion (with or without a touch).
     """
-    import ibis
-
     backend = connect(engine or default_engine())
     epoch_us, _, _ = _functions(backend)
     t = table(touchpoints, backend)
     c = table(conversions, backend)
-    t = t.select(cid=t[customer_col], us=epoch_us(t[time_col]), ch=t[channel_col])
+    t = t.select(cid=t[customer_col], us=epoch_us(t[time_col]), ch=t[channel_col].cast("string"))
     t = t.filter(t.cid.notnull(), t.us.notnull(), t.ch.notnull())
     when = c[conversion_time_col]
     where = [c[customer_col].notnull(), when.notnull()]
@@ -80,37 +73,16 @@ def journey_paths(
         where.append(c[amount_col] > 0)
     c = c.filter(*where)
     conv = c.group_by(cid=c[customer_col]).aggregate(conv_us=epoch_us(when).min())
-    j = t.left_join(conv, "cid").select("cid", "us", "ch", "conv_us")
-    j = j.mutate(last_us=j.us.max().over(ibis.window(group_by=j.cid)))
-    converted = j.conv_us.notnull()
-    end = ibis.ifelse(converted, j.conv_us, j.last_us)
+    last = t.group_by("cid").aggregate(last_us=t.us.max())
+    j = t.inner_join(last, "cid").left_join(conv, "cid")
+    j = j.select(
+        "cid", "us", "ch", end=j.conv_us.coalesce(j.last_us), converted=j.conv_us.notnull()
+    )
     lookback = int(round(lookback_days * _US_PER_DAY))
-    f = j.filter(j.us <= end, j.us >= end - lookback)
-    f = f.mutate(
-        converted=f.conv_us.notnull().cast("int64"),
-        w=(
-            -0.6931471805599453 * (end - f.us).cast("float64") / (half_life_days * _US_PER_DAY)
-        ).exp(),
+    f = j.filter(j.us <= j.end, j.us >= j.end - lookback)
+    out = f.order_by(["cid", "us", "ch"]).select(
+        "cid", "ch", age_us=f.end - f.us, converted=f.converted
     )
-    if backend.name == "duckdb":
-        path = f.ch.group_concat(PATH_SEPARATOR, order_by=[f.us, f.ch])
-    else:  # Spark has no ordered string aggregate in ibis: sort "000001<ch>" keys instead
-        rank = ibis.row_number().over(ibis.window(group_by=f.cid, order_by=[f.us, f.ch]))
-        f = f.mutate(key=rank.cast("string").lpad(9, "0") + f.ch)
-        path = f.key.collect().sort().map(lambda x: x.substr(9)).join(PATH_SEPARATOR)
-    per = f.group_by("cid").aggregate(path=path, converted=f.converted.max(), wsum=f.w.sum())
-    paths = per.group_by("path").aggregate(journeys=per.count(), conversions=per.converted.sum())
-    paths = paths.mutate(nulls=paths.journeys - paths.conversions)
-    chan = f.filter(f.converted == 1).group_by(["cid", "ch"]).aggregate(w=f.w.sum())
-    chan = chan.inner_join(per, "cid")
-    decay = chan.group_by(["path", "ch"]).aggregate(credit=(chan.w / chan.wsum).sum())
-    paths_df = _to_pandas(paths, backend)
-    paths_df = paths_df.sort_values(["journeys", "path"], ascending=[False, True], kind="stable")
-    paths_df = paths_df.reset_index(drop=True).astype(
-        {"journeys": "int64", "conversions": "int64", "nulls": "int64"}
-    )
-    decay_df = _to_pandas(decay.rename(channel="ch"), backend)
-    decay_df = decay_df.sort_values(["path", "channel"], kind="stable").reset_index(drop=True)
+    touches = backend.to_pyarrow(out)
     n_conv = _to_pandas(conv.aggregate(n=conv.count()), backend)["n"].iloc[0]
-    counts = {"conversions": int(n_conv), "journeys": int(paths_df["journeys"].sum())}
-    return paths_df[["path", "journeys", "conversions", "nulls"]], decay_df, counts
+    return touches, int(n_conv)

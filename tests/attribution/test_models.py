@@ -143,17 +143,23 @@ def test_markov_removal_effects_equal_brute_force_simulation():
         assert abs(p - p_exact) < 4.5 * se, j.channels[c]
 
 
-def test_batched_markov_equals_the_sparse_solve():
-    from crm_lib.attribution.models import _markov_batch
+def test_dense_first_order_equals_the_sparse_solve_of_higher_orders():
+    """The first-order chain is solved densely (batched); the sparse solver of the
+    higher orders gives the same probabilities when run on first-order states."""
+    from crm_lib.attribution import models as m
 
     rng = np.random.default_rng(3)
     j = attribution.journeys_from_paths(_random_paths(rng, k=6, n_paths=120))
     res = attribution.markov_attribution(j)
-    conv = j.paths["conversions"].to_numpy(float)[None]
-    nulls = j.paths["nulls"].to_numpy(float)[None]
-    np.testing.assert_allclose(
-        _markov_batch(j, conv, nulls)[0], res.removal["conversions"], rtol=1e-10
-    )
+    uniq, sid = m._markov_states(j, 1)
+    n_states = len(uniq) + 1
+    frm, to, kind, path = m._transition_counts(j, sid, n_states)
+    w = np.stack([j.paths["journeys"], j.paths["conversions"], j.paths["nulls"]]).astype(float)
+    q, r = m._chain(frm, to, w[kind, path], n_states)
+    assert m._absorption(q, r) == pytest.approx(res.conversion_probability, rel=1e-12)
+    newest = np.concatenate([[-1], uniq - 1])
+    sparse_p = [m._absorption(q, r, newest == c) for c in range(j.k)]
+    np.testing.assert_allclose(res.removal["p_without"], sparse_p, rtol=1e-12)
 
 
 # ------------------------------------------------------------------------- Shapley
