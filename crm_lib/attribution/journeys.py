@@ -331,12 +331,12 @@ def _parse_paths(path: pd.Series, channels: list[str] | None):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    lists = pc.split_pattern(pa.array(path.astype(str).to_numpy(dtype=object), pa.string()), SEP)
+    lists = pc.split_pattern(pa.array(path.astype("str")), SEP)  # Arrow-backed: no copy
     lengths = np.asarray(pc.list_value_length(lists), dtype=np.int64)
     tokens = pc.list_flatten(lists)
     if channels is None:
         channels = sorted(pc.unique(tokens).to_pylist())
-    codes = pc.index_in(tokens, value_set=pa.array(list(channels), pa.string()))
+    codes = pc.index_in(tokens, value_set=pa.array(list(channels), tokens.type))
     if codes.null_count:
         bad = pc.filter(tokens, pc.is_null(codes))[0].as_py()
         raise ValueError(f"a path holds the channel {bad!r}, not in `channels`")
