@@ -13,7 +13,7 @@ observed path, which cuts longer simulated walks and biases the removal effects,
 caller passes a bound far above any plausible walk.
 
 Usage: python run_channelattribution.py --path PATHS.parquet [--seeds 1,2,3]
-       [--max-step 1000] [--order 1]
+       [--max-step 1000] [--order 1] [--nsim-start 1e5]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--max-step", type=int, default=1000)
     ap.add_argument("--order", type=int, default=1)
+    ap.add_argument("--nsim-start", type=float, default=1e5)
     args = ap.parse_args()
     import ChannelAttribution as ca
 
@@ -50,6 +51,7 @@ def main() -> None:
                 var_null="nulls",
                 order=args.order,
                 max_step=args.max_step,
+                nsim_start=args.nsim_start,
                 sep=">",
                 seed=seed,
                 verbose=False,
@@ -77,6 +79,7 @@ def main() -> None:
                 "median_s": statistics.median(seconds),
                 "conversions": conversions,
                 "max_step": args.max_step,
+                "nsim_start": args.nsim_start,
                 "peak_rss_mb": peak,
             }
         )

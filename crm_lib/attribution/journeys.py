@@ -327,20 +327,21 @@ def _decay_frame(path: pd.Series, channels: list[str], matrix: np.ndarray) -> pd
 
 def _parse_paths(path: pd.Series, channels: list[str] | None):
     """Channels (sorted when not given) and the touch arrays of paths joined by ``" > "``
-    (split by Arrow compute kernels, no loop over the touches)."""
+    (split and encoded by Arrow compute kernels, no loop over the touches)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     lists = pc.split_pattern(pa.array(path.astype("str")), SEP)  # Arrow-backed: no copy
     lengths = np.asarray(pc.list_value_length(lists), dtype=np.int64)
-    tokens = pc.list_flatten(lists)
+    enc = pc.dictionary_encode(pc.list_flatten(lists))
+    names = enc.dictionary.to_pylist()
     if channels is None:
-        channels = sorted(pc.unique(tokens).to_pylist())
-    codes = pc.index_in(tokens, value_set=pa.array(list(channels), tokens.type))
-    if codes.null_count:
-        bad = pc.filter(tokens, pc.is_null(codes))[0].as_py()
-        raise ValueError(f"a path holds the channel {bad!r}, not in `channels`")
-    codes = np.asarray(codes, dtype=np.int64)
+        channels = sorted(names)
+    index = {ch: i for i, ch in enumerate(channels)}
+    unknown = [n for n in names if n not in index]
+    if unknown:
+        raise ValueError(f"a path holds the channel {unknown[0]!r}, not in `channels`")
+    codes = np.array([index[n] for n in names], dtype=np.int64)[np.asarray(enc.indices)]
     pidx = np.repeat(np.arange(len(lengths)), lengths)
     return list(channels), {
         "path": pidx,

@@ -278,21 +278,38 @@ def markov_attribution(journeys: Journeys, *, order: int = 1) -> MarkovResult:
     return MarkovResult(p_conv, table, states, order)
 
 
+def _first_order_counts(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+    """Counts of the moves start/channel -> channel/conversion/null, flattened
+    ((k+1) x (k+3)): every touch is one move from the state before it."""
+    t = j._touch
+    k, n_to = j.k, j.k + 3
+    state = t["channel"] + 1
+    prev = np.empty_like(state)
+    prev[0] = 0
+    prev[1:] = state[:-1]
+    prev[t["pos"] == 0] = 0
+    size = (k + 1) * n_to
+    c = np.bincount(prev * n_to + state, weights=(conv + nulls)[t["path"]], minlength=size)
+    last = state[t["pos"] == t["length"] - 1]  # one per path, in path order
+    c += np.bincount(last * n_to + (k + 1), weights=conv, minlength=size)
+    c += np.bincount(last * n_to + (k + 2), weights=nulls, minlength=size)
+    return c
+
+
 def _removal_probabilities(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.ndarray:
     """First-order chain, batch of counts (B x P): P(conversion) of the full chain and of
     the chain without each channel (B x (k+1)), by dense batched solves of size k+1."""
-    k = j.k
-    frm, to, kind, path = _transition_counts(j, j._touch["channel"] + 1, k + 1)
-    n_to = k + 3
-    pair = frm * n_to + to
+    k, n_to = j.k, j.k + 3
     B, P = conv.shape
-    weights = np.stack([conv + nulls, conv, nulls], axis=0)  # 3 x B x P
-    c = np.zeros((B, (k + 1) * n_to))
-    for kd in range(3):  # transition counts: unit moves of each path, weighted
-        sel = kind == kd
-        if B == 1:
-            c[0] += np.bincount(pair[sel], weights=weights[kd, 0, path[sel]], minlength=c.shape[1])
-        else:
+    if B == 1:  # one weighted count of the unit moves: the fast path of a point estimate
+        c = _first_order_counts(j, conv[0], nulls[0])[None, :]
+    else:
+        frm, to, kind, path = _transition_counts(j, j._touch["channel"] + 1, k + 1)
+        pair = frm * n_to + to
+        weights = np.stack([conv + nulls, conv, nulls], axis=0)  # 3 x B x P
+        c = np.zeros((B, (k + 1) * n_to))
+        for kd in range(3):  # transition counts: unit moves of each path, weighted
+            sel = kind == kd
             m = sparse.csr_matrix(
                 (np.ones(sel.sum()), (path[sel], pair[sel])), shape=(P, c.shape[1])
             )
