@@ -444,7 +444,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # attribution study (notebook 08)
     "removal_effect": {"en": "Removal effect", "zh": "移除效应"},
-    "conversions": {"en": "Conversions credited", "zh": "归因转化数"},
+    "conversions": {"en": "Conversions", "zh": "转化数"},
     "no_attribution_truth": {
         "en": "*This dataset has no ground truth of channel effects (it is not the simulated "
         "world), so the models cannot be checked against it: compare them with each other "
@@ -468,6 +468,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "窗口内无触点的转化",
     },
     "customers_without_touch": {"en": "Customers without a touch", "zh": "无触点客户数"},
+    "channels": {"en": "Channels", "zh": "渠道数"},
     "path": {"en": "Path", "zh": "路径"},
     "nulls": {"en": "Not converted", "zh": "未转化"},
     "cost": {"en": "Cost", "zh": "成本"},
