@@ -111,3 +111,12 @@ def test_the_generator_refuses_a_too_small_buyer_share(big_world):
     w.extra, w.truth = {}, SimpleNamespace(studies={}, frames={})
     with pytest.raises(ValueError, match="too low for the channel effects"):
         add_attribution(w, np.random.default_rng(0))
+
+
+def test_the_small_world_too(small_world):
+    """The report's world (2,000 customers, seed 1): the data-driven models keep the order."""
+    w = small_world
+    j = attribution.build_journeys(w.touchpoints, w.transactions, customers=w.customers)
+    shares = attribution.attribute(j, ["markov", "shapley_path", "shapley_incremental"])
+    check = attribution.compare_truth(shares, w.truth.studies["attribution"]).set_index("model")
+    assert check["same_order"].all(), check
