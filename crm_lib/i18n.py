@@ -578,6 +578,54 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This dataset has no `customers` table: no consent flags, so no retention target list is produced (consent must be given, never assumed).",
         "zh": "该数据集没有 `customers` 表：没有营销同意标记，因此不生成挽留名单（必须获得同意，不能假定）。",
     },
+    # attribution study (notebook 08)
+    "removal_effect": {"en": "Removal effect", "zh": "移除效应"},
+    "conversions": {"en": "Conversions", "zh": "转化数"},
+    "no_attribution_truth": {
+        "en": "*This dataset has no ground truth of channel effects (it is not the simulated "
+        "world), so the models cannot be checked against it: compare them with each other "
+        "and, better, with a holdout experiment (notebook 04).*",
+        "zh": "*该数据集没有渠道效应的真实值（不是模拟世界），无法据此检验各模型：只能相互比较，"
+        "更好的做法是用留出对照实验（笔记 04）检验。*",
+    },
+    "p_without": {"en": "P(conversion) without the channel", "zh": "移除该渠道后的转化概率"},
+    "true_share": {"en": "True share", "zh": "真实占比"},
+    "mean_abs_error": {"en": "Mean absolute error", "zh": "平均绝对误差"},
+    "rank_correlation": {"en": "Rank correlation", "zh": "秩相关"},
+    "same_order": {"en": "Same order as the truth", "zh": "与真实排序一致"},
+    "journeys": {"en": "Journeys", "zh": "旅程数"},
+    "converting_journeys": {"en": "Converting journeys", "zh": "转化旅程数"},
+    "null_journeys": {"en": "Null journeys", "zh": "未转化旅程数"},
+    "distinct_paths": {"en": "Distinct paths", "zh": "不同路径数"},
+    "touches": {"en": "Touches", "zh": "触点数"},
+    "mean_touches": {"en": "Touches per journey", "zh": "平均每旅程触点数"},
+    "conversions_without_journey": {
+        "en": "Conversions without a touch in the window",
+        "zh": "窗口内无触点的转化",
+    },
+    "customers_without_touch": {"en": "Customers without a touch", "zh": "无触点客户数"},
+    "channels": {"en": "Channels", "zh": "渠道数"},
+    "path": {"en": "Path", "zh": "路径"},
+    "nulls": {"en": "Not converted", "zh": "未转化"},
+    "cost": {"en": "Cost", "zh": "成本"},
+    "cost_per_conversion": {"en": "Cost per conversion", "zh": "单次转化成本"},
+    "new_cost": {"en": "Cost (what-if)", "zh": "成本（假设情景）"},
+    "new_conversions": {"en": "Conversions (what-if)", "zh": "转化数（假设情景）"},
+    "title_attribution_shares": {
+        "en": "Channel shares by model (whiskers: bootstrap interval)",
+        "zh": "各模型的渠道占比（误差线：自助法区间）",
+    },
+    "no_touchpoints": {
+        "en": "**This dataset has no `touchpoints` table**, so there are no journeys to "
+        "attribute. Add one (columns customer_id, touched_at, channel; optional campaign, "
+        "cost) with `crm data import FILE --mapping MAPPING --out DATASET` or as "
+        "`tables/touchpoints.parquet`; conversions come from the `transactions` table "
+        "(each customer's first purchase).",
+        "zh": "**该数据集没有 `touchpoints`（触点）表**，因此没有可归因的客户旅程。请添加该表"
+        "（字段 customer_id、touched_at、channel；可选 campaign、cost），可用 "
+        "`crm data import FILE --mapping MAPPING --out DATASET` 导入，或保存为 "
+        "`tables/touchpoints.parquet`；转化取自 `transactions` 表（每位客户的首次购买）。",
+    },
 }
 
 LABELS: dict[str, str] = {
@@ -741,6 +789,19 @@ LABELS: dict[str, str] = {
     "age": "年龄",
     "train": "训练",
     "test": "测试",
+    # attribution study (notebook 08)
+    "first_touch": "首次触点",
+    "last_touch": "末次触点",
+    "last_non_direct": "末次非直接触点",
+    "linear": "线性",
+    "time_decay": "时间衰减",
+    "position_based": "位置（U 型）",
+    "w_shaped": "W 型",
+    "markov": "马尔可夫链",
+    "shapley_path": "Shapley（路径）",
+    "shapley_incremental": "Shapley（增量）",
+    "truth": "真实值",
+    "touchpoints": "营销触点",
 }
 
 

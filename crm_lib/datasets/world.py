@@ -77,6 +77,7 @@ SIMULATED_CONFIG = DatasetConfig(
             "channel": tuple(schemas.SALES_CHANNELS),
         },
         "events": {"channel": tuple(schemas.MARKETING_CHANNELS)},
+        "touchpoints": {"channel": tuple(schemas.MARKETING_CHANNELS)},
     },
     simulated=True,
 )
@@ -855,6 +856,10 @@ def simulate(
     from crm_lib.datasets.sim_churn import add_churn
 
     add_churn(world, np.random.default_rng([seed, 16]))  # subscriptions (notebook 06)
+
+    from crm_lib.datasets.sim_attribution import add_attribution
+
+    add_attribution(world, np.random.default_rng([seed, 18]))
 
     from crm_lib.datasets.sim_personalization import add_personalization
 

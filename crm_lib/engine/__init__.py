@@ -55,10 +55,12 @@ from crm_lib.engine.churn import (
     cohort_matrix,
     inter_purchase_days,
 )
+from crm_lib.engine.journeys import PATH_SEPARATOR, journey_touches
 
 __all__ = [
     "CHURN_FEATURES",
     "ENGINES",
+    "PATH_SEPARATOR",
     "arm_moments",
     "basket_pair_counts",
     "cohort_counts",
@@ -67,6 +69,7 @@ __all__ = [
     "default_engine",
     "funnel_counts",
     "is_engine",
+    "journey_touches",
     "kpi_aggregates",
     "missing_order_ids_error",
     "rfm_scores",
