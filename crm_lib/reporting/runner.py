@@ -433,6 +433,12 @@ def render_html(
             cell.outputs = [
                 o for o in cell.get("outputs", []) if METRIC_MIME not in o.get("data", {})
             ]
+            for output in cell.outputs:  # Markdown a notebook displays: its formulas too
+                text = output.get("data", {}).get("text/markdown")
+                if isinstance(text, list):
+                    text = "".join(text)
+                if isinstance(text, str):
+                    output["data"]["text/markdown"] = protect_math(text, formulas)
     resources = {
         "metadata": {"name": Path(path).stem, "path": str(source_dir or Path(path).parent)}
     }
