@@ -86,9 +86,10 @@ EMAIL_RE = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
 # Chinese mobiles (1[3-9]x xxxx xxxx, with optional +86/0086 and spaces or dashes) and
-# international numbers written in E.164 (+ and 8-15 digits).
+# international numbers written in E.164 (+ and 8-15 digits). Digits right after "0." or
+# "2." are the decimals of a number (a probability printed in full), not a phone.
 PHONE_RE = re.compile(
-    r"(?<![\w+])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\w|\.\d)"
+    r"(?<![\w+])(?<!\d\.)(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\w|\.\d)"
     r"|(?<![\w+])\+[1-9]\d{7,14}(?![\w.])"
 )
 
