@@ -156,7 +156,11 @@ def connect(engine: Any = "duckdb", **config: Any):
     if name == "duckdb":
         import ibis
 
-        return ibis.duckdb.connect(**config)
+        backend = ibis.duckdb.connect(**config)
+        # DuckDB draws a progress bar on stdout for queries over 2 s: noise in notebooks,
+        # reports and cron logs
+        backend.raw_sql("SET enable_progress_bar = false")
+        return backend
     if name in ("spark", "pyspark"):
         return _spark_backend(_spark_session("local[*]", config))
     if name.startswith(_SPARK_MASTER_PREFIXES):

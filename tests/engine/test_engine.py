@@ -473,3 +473,10 @@ def test_ab_notebook_gives_the_same_numbers_on_an_engine(tmp_path, monkeypatch):
             assert duck[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
         else:
             assert duck[key] == value, key
+
+
+def test_duckdb_draws_no_progress_bar():
+    from crm_lib.engine.backends import connect
+
+    con = connect("duckdb")
+    assert con.raw_sql("select current_setting('enable_progress_bar')").fetchall() == [(False,)]
