@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -157,9 +158,13 @@ def connect(engine: Any = "duckdb", **config: Any):
         import ibis
 
         backend = ibis.duckdb.connect(**config)
-        # DuckDB draws a progress bar on stdout for queries over 2 s: noise in notebooks,
-        # reports and cron logs
-        backend.raw_sql("SET enable_progress_bar = false")
+        # DuckDB draws a progress bar on stdout for queries over 2 s: noise in reports and
+        # cron logs. In a Jupyter kernel it refuses to change the setting without ipywidgets
+        # (which it needs to draw one there, so none is drawn): leave it then.
+        import duckdb
+
+        with contextlib.suppress(duckdb.Error):
+            backend.raw_sql("SET enable_progress_bar = false")
         return backend
     if name in ("spark", "pyspark"):
         return _spark_backend(_spark_session("local[*]", config))

@@ -480,3 +480,29 @@ def test_duckdb_draws_no_progress_bar():
 
     con = connect("duckdb")
     assert con.raw_sql("select current_setting('enable_progress_bar')").fetchall() == [(False,)]
+
+
+def test_duckdb_connects_inside_a_jupyter_kernel(tmp_path):
+    """In a kernel DuckDB refuses to change its progress bar without ipywidgets; connecting
+    must still work there (every notebook using the engine broke once on this)."""
+    import nbformat
+    import papermill
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from crm_lib.engine.backends import connect\n"
+            "print(connect('duckdb').raw_sql('select 42').fetchall())"
+        )
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    out = papermill.execute_notebook(
+        str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+        progress_bar=False,
+    )  # fmt: skip
+    assert out.cells[0].outputs[0]["text"] == "[(42,)]\n"
