@@ -8,3 +8,5 @@
 
 It imports nothing else of crm_lib.
 """
+
+from crm_lib.contract import tables_funnel  # noqa: F401  (registers the funnel study's tables)

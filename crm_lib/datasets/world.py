@@ -852,6 +852,9 @@ def simulate(
     # adding one never changes the tables above, another study's, or the dirt (stream 1).
     # Each writes its tables to ``world.extra`` and its truth to ``world.truth.studies`` /
     # ``world.truth.frames``.
+    from crm_lib.datasets.sim_funnel import add_funnel
+
+    add_funnel(world, np.random.default_rng([seed, 17]))
 
     if dirty:
         from crm_lib.datasets.dirt import make_raw_exports
