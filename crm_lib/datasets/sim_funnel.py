@@ -102,6 +102,7 @@ def simulate_pipeline(
     params: PipelineParams | None = None,
     rep_shares: np.ndarray | None = None,
     rep_effects: np.ndarray | None = None,
+    truth_draws: int = 400_000,
 ) -> dict[str, Any]:
     """Leads, opportunities and their stage history over ``weeks`` from ``start``.
 
@@ -117,6 +118,8 @@ def simulate_pipeline(
     params : PipelineParams, optional
     rep_shares, rep_effects : array, optional
         Share of leads and logit win-rate effect of each rep (drawn when not given).
+    truth_draws : int
+        Monte Carlo draws of the cycle-time truth (:func:`pipeline_truth`).
 
     Returns
     -------
@@ -272,7 +275,7 @@ def simulate_pipeline(
         }
     )
     lead_truth = pd.DataFrame({"lead_id": lead_ids, "p_convert": q})
-    truth = pipeline_truth(p, rep_shares, rep_effects, rep_ids)
+    truth = pipeline_truth(p, rep_shares, rep_effects, rep_ids, n_draws=truth_draws)
     truth.update(
         {
             "period_end": str(end),

@@ -267,7 +267,7 @@ def _ets(y, origins, initial, m, horizon, alpha, z, trend):
         return [_rows(o, 1, y[o + 1], fc, fc - z * sigma, fc + z * sigma)]
     rows = []
     for o in origins:
-        steps = min(horizon, len(y) - 1 - o)
+        steps = int(min(horizon, len(y) - 1 - o))
         if steps < 1:
             continue
         res = _ets_model(y[: o + 1], m, seasonal, trend).smooth(fit.params)
@@ -296,7 +296,7 @@ def _sarimax(y, x, origins, initial, horizon, alpha, order):
         return [_rows(o, 1, y[o + 1], mean[i], ci[i, 0], ci[i, 1])]
     rows = []
     for o in origins:
-        steps = min(horizon, len(y) - 1 - o)
+        steps = int(min(horizon, len(y) - 1 - o))
         if steps < 1:
             continue
         res = fit.apply(y[: o + 1], exog=None if x is None else x[: o + 1])

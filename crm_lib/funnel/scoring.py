@@ -174,26 +174,73 @@ def open_deals(
     return o.dropna(subset=["stage"])[["opportunity_id", "amount", "stage", "age_days", *keep]]
 
 
+def _ridge_logit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, lam: float):
+    r"""Ridge logistic regression by Newton-Raphson; covariance clustered by ``groups``.
+
+    Returns ``(beta, cov)``, intercept first. The covariance is the sandwich
+    :math:`H^{-1} (\sum_c s_c s_c^\top) H^{-1}` with :math:`s_c` the score summed over
+    the rows of cluster :math:`c` (one deal's snapshots are not independent).
+    """
+    from scipy import special
+
+    x1 = np.column_stack([np.ones(len(x)), x])
+    pen = lam * np.eye(x1.shape[1])
+    pen[0, 0] = 0.0
+    beta = np.zeros(x1.shape[1])
+    for _ in range(100):
+        p = special.expit(x1 @ beta)
+        grad = x1.T @ (y - p) - pen @ beta
+        hess = x1.T @ (x1 * (p * (1 - p))[:, None]) + pen
+        step = np.linalg.solve(hess, grad)
+        beta += step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    p = special.expit(x1 @ beta)
+    rows = x1 * (y - p)[:, None]
+    _, g = np.unique(groups, return_inverse=True)
+    scores = np.zeros((g.max() + 1, x1.shape[1]))
+    np.add.at(scores, g, rows)
+    h_inv = np.linalg.inv(hess)
+    return beta, h_inv @ (scores.T @ scores) @ h_inv
+
+
 class PipelineForecaster:
-    """P(win | stage, age) of open deals, and the expected won revenue with an interval.
+    r"""P(win | stage, age, source, owner) of open deals; expected won revenue with an interval.
+
+    Parameters
+    ----------
+    alpha : float
+        1 - level of the interval.
+    n_sims : int
+        Monte Carlo draws of the interval.
+    ridge : float
+        L2 penalty of the logistic regression (on the standardised scale of 0/1
+        indicators; keeps reps with few deals finite).
+    random_state : int
 
     Notes
     -----
     Trained on weekly snapshots of deals that were closed by the training date: at each
     snapshot a deal has a stage and an age; the target is whether it was won. Model: a
-    logistic regression on stage indicators and :math:`\\log(1 + \\text{age})`. Expected
-    won revenue of open deals :math:`E = \\sum_i p_i A_i`; its interval comes from the
-    distribution of :math:`\\sum_i B_i A_i`, :math:`B_i \\sim \\text{Bernoulli}(p_i)`
-    independent (``n_sims`` draws), ignoring the estimation error of :math:`p_i`.
+    logistic regression on stage, source and owner indicators and
+    :math:`\log(1 + \text{age})`. Expected won revenue of open deals
+    :math:`E = \sum_i p_i A_i`. The interval is that of :math:`\sum_i B_i A_i` with
+    :math:`B_i \sim \text{Bernoulli}(p_i)` and the coefficients drawn from their
+    approximate sampling distribution :math:`N(\hat\beta, \hat V)` (sandwich covariance
+    clustered by deal), so both the luck of the open deals and the estimation error of
+    the win probabilities widen it.
     """
 
-    def __init__(self, alpha: float = 0.1, n_sims: int = 4000, random_state: int = 0):
+    def __init__(
+        self, alpha: float = 0.1, n_sims: int = 4000, ridge: float = 1.0, random_state: int = 0
+    ):
         self.alpha = alpha
         self.n_sims = n_sims
+        self.ridge = ridge
         self.random_state = random_state
 
     def _x(self, snap: pd.DataFrame) -> np.ndarray:
-        cols = [(snap["stage"] == s).to_numpy(dtype=float) for s in self.stages_]
+        cols = [(snap["stage"] == s).to_numpy(dtype=float) for s in self.stages_[1:]]
         for col, levels in self.levels_.items():
             cols += [(snap[col] == v).to_numpy(dtype=float) for v in levels[1:]]
         return np.column_stack([*cols, np.log1p(snap["age_days"].to_numpy(dtype=float))])
@@ -201,8 +248,6 @@ class PipelineForecaster:
     def fit(
         self, opportunities: pd.DataFrame, stages: pd.DataFrame, *, as_of: pd.Timestamp
     ) -> PipelineForecaster:
-        from sklearn.linear_model import LogisticRegression
-
         o = opportunities[opportunities["is_closed"] & (opportunities["close_at"] <= as_of)]
         h = stages[stages["opportunity_id"].isin(o["opportunity_id"])]
         h = h[~h["stage"].isin(["closed_won", "closed_lost"])]
@@ -224,31 +269,45 @@ class PipelineForecaster:
         snap = pd.merge_asof(
             snap.sort_values("t"), h[["opportunity_id", "t", "stage"]], on="t", by="opportunity_id"
         ).dropna(subset=["stage"])
-        won = o.set_index("opportunity_id")["is_won"]
-        y = snap["opportunity_id"].map(won).to_numpy(dtype=int)
+        if snap.empty:
+            raise ValueError(f"no deal closed by {as_of} has a stage history to learn from")
+        by_id = o.set_index("opportunity_id")
+        y = snap["opportunity_id"].map(by_id["is_won"]).to_numpy(dtype=float)
         self.stages_ = sorted(snap["stage"].unique())
         self.levels_ = {}
         for col in ("source", "owner_id"):
             if col in o.columns:
-                snap[col] = snap["opportunity_id"].map(o.set_index("opportunity_id")[col])
+                snap[col] = snap["opportunity_id"].map(by_id[col]).to_numpy()
                 self.levels_[col] = sorted(o[col].dropna().unique())
-        self.model_ = LogisticRegression(C=1.0, max_iter=1000).fit(self._x(snap), y)
+        self.coef_, self.cov_ = _ridge_logit(
+            self._x(snap), y, snap["opportunity_id"].to_numpy(), self.ridge
+        )
         self.n_snapshots_ = len(snap)
+        self.n_deals_ = len(o)
         return self
 
+    def _design(self, deals: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([np.ones(len(deals)), self._x(deals)])
+
     def predict(self, deals: pd.DataFrame) -> np.ndarray:
-        """P(win) of each open deal (``stage, age_days``); unseen stages get the mean."""
-        p = self.model_.predict_proba(self._x(deals))[:, 1]
-        return np.where(deals["stage"].isin(self.stages_), p, p.mean() if len(p) else np.nan)
+        """P(win) of each open deal (``stage, age_days`` and the source/owner columns)."""
+        from scipy import special
+
+        return special.expit(self._design(deals) @ self.coef_)
 
     def forecast(self, deals: pd.DataFrame) -> dict[str, float]:
         """``expected, lower, upper, n_deals`` of the won revenue of ``deals``."""
-        p = self.predict(deals)
+        from scipy import special
+
+        x = self._design(deals)
         a = deals["amount"].to_numpy(dtype=float)
         rng = np.random.default_rng(self.random_state)
-        sims = (rng.random((self.n_sims, len(p))) < p[None, :]) @ a
+        coefs = rng.multivariate_normal(self.coef_, self.cov_, size=self.n_sims, method="eigh")
+        p_sims = special.expit(coefs @ x.T)  # n_sims x n_deals
+        sims = (rng.random(p_sims.shape) < p_sims) @ a
         lo, hi = np.quantile(sims, [self.alpha / 2, 1 - self.alpha / 2])
-        return {"expected": float(p @ a), "lower": float(lo), "upper": float(hi), "n_deals": len(p)}
+        expected = float(self.predict(deals) @ a)
+        return {"expected": expected, "lower": float(lo), "upper": float(hi), "n_deals": len(a)}
 
 
 def pipeline_backtest(
