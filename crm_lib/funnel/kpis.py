@@ -257,7 +257,7 @@ def kpi_changes(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
             try:
                 if kind == "count" and cur["numerator"] + prev["numerator"] > 0:
                     p = test_poisson_2indep(
-                        cur["numerator"], 1, prev["numerator"], 1, method="exact-cond"
+                        int(cur["numerator"]), 1, int(prev["numerator"]), 1, method="exact-cond"
                     ).pvalue
                 elif kind == "proportion" and min(cur["denominator"], prev["denominator"]) > 0:
                     k = np.array([cur["numerator"], prev["numerator"]])
@@ -266,7 +266,7 @@ def kpi_changes(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
                         p = proportions_ztest(k, n)[1]
                 elif kind == "mean" and min(cur["n"], prev["n"]) >= 2:
                     p = stats.ttest_ind_from_stats(
-                        cur["value"] if kpi != "aov" else cur["value"],
+                        cur["value"],
                         np.sqrt(cur["var"]),
                         cur["n"],
                         prev["value"],
@@ -274,7 +274,7 @@ def kpi_changes(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
                         prev["n"],
                         equal_var=False,
                     ).pvalue
-            except (ValueError, ZeroDivisionError):
+            except (ValueError, TypeError, ZeroDivisionError):
                 p = np.nan
             change = cur["value"] - prev["value"]
             rows.append(

@@ -14,6 +14,7 @@ from scipy import optimize, special, stats
 
 __all__ = [
     "BetaBinomialShrinkage",
+    "is_closed_stage",
     "cycle_survival",
     "loss_reasons",
     "pipeline_velocity",
@@ -45,13 +46,25 @@ def wilson(successes, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def stage_order(stages: pd.DataFrame, *, closed: Sequence[str] = ("closed_won", "closed_lost")):
+def is_closed_stage(stage) -> np.ndarray:
+    """True for closed stages: ``closed_won``/``closed_lost`` in any case and spacing
+    (Salesforce's "Closed Won", "Closed Lost")."""
+    norm = pd.Series(stage, dtype="object").astype(str).str.strip().str.lower()
+    return norm.str.replace(r"[\s\-]+", "_", regex=True).isin(CLOSED_STAGES).to_numpy()
+
+
+CLOSED_STAGES = ("closed_won", "closed_lost")
+
+
+def stage_order(stages: pd.DataFrame) -> list[str]:
     """The open stages of the sales process in order, from the stage history.
 
-    Stages are ordered by the median rank at which deals entered them (the first stage a
-    deal entered has rank 0); the closed stages are left out.
+    Stages are ordered by the median rank at which deals first entered them (the first
+    stage a deal entered has rank 0); closed stages (:func:`is_closed_stage`) are left
+    out.
     """
-    h = stages[~stages["stage"].isin(list(closed))].sort_values(["opportunity_id", "entered_at"])
+    h = stages[~is_closed_stage(stages["stage"])].sort_values(["opportunity_id", "entered_at"])
+    h = h.drop_duplicates(["opportunity_id", "stage"])  # a history can repeat a stage
     rank = h.groupby("opportunity_id").cumcount()
     order = rank.groupby(h["stage"]).median().sort_values(kind="stable")
     return order.index.tolist()
@@ -67,7 +80,8 @@ def stage_conversion(
     """Deals reaching each stage and the share that went on to the next (or to a win).
 
     A deal counts as having reached a stage when it entered it or any later one (a
-    skipped stage is passed). The conversion of the last open stage is to ``won``. Deals
+    skipped stage is passed; a won deal passed every stage). The conversion of the last
+    open stage is to ``won``. Deals
     still open in a stage are not counted as failures of that stage: the rate is among
     deals that *left* it (moved on, or closed).
 
@@ -83,11 +97,11 @@ def stage_conversion(
     opp = opportunities.set_index("opportunity_id")
     deepest = deepest.reindex(opp.index).fillna(0).astype(int)
     won, closed = opp["is_won"].to_numpy(), opp["is_closed"].to_numpy()
-    d = deepest.to_numpy()
+    d = np.where(won, len(order), deepest.to_numpy())  # a won deal passed every stage
     rows = []
     for i, s in enumerate(order):
         reached = d >= i
-        beyond = (d > i) | ((i == len(order) - 1) & won)
+        beyond = d > i
         left = reached & (beyond | closed)
         rows.append((s, i + 1, reached.sum(), left.sum(), (beyond & left).sum()))
     out = pd.DataFrame(rows, columns=["stage", "step", "reached", "left", "moved_on"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crm_lib.funnel.pipeline import is_closed_stage
+
 __all__ = ["LeadScorer", "PipelineForecaster", "lead_features", "open_deals", "pipeline_backtest"]
 
 _DAY = pd.Timedelta(days=1)
@@ -250,7 +252,7 @@ class PipelineForecaster:
     ) -> PipelineForecaster:
         o = opportunities[opportunities["is_closed"] & (opportunities["close_at"] <= as_of)]
         h = stages[stages["opportunity_id"].isin(o["opportunity_id"])]
-        h = h[~h["stage"].isin(["closed_won", "closed_lost"])]
+        h = h[~is_closed_stage(h["stage"])]
         # weekly snapshots of each closed deal's open life
         life = ((o["close_at"] - o["created_at"]) / _DAY).to_numpy()
         k = np.floor(life / 7).astype(int) + 1
