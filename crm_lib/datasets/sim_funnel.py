@@ -89,6 +89,20 @@ def _rep_effects(rng: np.random.Generator, p: PipelineParams) -> tuple[np.ndarra
     return shares, rng.normal(0.0, p.rep_sd, p.n_reps)
 
 
+def _rep_median_h(p: PipelineParams, n_reps: int) -> np.ndarray:
+    """Median response hours of each rep (from fast to slow)."""
+    return p.response_median_h * np.exp(np.linspace(-0.6, 0.6, n_reps))
+
+
+def _qualify_prob(p: PipelineParams, source, response_h, log_size) -> np.ndarray:
+    """P(a contacted lead becomes an opportunity)."""
+    return special.expit(
+        special.logit(np.asarray(p.qualify_rate))[source]
+        - p.response_effect * np.log(response_h / 4.0)
+        + p.size_effect * (log_size - np.log(50)) / 1.2
+    )
+
+
 def _win_prob(p: PipelineParams, source: np.ndarray, rep_u: np.ndarray) -> np.ndarray:
     return special.expit(special.logit(np.asarray(p.win_rate))[source] + rep_u)
 
@@ -138,17 +152,11 @@ def simulate_pipeline(
     created_d = np.sort(rng.uniform(0.0, period_days, n))
     source = rng.choice(len(LEAD_SOURCES), size=n, p=np.asarray(p.source_shares))
     rep = rng.choice(n_reps, size=n, p=rep_shares)
-    rep_median_h = p.response_median_h * np.exp(np.linspace(-0.6, 0.6, n_reps))
-    response_h = rep_median_h[rep] * np.exp(rng.normal(0, 0.8, n))
+    response_h = _rep_median_h(p, n_reps)[rep] * np.exp(rng.normal(0, 0.8, n))
     contacted = rng.random(n) >= p.never_contacted
     log_size = rng.normal(np.log(50), 1.2, n)
     size = np.round(np.exp(log_size)).astype(np.int64) + 1
-    logit_q = (
-        special.logit(np.asarray(p.qualify_rate))[source]
-        - p.response_effect * np.log(response_h / 4.0)
-        + p.size_effect * (log_size - np.log(50)) / 1.2
-    )
-    q = np.where(contacted, special.expit(logit_q), 0.0)
+    q = np.where(contacted, _qualify_prob(p, source, response_h, log_size), 0.0)
     converts = rng.random(n) < q
     convert_d = created_d + response_h / 24 + rng.exponential(3.0, n)
     converted_obs = converts & (convert_d < period_days)
@@ -302,22 +310,39 @@ def pipeline_truth(
     n_draws: int = 400_000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """True win rates, stage and cycle-time distribution and loss-reason shares.
+    """True win rates, stage and cycle-time distribution and loss-reason shares of new deals.
 
-    Win rates are exact averages over the stated mixes; the cycle-time median (creation to
-    close, won or lost, no censoring) and the loss-reason shares are from ``n_draws``
-    deals drawn from the generating model (their Monte Carlo error is below 0.1%).
+    Deals are the leads that convert, so their mix of sources and reps is the leads' mix
+    weighted by each source's and rep's conversion probability: :math:`P(s, r \\mid
+    \\text{deal}) \\propto \\pi_s \\rho_r \\bar q_{sr}` with :math:`\\bar q_{sr}` the mean
+    conversion probability over response times and company sizes (20,000 common normal
+    draws). Win rates by rep and by source average the true :math:`p_{sr}` over that deal
+    mix; the cycle-time median (creation to close, won or lost, no censoring) and the
+    loss-reason shares come from ``n_draws`` deals drawn from the model.
     """
     src_share = np.asarray(p.source_shares)
+    rep_shares = np.asarray(rep_shares)
+    n_src, n_rep = len(src_share), len(rep_shares)
     logit_w = special.logit(np.asarray(p.win_rate))
     grid = special.expit(logit_w[:, None] + np.asarray(rep_effects)[None, :])  # source x rep
-    by_rep = src_share @ grid
-    by_source = grid @ np.asarray(rep_shares)
     rng = np.random.default_rng(seed)
+    z1, z2 = rng.standard_normal((2, 20_000))
+    resp = _rep_median_h(p, n_rep)[:, None] * np.exp(0.8 * z1)[None, :]  # rep x draw
+    qbar = np.stack(
+        [
+            _qualify_prob(p, np.full(resp.shape, s_), resp, np.log(50) + 1.2 * z2[None, :]).mean(
+                axis=1
+            )
+            for s_ in range(n_src)
+        ]
+    )  # source x rep
+    mix = src_share[:, None] * rep_shares[None, :] * qbar  # deal mix, source x rep
+    mix = mix / mix.sum()
+    by_rep = (mix * grid).sum(axis=0) / mix.sum(axis=0)
+    by_source = (mix * grid).sum(axis=1) / mix.sum(axis=1)
     k = len(PIPELINE_STAGES)
-    s = rng.choice(len(src_share), size=n_draws, p=src_share)
-    r = rng.choice(len(rep_shares), size=n_draws, p=rep_shares)
-    pw = grid[s, r]
+    cell = rng.choice(n_src * n_rep, size=n_draws, p=mix.ravel())
+    pw = grid.ravel()[cell]
     dur = rng.gamma(p.stage_shape, np.asarray(p.stage_mean_days) / p.stage_shape, (n_draws, k))
     passes = rng.random((n_draws, k)) < (pw ** (1.0 / k))[:, None]
     lost_at = np.where(~passes.all(axis=1), np.argmin(passes, axis=1), k)
@@ -332,13 +357,14 @@ def pipeline_truth(
         "win_rate_by_source": dict(zip(LEAD_SOURCES, by_source.tolist(), strict=True)),
         "win_rate_by_rep": dict(zip(rep_ids.tolist(), by_rep.tolist(), strict=True)),
         "rep_shares": dict(zip(rep_ids.tolist(), np.asarray(rep_shares).tolist(), strict=True)),
-        "win_rate": float(src_share @ grid @ np.asarray(rep_shares)),
+        "win_rate": float((mix * grid).sum()),
         "stage_mean_days": dict(zip(PIPELINE_STAGES, p.stage_mean_days, strict=True)),
         "cycle_median_days": float(np.median(cycle)),
         "cycle_mean_days": float(cycle.mean()),
         "loss_reason_shares": dict(zip(LOSS_REASONS, reason_share.tolist(), strict=True)),
-        "note": "win rates: P(won) of a new deal; by rep over the source mix, by source over "
-        "the rep mix. cycle: days from opportunity creation to close (won or lost).",
+        "note": "win rates: P(won) of a new deal, averaged over the deals' mix of sources and "
+        "reps (leads weighted by their conversion probability). cycle: days from "
+        "opportunity creation to close (won or lost).",
     }
 
 

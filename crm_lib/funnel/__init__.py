@@ -12,7 +12,8 @@
 - :mod:`~crm_lib.funnel.kpis`: the KPI dashboard with definitions and period-over-period
   tests;
 - :mod:`~crm_lib.funnel.forecast`: weekly revenue with ETS and SARIMAX, rolling-origin
-  backtests against seasonal naive.
+  backtests against seasonal naive;
+- :mod:`~crm_lib.funnel.plots`: the study's charts.
 """
 
 from crm_lib.funnel.forecast import (
@@ -42,6 +43,13 @@ from crm_lib.funnel.pipeline import (
     stage_order,
     wilson,
     win_rates,
+)
+from crm_lib.funnel.plots import (
+    plot_calibration,
+    plot_cycle_survival,
+    plot_funnel,
+    plot_revenue_forecast,
+    plot_win_rates,
 )
 from crm_lib.funnel.scoring import (
     LeadScorer,
@@ -75,6 +83,11 @@ __all__ = [
     "open_deals",
     "pipeline_backtest",
     "pipeline_velocity",
+    "plot_calibration",
+    "plot_cycle_survival",
+    "plot_funnel",
+    "plot_revenue_forecast",
+    "plot_win_rates",
     "response_time_win_rates",
     "shrunk_win_rates",
     "stage_conversion",

@@ -146,6 +146,7 @@ def backtest(
     fourier: int = 2,
     order: tuple = (1, 0, 0),
     trend: str | None = None,
+    log: bool = False,
 ) -> Backtest:
     """Rolling-origin backtest: at each origin, forecast the next ``horizon`` weeks.
 
@@ -171,6 +172,10 @@ def backtest(
         1 - nominal coverage of the intervals.
     exog : array-like, optional
         Regressors of SARIMAX, one row per week (holidays, promotions), known ahead.
+    log : bool
+        Model :math:`\\log y` (the series must be positive): noise that grows with the
+        level (a growing business) becomes constant; forecasts and interval ends are
+        transformed back with :math:`\\exp`, so the point forecast is the median.
 
     Returns
     -------
@@ -191,7 +196,10 @@ def backtest(
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
-    y = np.asarray(y, dtype=float)
+    y_orig = np.asarray(y, dtype=float)
+    if log and not (y_orig > 0).all():
+        raise ValueError("log=True needs a positive series (no week with zero or negative value)")
+    y = np.log(y_orig) if log else y_orig
     n = len(y)
     m = int(season_length)
     if initial is None:
@@ -225,7 +233,10 @@ def backtest(
             for r in rows:
                 r[["actual", "forecast", "lower", "upper"]] *= unit
     fc = pd.concat(rows, ignore_index=True).sort_values(["origin", "h"], kind="stable")
-    return Backtest(model, fc.reset_index(drop=True), alpha, _scale(y[:initial], m))
+    if log:
+        fc[["forecast", "lower", "upper"]] = np.exp(fc[["forecast", "lower", "upper"]])
+        fc["actual"] = y_orig[fc["target"].to_numpy()]
+    return Backtest(model, fc.reset_index(drop=True), alpha, _scale(y_orig[:initial], m))
 
 
 def _rows(origin, h, actual, forecast, lower, upper) -> pd.DataFrame:
@@ -329,12 +340,27 @@ def forecast_ahead(
     exog_future=None,
     fourier: int = 2,
     order: tuple = (1, 0, 0),
+    log: bool = False,
 ) -> pd.DataFrame:
     """Forecast ``steps`` weeks after the end of ``y`` (model fitted on all of it).
 
-    Returns ``step, forecast, lower, upper``.
+    ``log`` as in :func:`backtest`. Returns ``step, forecast, lower, upper``.
     """
     y = np.asarray(y, dtype=float)
+    if log:
+        out = forecast_ahead(
+            np.log(y),
+            steps=steps,
+            model=model,
+            season_length=season_length,
+            alpha=alpha,
+            exog=exog,
+            exog_future=exog_future,
+            fourier=fourier,
+            order=order,
+        )
+        out[["forecast", "lower", "upper"]] = np.exp(out[["forecast", "lower", "upper"]])
+        return out
     n, m = len(y), int(season_length)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

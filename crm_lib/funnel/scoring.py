@@ -267,7 +267,11 @@ class PipelineForecaster:
             }
         )
         h = h.sort_values("entered_at").rename(columns={"entered_at": "t"})
-        h = h.assign(t=pd.DatetimeIndex(h["t"]).as_unit("us"))
+        h = h.assign(
+            t=pd.DatetimeIndex(h["t"]).as_unit("us"),
+            opportunity_id=h["opportunity_id"].astype(object),  # one key dtype for the merge
+        )
+        snap["opportunity_id"] = snap["opportunity_id"].astype(object)
         snap = pd.merge_asof(
             snap.sort_values("t"), h[["opportunity_id", "t", "stage"]], on="t", by="opportunity_id"
         ).dropna(subset=["stage"])

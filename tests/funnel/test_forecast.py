@@ -28,7 +28,7 @@ def test_sarimax_coverage_on_seasonal_series_with_holidays():
         inside += s["coverage"].iloc[0] * s["origins"].iloc[0]
         n += s["origins"].iloc[0]
     assert n >= 30
-    assert abs(inside / n - 0.9) <= 0.05  # measured: 0.890 over 520 origins
+    assert abs(inside / n - 0.9) <= 0.05  # measured: 0.873 over 520 origins
 
 
 def test_ets_coverage_on_a_local_level_process():
@@ -42,7 +42,7 @@ def test_ets_coverage_on_a_local_level_process():
         s = fc.backtest(row, model="ets", initial=100, alpha=0.1).summary()
         cov.append(s["coverage"].iloc[0])
     assert len(cov) * 99 >= 30
-    assert abs(np.mean(cov) - 0.9) <= 0.05
+    assert abs(np.mean(cov) - 0.9) <= 0.05  # measured: 0.888 over 990 origins
 
 
 def test_one_pass_forecasts_equal_per_origin_forecasts():
@@ -97,3 +97,15 @@ def test_weekly_series_uses_local_weeks():
 def test_unknown_model_is_an_error():
     with pytest.raises(ValueError, match="model must be one of"):
         fc.backtest(np.arange(20.0), model="prophet")
+
+
+def test_log_scale_backtest_transforms_back():
+    frame, _ = simulate_weekly_revenue(np.random.default_rng(5), 80, n_series=1)
+    y = frame["revenue"].to_numpy()
+    on_log = fc.backtest(np.log(y), model="sarimax", initial=60, fourier=1).forecasts
+    back = fc.backtest(y, model="sarimax", initial=60, fourier=1, log=True).forecasts
+    np.testing.assert_allclose(back["forecast"], np.exp(on_log["forecast"]))
+    np.testing.assert_allclose(back["upper"], np.exp(on_log["upper"]))
+    np.testing.assert_allclose(back["actual"], y[back["target"]])
+    with pytest.raises(ValueError, match="positive series"):
+        fc.backtest(np.r_[y, 0.0], log=True)

@@ -27,7 +27,7 @@ def test_shrunk_rep_win_rates_are_closer_to_the_truth_than_raw_rates():
         mse_raw.append(np.mean((t["win_rate"] - true) ** 2))
         mse_eb.append(np.mean((t["shrunk"] - true) ** 2))
     mse_raw, mse_eb = np.array(mse_raw), np.array(mse_eb)
-    assert mse_eb.mean() < 0.6 * mse_raw.mean()  # measured: about 0.3 of the raw MSE
+    assert mse_eb.mean() < 0.6 * mse_raw.mean()  # measured: 0.18 of the raw MSE, lower in 20 of 20
     assert (mse_eb < mse_raw).mean() >= 0.9
 
 
@@ -66,10 +66,10 @@ def test_censored_cycle_median_recovers_truth_while_closed_only_is_biased():
         z_km.append((km["median_days"] - truth) / km["se"])
         closed = table.loc["closed_only"]
         bias_closed.append((closed["median_days"] - truth) / closed["se"])
-    assert np.all(np.abs(z_km) < 2)
+    assert np.all(np.abs(z_km) < 2)  # measured z: 0.23, -0.10, 0.09, 0.10, -1.57
     # closed-only: below the truth in every replicate, by more than 2 of its SEs on average
     assert np.all(np.array(bias_closed) < 0)
-    assert np.mean(bias_closed) < -2
+    assert np.mean(bias_closed) < -2  # measured z: -3.6, -3.8, -4.8, -3.9, -7.0
 
 
 def test_cycle_survival_matches_statsmodels_km():

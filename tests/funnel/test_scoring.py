@@ -21,13 +21,13 @@ def long_pipeline():
     )
 
 
-def test_pipeline_forecast_coverage_over_61_origins(long_pipeline):
+def test_pipeline_forecast_coverage_over_41_origins(long_pipeline):
     o, h = long_pipeline["opportunities"], long_pipeline["opportunity_stages"]
-    # origins 8 weeks apart (longer than nearly every deal), so they are close to independent
-    origins = START + pd.to_timedelta(np.arange(30, 512, 8) * 7, unit="D")
-    bt = sc.pipeline_backtest(o, h, origins=origins, alpha=0.1, train_weeks=52, n_sims=2000)
+    # origins 12 weeks apart (longer than nearly every deal), so they are close to independent
+    origins = START + pd.to_timedelta(np.arange(30, 512, 12) * 7, unit="D")
+    bt = sc.pipeline_backtest(o, h, origins=origins, alpha=0.1, train_weeks=52, n_sims=1000)
     assert len(bt) >= 30
-    assert abs(bt["inside"].mean() - 0.9) <= 0.05  # measured: 0.918 over 61 origins
+    assert abs(bt["inside"].mean() - 0.9) <= 0.05  # measured: 0.878 over 41 origins
     # and the point forecast is unbiased within 3%
     assert abs(bt["actual"].sum() / bt["expected"].sum() - 1) < 0.03
 
@@ -45,7 +45,7 @@ def test_lead_scoring_auc_and_calibration_on_a_time_split(long_pipeline):
     ]
     p_true = long_pipeline["lead_truth"].set_index("lead_id").loc[hold["lead_id"], "p_convert"]
     oracle = roc_auc_score(ev["y"], p_true)
-    assert m["auc"] > oracle - 0.03  # measured: 0.725 against the oracle's 0.73
+    assert m["auc"] > oracle - 0.03  # measured: 0.724 against the oracle's 0.725
     assert m["brier"] < m["brier_baseline"]
     calib = ev["calibration"]
     assert np.abs(calib["predicted"] - calib["observed"]).max() < 0.05
