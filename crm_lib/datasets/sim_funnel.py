@@ -81,7 +81,11 @@ class PipelineParams:
     cost_per_signup: tuple = (5.0, 60.0, 45.0, 15.0, 30.0)  # by MARKETING_CHANNELS
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        # nested tuples become nested lists, as they come back from JSON
+        return {
+            k: (np.asarray(v).tolist() if isinstance(v, tuple) else v)
+            for k, v in asdict(self).items()
+        }
 
 
 def _rep_effects(rng: np.random.Generator, p: PipelineParams) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ from crm_lib.funnel.forecast import (
 from crm_lib.funnel.kpis import (
     KPI_DEFINITIONS,
     historical_clv,
+    kpi_by_group,
     kpi_changes,
     kpi_definitions,
     kpi_table,
@@ -74,6 +75,7 @@ __all__ = [
     "funnel_by_group",
     "funnel_table",
     "historical_clv",
+    "kpi_by_group",
     "kpi_changes",
     "kpi_definitions",
     "kpi_table",

@@ -315,3 +315,50 @@ def historical_clv(
 
 
 __all__.append("historical_clv")
+
+
+def kpi_by_group(
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    group_col: str = "acquisition_channel",
+    period: str = "M",
+    tz: str = "UTC",
+    marketing_spend: pd.DataFrame | None = None,
+    engine=None,
+) -> pd.DataFrame:
+    """:func:`kpi_table` for the customers of each group (a column of ``customers``).
+
+    Every KPI of a group is computed on that group's customers alone (retention: the
+    group's customers active in the previous period). With ``group_col =
+    "acquisition_channel"`` and ``marketing_spend``, each channel's spend gives its CAC.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`kpi_table` with ``group_col`` first.
+    """
+    if group_col not in customers.columns:
+        raise ValueError(
+            f"{group_col!r} is not a column of customers; columns: {', '.join(customers.columns)}"
+        )
+    group_of = customers.set_index("customer_id")[group_col]
+    groups = transactions["customer_id"].map(group_of)
+    frames = []
+    for g in sorted(groups.dropna().unique()):
+        spend = None
+        if marketing_spend is not None and group_col == "acquisition_channel":
+            spend = marketing_spend[marketing_spend["channel"] == g]
+        t = kpi_table(
+            transactions[groups == g],
+            period=period,
+            tz=tz,
+            marketing_spend=spend,
+            engine=engine,
+        )
+        t.insert(0, group_col, g)
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True)
+
+
+__all__.append("kpi_by_group")

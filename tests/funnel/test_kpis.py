@@ -141,3 +141,17 @@ def test_historical_clv_by_hand(log):
     out = kpis.historical_clv(tx, months=1)
     # x: first 2024-01-10, window to 2024-02-10: 15; y: first 2024-02-01, to 2024-03-01: 20
     assert out == {"clv": pytest.approx(17.5), "customers": 2}
+
+
+def test_kpis_by_group_are_the_kpis_of_each_group(log):
+    tx = log[0]
+    customers = pd.DataFrame({"customer_id": ["x", "y", "z"], "region": ["n", "s", "s"]})
+    by = kpis.kpi_by_group(tx, customers, group_col="region", period="M", tz=TZ)
+    south = by[by["region"] == "s"].pivot(index="period", columns="kpi", values="value")
+    # customers y and z: January O2 (20), February nothing, March O5 (40) and O6 (50)
+    assert south["revenue"].tolist() == [20.0, 90.0]
+    assert south["active_customers"].tolist() == [1, 2]
+    total = by.pivot_table(index="period", columns="kpi", values="value", aggfunc="sum")
+    assert total["active_customers"].tolist() == [2, 1, 2]
+    with pytest.raises(ValueError, match="not a column of customers"):
+        kpis.kpi_by_group(tx, customers, group_col="segment")
