@@ -485,6 +485,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "observed": {"en": "Observed", "zh": "观测值"},
     "week": {"en": "Week", "zh": "周"},
     "share_open": {"en": "Share still open", "zh": "仍未结比例"},
+    "funnel_stage": {"en": "Stage", "zh": "阶段"},
+    "leads": {"en": "Leads", "zh": "线索数"},
+    "n_deals": {"en": "Open deals", "zh": "未结商机数"},
+    "reject": {"en": "Significant after correction", "zh": "校正后显著"},
+    "rate_rest": {"en": "Rate of the other groups", "zh": "其余组比例"},
 }
 
 LABELS: dict[str, str] = {
