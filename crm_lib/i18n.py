@@ -490,6 +490,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "n_deals": {"en": "Open deals", "zh": "未结商机数"},
     "reject": {"en": "Significant after correction", "zh": "校正后显著"},
     "rate_rest": {"en": "Rate of the other groups", "zh": "其余组比例"},
+    "stage_time": {"en": "Time to the next stage", "zh": "到下一阶段的时间"},
+    "title_stage_times": {
+        "en": "Time between stages (box: quartiles; whiskers: 5th-95th percentile)",
+        "zh": "阶段间耗时（箱体：四分位数；须线：第 5 至 95 百分位数）",
+    },
 }
 
 LABELS: dict[str, str] = {

@@ -50,6 +50,7 @@ from crm_lib.funnel.plots import (
     plot_cycle_survival,
     plot_funnel,
     plot_revenue_forecast,
+    plot_stage_times,
     plot_win_rates,
 )
 from crm_lib.funnel.scoring import (
@@ -89,6 +90,7 @@ __all__ = [
     "plot_cycle_survival",
     "plot_funnel",
     "plot_revenue_forecast",
+    "plot_stage_times",
     "plot_win_rates",
     "response_time_win_rates",
     "shrunk_win_rates",

@@ -116,3 +116,20 @@ def plot_revenue_forecast(
     ax.legend(fontsize="small")
     ax.set_title(i18n.t("title_revenue_forecast", language))
     return ax
+
+
+def plot_stage_times(times: pd.DataFrame, *, ax=None, language: str = "en", unit: str = "h"):
+    """Distribution of the time between stages (``stage_times(...)["times"]``), log scale."""
+    ax = _ax(ax, (7, 3.2))
+    steps = list(dict.fromkeys(times["step"]))
+    data = [times.loc[times["step"] == s, "duration"].clip(lower=1e-3).to_numpy() for s in steps]
+    ax.boxplot(data, orientation="horizontal", whis=(5, 95), showfliers=False)
+    labels = [" → ".join(i18n.label(x, language) for x in s.split(" -> ")) for s in steps]
+    ax.set_yticks(range(1, len(steps) + 1), labels)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{i18n.t('stage_time', language)} ({unit})")
+    ax.set_title(i18n.t("title_stage_times", language))
+    return ax
+
+
+__all__.append("plot_stage_times")
