@@ -82,3 +82,15 @@ def test_any_ordered_stage_list():
     s = web.stage_times(ev, stages=["view", "lead", "deal"], unit="h")["summary"]
     assert s.set_index("step").loc["view -> lead", "median"] == pytest.approx(1.5)
     assert s.set_index("step").loc["lead -> deal", "median"] == pytest.approx(24.0)
+
+
+def test_a_parquet_log_gives_the_same_funnel(world, tmp_path):
+    path = tmp_path / "events.parquet"
+    world.events.to_parquet(path, index=False)
+    a = web.stage_times(str(path))["summary"]
+    b = web.stage_times(world.events)["summary"]
+    assert a.equals(b)
+    assert (
+        web.funnel_table(str(path))["units"].tolist()
+        == web.funnel_table(world.events)["units"].tolist()
+    )
