@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv external data report cdnow test lint format bench lock clean
+.PHONY: help venv external data report cdnow lab test lint format bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,13 @@ external: $(EXTERNAL) ## Fetch the public reference data (CDNOW, bfi) from PyPI 
 
 data: $(STAMP) ## Build the simulated sample world (SIZE=small SEED=1) under data/raw/
 	$(BIN)/crm data build --size $(SIZE) --seed $(SEED) --out $(DATA_DIR)
+
+# JupyterLab for teaching and exploring: the project's kernel (this venv), the small world
+# built under data/raw/ (notebooks read it with -p data_dir, or simulate it in memory).
+PORT ?= 8888
+LAB_OPTS ?=
+lab: data ## Open JupyterLab on the project's kernel with the small world ready (PORT=8888)
+	$(BIN)/jupyter lab --no-browser --port=$(PORT) --ServerApp.root_dir=. $(LAB_OPTS)
 
 report: data ## Bootstrap, build the sample data and run the report batch in reports.yml
 	$(BIN)/crm report run reports.yml

@@ -140,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         def runner(batch: dict, key: str) -> None:
             inside = _time_inside_papermill()
             start = time.perf_counter()
-            assert run_batch(batch, overrides={"seed": 2}, reports_dir=reports, quiet=True).ok
+            result = run_batch(
+                batch, overrides={"seed": 2}, reports_dir=reports, quiet=True, jobs=1
+            )
+            assert result.ok  # jobs=1: the runner's own overhead, one run after another
             total = time.perf_counter() - start
             own[key].append((total - sum(inside)) / len(batch["runs"]))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 DESCRIPTION = (
     "crm_lib's command line: build or inspect data, and run the study notebooks into reports."
@@ -198,7 +199,122 @@ def build_parser() -> argparse.ArgumentParser:
     from crm_lib.reporting.cli import add_report_parser
 
     add_report_parser(sub)
+    _add_export_parser(sub)
     return parser
+
+
+def _add_export_parser(sub) -> None:
+    export = sub.add_parser(
+        "export",
+        help="write lists and tables for Excel, Tableau / Power BI or SPSS",
+        description="Export to the tools people already use: a formatted Excel workbook of "
+        "lists, tidy CSV/Parquet extracts with a data dictionary, SPSS .sav survey data.",
+    )
+    ex_sub = export.add_subparsers(dest="export_command", required=True)
+    excel = ex_sub.add_parser(
+        "excel",
+        help="lists (CSV or Parquet files) as one formatted workbook, a sheet per file",
+        description="Write each list file (a study's segment, target or trigger list) as a "
+        "sheet of one workbook: bold frozen header, filters, number formats, formulas "
+        "neutralised.",
+    )
+    excel.add_argument("files", nargs="+", help="CSV or Parquet files, one sheet each")
+    excel.add_argument("--out", required=True, help="the .xlsx file to write")
+    excel.add_argument("--currency", help="currency code shown with money columns")
+    excel.set_defaults(func=_export_excel)
+    extract = ex_sub.add_parser(
+        "extract",
+        help="a dataset's tables as CSV or Parquet with a data dictionary (Tableau, Power BI)",
+        description="Write the contract tables of a dataset folder as tidy files with "
+        "data_dictionary.csv. Columns holding personal data are left out.",
+    )
+    extract.add_argument("data_dir", help="a dataset folder (crm data import / crm data build)")
+    extract.add_argument("--out", required=True, help="folder to write")
+    extract.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    extract.add_argument("--tables", help="comma-separated tables (default: all the dataset has)")
+    extract.set_defaults(func=_export_extract)
+    spss = ex_sub.add_parser(
+        "spss",
+        help="a dataset's survey responses as SPSS .sav with variable and value labels",
+    )
+    spss.add_argument("data_dir", help="a dataset folder with survey_responses")
+    spss.add_argument("--out", required=True, help="the .sav file to write")
+    spss.add_argument(
+        "--instrument", default="", help="shipped instrument or YAML (default: the dataset's)"
+    )
+    spss.add_argument("--language", choices=["en", "zh"], default="en")
+    spss.set_defaults(func=_export_spss)
+
+
+def _read_list(path: str):
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} does not exist")
+    if p.suffix.lower() == ".parquet":
+        return pd.read_parquet(p)
+    if p.suffix.lower() == ".csv":
+        return pd.read_csv(p, encoding="utf-8-sig")
+    raise ValueError(f"{p}: a list must be a .csv or .parquet file")
+
+
+def _export_excel(args: argparse.Namespace) -> int:
+    from crm_lib.reporting.exports import write_workbook
+
+    try:
+        sheets = {Path(f).stem: _read_list(f) for f in args.files}
+        path = write_workbook(sheets, args.out, currency=args.currency)
+    except (OSError, ValueError) as exc:
+        print(f"crm export excel: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"crm export excel: {len(sheets)} sheets -> {path}")
+    return 0
+
+
+def _export_extract(args: argparse.Namespace) -> int:
+    from crm_lib.datasets import load_dataset
+    from crm_lib.reporting.exports import write_extract
+
+    try:
+        ds = load_dataset(args.data_dir)
+        tables = ds.tables
+        if args.tables:
+            wanted = [t.strip() for t in args.tables.split(",") if t.strip()]
+            absent = [t for t in wanted if t not in tables]
+            if absent:
+                raise ValueError(f"{args.data_dir} has no tables {absent}; it has {list(tables)}")
+            tables = {t: tables[t] for t in wanted}
+        files = write_extract(tables, args.out, format=args.format, pii="drop")
+    except (OSError, ValueError) as exc:
+        print(f"crm export extract: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"crm export extract: {len(files) - 1} tables and data_dictionary.csv -> {args.out}")
+    return 0
+
+
+def _export_spss(args: argparse.Namespace) -> int:
+    from crm_lib import survey
+    from crm_lib.datasets import load_dataset
+    from crm_lib.reporting.exports import write_spss
+
+    try:
+        ds = load_dataset(args.data_dir)
+        ds.require("survey_responses", study="the SPSS export")
+        if args.instrument in survey.SHIPPED_INSTRUMENTS:
+            inst = survey.shipped_instrument(args.instrument)
+        elif args.instrument:
+            inst = survey.load_instrument(args.instrument)
+        elif ds.config is not None and ds.config.instrument and "folder" in ds.meta:
+            inst = survey.load_instrument(Path(ds.meta["folder"]) / ds.config.instrument)
+        else:
+            inst = survey.simulated_world_instrument()
+        path = write_spss(ds.survey_responses, args.out, inst, language=args.language)
+    except (OSError, ValueError, LookupError) as exc:
+        print(f"crm export spss: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"crm export spss: {len(ds.survey_responses):,} responses -> {path}")
+    return 0
 
 
 def _version() -> str:

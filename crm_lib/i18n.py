@@ -236,6 +236,38 @@ MESSAGES: dict[str, dict[str, str]] = {
         "dataset does not have; add it with `crm data import`.*",
         "zh": "*本节需要客户表（属性、营销同意），该数据集没有客户表；可用 `crm data import` 导入。*",
     },
+    "data_source": {"en": "Data", "zh": "数据"},
+    "no_customers_export": {
+        "en": "*This step needs the customers export, which was not given; it is skipped.*",
+        "zh": "*本步骤需要客户导出文件，但没有提供，因此跳过。*",
+    },
+    "no_planted_truth": {
+        "en": "*This dataset is not simulated, so there are no planted problems to score the "
+        "cleaning against; the counts above are what the rules found.*",
+        "zh": "*该数据集不是模拟数据，没有可用来评估清洗结果的植入问题；上面的计数就是规则发现的结果。*",
+    },
+    "cleaning_step": {"en": "Step", "zh": "步骤"},
+    "survey_lacks_nps": {
+        "en": "*This questionnaire has no recommendation (NPS) question, so this section is "
+        "skipped.*",
+        "zh": "*该问卷没有推荐意愿（NPS）题，本节跳过。*",
+    },
+    "survey_lacks_waves": {
+        "en": "*This section compares survey waves: it needs NPS answers in at least two "
+        "waves with start times, which this survey does not have.*",
+        "zh": "*本节比较不同调查批次：需要至少两个批次、带开始时间的 NPS 回答，该调查没有。*",
+    },
+    "survey_lacks_csat": {
+        "en": "*This questionnaire has no overall satisfaction (CSAT) or effort (CES) "
+        "question, so this section is skipped.*",
+        "zh": "*该问卷没有总体满意度（CSAT）或费力程度（CES）题，本节跳过。*",
+    },
+    "survey_lacks_comments": {
+        "en": "*This survey has no free-text comments with NPS answers, so this section is "
+        "skipped.*",
+        "zh": "*该调查没有带 NPS 回答的文字评论，本节跳过。*",
+    },
+    "skipped_reason": {"en": "Skipped because", "zh": "跳过原因"},
     "no_customer_attributes": {
         "en": "This dataset has no customers table, so the clusters are profiled by "
         "purchase behaviour only (add one with `crm data import` to see regions, channels "
@@ -689,9 +721,21 @@ def label(value: object, language: str = "en") -> str:
 def translate_frame(
     df: pd.DataFrame, language: str = "en", *, values: list[str] | None = None
 ) -> pd.DataFrame:
-    """Rename columns that are message keys and translate category values of ``values``."""
+    """Rename columns that are message keys and translate category values of ``values``.
+
+    The result remembers what each column holds (share, money, p-value), read from its
+    name before translation, in ``attrs["column_kinds"]`` for :mod:`crm_lib.tables`.
+    """
     check_language(language)
     out = df.copy()
     for col in values or []:
         out[col] = out[col].map(lambda v: label(v, language))
-    return out.rename(columns={c: t(c, language) for c in out.columns if c in MESSAGES})
+    names = {c: t(c, language) for c in out.columns if c in MESSAGES}
+    out = out.rename(columns=names)
+    # what each column holds, read from its name before translation (crm_lib.tables)
+    from crm_lib.tables import column_kind
+
+    kinds = dict(df.attrs.get("column_kinds") or {})
+    kinds.update({names.get(c, c): column_kind(c) for c in df.columns})
+    out.attrs["column_kinds"] = kinds
+    return out

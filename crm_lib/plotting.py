@@ -54,15 +54,23 @@ def rc_params(language: str = "en") -> dict:
     }
 
 
-def setup(language: str = "en") -> None:
+def setup(language: str = "en", *, currency: str | None = None) -> None:
     """Apply the report style: seaborn theme with the CJK-capable font list.
 
     Call it once at the top of a notebook; ``sns.set_theme`` resets ``font.family``, so
-    the font list is passed through its ``rc=``.
+    the font list is passed through its ``rc=``. Tables show text in full: pandas would
+    cut every cell after 50 characters ("Reward them; early access, referral programme;...")
+    and a reader of the report could not see the rest. In a notebook, every DataFrame is
+    shown in the report style of :mod:`crm_lib.tables` (no row index, percentages, money
+    with ``currency``, Yes/No in ``language``).
     """
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", rc=rc_params(language))
+    pd.set_option("display.max_colwidth", None)
+    from crm_lib.tables import use_in_notebook
+
+    use_in_notebook(language, currency=currency)
 
 
 def _ax(ax):

@@ -38,6 +38,7 @@ __all__ = [
     "DatasetConfig",
     "DatasetConfigError",
     "read_config",
+    "read_item_ranges",
     "write_config",
 ]
 
@@ -217,3 +218,37 @@ def write_config(config: DatasetConfig, folder: str | Path) -> Path:
     text = yaml.safe_dump(config.to_dict(), allow_unicode=True, sort_keys=False)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def read_item_ranges(path: str | Path) -> dict[str, tuple[int, int]]:
+    """The items of a questionnaire (instrument YAML) with their scale ranges.
+
+    Only what the data contract checks is read: each item's ``id`` and the ``min`` and
+    ``max`` of its ``scale``; :func:`crm_lib.survey.load_instrument` reads and checks the
+    whole instrument (constructs, reverse keys, texts).
+
+    Raises
+    ------
+    DatasetConfigError
+        When the file is missing or an item names no known scale.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetConfigError(
+            f"{path}: the questionnaire named in {DATASET_FILE} does not exist; write the "
+            "instrument YAML there (see crm_lib/survey/instruments/ for examples)"
+        )
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    scales = spec.get("scales") or {}
+    out: dict[str, tuple[int, int]] = {}
+    for i, item in enumerate(spec.get("items") or []):
+        scale = scales.get(item.get("scale")) if isinstance(item, dict) else None
+        if not scale or "min" not in scale or "max" not in scale:
+            raise DatasetConfigError(
+                f"{path}: item {i + 1} ({item.get('id') if isinstance(item, dict) else item!r})"
+                " names no scale with min and max under `scales`"
+            )
+        out[str(item["id"])] = (int(scale["min"]), int(scale["max"]))
+    return out

@@ -148,11 +148,15 @@ def _returns_reference_orders(df: pd.DataFrame) -> pd.Series:
     return is_return == has_ref
 
 
-def _submitted_after_start(df: pd.DataFrame) -> pd.Series:
+def _submitted_after_start(df: pd.DataFrame) -> pd.Series | bool:
+    if not {"started_at", "submitted_at"} <= set(df.columns):
+        return True  # a questionnaire without times (optional with its own items)
     return df["submitted_at"].isna() | (df["submitted_at"] >= df["started_at"])
 
 
-def _complete_has_submit_time(df: pd.DataFrame) -> pd.Series:
+def _complete_has_submit_time(df: pd.DataFrame) -> pd.Series | bool:
+    if not {"status", "submitted_at"} <= set(df.columns):
+        return True
     return (df["status"] != "complete") | df["submitted_at"].notna()
 
 
@@ -427,6 +431,7 @@ def validate(
     *,
     source: str | None = None,
     vocabulary: Mapping[str, Sequence[str]] | None = None,
+    items: Mapping[str, tuple[int, int]] | None = None,
 ) -> pd.DataFrame:
     """Validate ``df`` against the contract table ``table``; return it unchanged.
 
@@ -444,6 +449,13 @@ def validate(
         :mod:`crm_lib.contract.dataset`); a configurable column not named accepts any
         value. ``None`` keeps the reference lists of the contract (the simulated
         retailer's :data:`CATEGORIES`, :data:`REGIONS` ...).
+    items : mapping of str to (int, int), optional
+        For ``survey_responses``: the items of the dataset's own questionnaire with their
+        scale ranges (:func:`crm_lib.contract.dataset.read_item_ranges`). The table then
+        has these item columns (whole numbers in range, missing allowed) instead of the
+        simulated questionnaire's twelve, any other column is refused, and the columns a
+        questionnaire may lack (``customer_id``, ``wave``, times, ``status``, ``nps``,
+        ``csat``, ``ces``, comments) are optional. ``None``: the simulated questionnaire.
 
     Returns
     -------
@@ -477,6 +489,10 @@ def validate(
     if table not in SCHEMAS:
         raise KeyError(f"unknown contract table {table!r}; known: {', '.join(SCHEMAS)}")
     schema = SCHEMAS[table] if vocabulary is None else _with_vocabulary(table, vocabulary)
+    if items is not None:
+        if table != "survey_responses":
+            raise KeyError(f"items= applies to survey_responses, not {table}")
+        schema = _with_items(schema, items)
     try:
         schema.validate(_utc_labelled(df), lazy=True)
     except pa.errors.SchemaErrors as err:
@@ -533,6 +549,42 @@ def _with_vocabulary(table: str, vocabulary: Mapping[str, Sequence[str]]) -> pa.
             keep.append(pa.Check.isin(allowed_values))
         changes[column] = {"checks": keep}
     return schema.update_columns(changes)
+
+
+#: Columns of ``survey_responses`` a questionnaire of its own may lack.
+SURVEY_OPTIONAL = (
+    "customer_id",
+    "wave",
+    "started_at",
+    "submitted_at",
+    "status",
+    "nps",
+    "csat",
+    "ces",
+    "comment",
+    "comment_language",
+)
+
+
+def _with_items(
+    schema: pa.DataFrameSchema, items: Mapping[str, tuple[int, int]]
+) -> pa.DataFrameSchema:
+    """The survey schema with a questionnaire's own items instead of the simulated ones."""
+    clash = sorted(set(items) & (set(schema.columns) - set(LIKERT_ITEMS)))
+    if clash:
+        raise KeyError(f"questionnaire items {clash} clash with survey_responses columns")
+    schema = schema.remove_columns([c for c in LIKERT_ITEMS if c in schema.columns])
+    schema = schema.update_columns({c: {"required": False} for c in SURVEY_OPTIONAL})
+    added = {
+        item: pa.Column(
+            "Int64",
+            checks=pa.Check.in_range(int(lo), int(hi)),
+            nullable=True,
+            description=f"Questionnaire item {item} ({lo}-{hi}).",
+        )
+        for item, (lo, hi) in items.items()
+    }
+    return schema.add_columns(added)
 
 
 def _is_isin(check: Any) -> bool:

@@ -156,11 +156,19 @@ class World:
 
     def validate(self) -> World:
         """Validate every table against the data contract (and the dataset's vocabularies)."""
+        items = None
+        if self.config is not None and self.config.instrument and "folder" in self.meta:
+            from pathlib import Path
+
+            from crm_lib.contract.dataset import read_item_ranges
+
+            items = read_item_ranges(Path(self.meta["folder"]) / self.config.instrument)
         for name, df in self.tables.items():
             vocabulary = None if self.config is None else self.config.vocabulary(name)
             if self.config is not None and self.config.simulated:
                 vocabulary = None  # the contract's reference lists are the simulated world's
-            schemas.validate(df, name, vocabulary=vocabulary)
+            own_items = items if name == "survey_responses" else None
+            schemas.validate(df, name, vocabulary=vocabulary, items=own_items)
         return self
 
     def __repr__(self) -> str:

@@ -758,3 +758,29 @@ def score_found(
         "recall": hits / len(planted) if planted else 0.0,
         "precision": hits / len(found) if found else 0.0,
     }
+
+
+def mapped_exports(world: World, folder: str | Path) -> tuple[dict, dict, dict[str, Path]]:
+    """Write a world's raw exports to ``folder`` and read them as the cleaning study does.
+
+    Returns
+    -------
+    raw : dict of str to pandas.DataFrame
+        ``customers`` and ``transactions`` as read (every cell text).
+    mapped : dict of str to MappedTable
+        The same mapped to the contract with the simulated world's mappings.
+    paths : dict of str to pathlib.Path
+        The export files by name (``customers_export``, ``orders_export``).
+    """
+    from crm_lib.intake import io
+
+    paths = write_raw_exports(world.raw, Path(folder) / "exports")
+    raw = {
+        "customers": io.read_table(paths["customers_export"]),
+        "transactions": io.read_table(paths["orders_export"]),
+    }
+    mapped = {
+        "customers": io.apply_mapping(raw["customers"], "simulated_world_customers", source="c"),
+        "transactions": io.apply_mapping(raw["transactions"], "simulated_world_orders", source="o"),
+    }
+    return raw, mapped, paths

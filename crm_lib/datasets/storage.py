@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from crm_lib.contract import schemas
-from crm_lib.contract.dataset import DATASET_FILE, read_config, write_config
+from crm_lib.contract.dataset import DATASET_FILE, read_config, read_item_ranges, write_config
 from crm_lib.datasets.container import CORE_TABLES
 from crm_lib.datasets.world import SIMULATED_CONFIG, GroundTruth, World, simulate
 
@@ -200,6 +200,8 @@ def load_dataset(folder: str | Path, *, validate: bool = True) -> World:
             f"{folder}) or a simulated world (crm data build --out {folder})"
         )
     config = read_config(folder)
+    # the dataset's own questionnaire, if it names one: its items replace the simulated ones
+    items = read_item_ranges(folder / config.instrument) if config.instrument else None
     tables: dict[str, pd.DataFrame | None] = {}
     files: dict[str, str] = {}
     for name in schemas.SCHEMAS:
@@ -210,7 +212,13 @@ def load_dataset(folder: str | Path, *, validate: bool = True) -> World:
             continue
         df = pd.read_parquet(path)
         if validate:
-            schemas.validate(df, name, source=str(path), vocabulary=config.vocabulary(name))
+            schemas.validate(
+                df,
+                name,
+                source=str(path),
+                vocabulary=config.vocabulary(name),
+                items=items if name == "survey_responses" else None,
+            )
         tables[name] = df
         files[path.relative_to(folder).as_posix()] = _sha256(path)
     if not files:

@@ -422,7 +422,7 @@ def quality_scorecard(
         Contract table name (for validity against the contract); any other name scores
         completeness, uniqueness, consistency and timeliness only.
     key_cols : str or list of str
-        Columns that should identify a row (uniqueness).
+        Columns that should identify a row (uniqueness); empty: no uniqueness row.
     date_col : str, optional
         Timestamp column for timeliness (a text column is parsed as ISO; unparseable
         values are out of period).
@@ -465,10 +465,15 @@ def quality_scorecard(
         ok = _validity(df[col], table, col, checks)
         if ok is not None:
             rows.append(_row(table, col, "validity", len(ok), int((~ok).sum()), ok.attrs["rule"]))
-    dup = df.duplicated(subset=keys, keep=False)
-    rows.append(_row(table, "+".join(keys), "uniqueness", n, int(dup.sum()), "key occurs once"))
+    if keys:  # an export without its key columns (a mapping builds them) has no uniqueness
+        dup = df.duplicated(subset=keys, keep=False)
+        rows.append(_row(table, "+".join(keys), "uniqueness", n, int(dup.sum()), "key occurs once"))
     refs = dict(references or {})
-    if references is None and table == "transactions" and "original_order_id" in df.columns:
+    if (
+        references is None
+        and table == "transactions"
+        and {"order_id", "original_order_id"} <= set(df.columns)
+    ):
         refs["original_order_id"] = df["order_id"]
     for col, values in refs.items():
         present = df.loc[~_blank(df[col]), col].astype("string").str.strip()

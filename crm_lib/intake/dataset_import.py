@@ -241,6 +241,29 @@ def _export(db: Path, table: str, folder: Path) -> pd.DataFrame:
     return data
 
 
+def snapshot_query(url: str, query: str, folder: str | Path, stem: str | None = None) -> Path:
+    """Run a query and save its result as ``<folder>/<stem>.parquet``; return that path.
+
+    Every value is kept as text (:func:`crm_lib.intake.io.read_sql`); ``<stem>.json``
+    beside it records the query, the database URL without its password, the time and the
+    row count. ``stem`` defaults to ``query-<UTC time>``.
+    """
+    import json
+    from datetime import UTC, datetime
+
+    folder = Path(folder)
+    raw = io.read_sql(query, url)
+    now = datetime.now(UTC)
+    stem = stem or f"query-{now:%Y%m%dT%H%M%SZ}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}.parquet"
+    raw.reset_index(drop=True).to_parquet(path, index=False)
+    meta = {"database": io.safe_url(url), "query": query, "read_at": f"{now:%Y-%m-%dT%H:%M:%SZ}"}
+    meta["rows"] = len(raw)
+    (folder / f"{stem}.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return path
+
+
 def import_sql(
     url: str,
     query: str,
@@ -277,20 +300,13 @@ def import_sql(
     -------
     ImportResult
     """
-    import json
-    from datetime import UTC, datetime
-
     folder = Path(out)
     m = io.load_mapping(mapping)
-    raw = io.read_sql(query, url)
-    now = datetime.now(UTC)
-    stem = snapshot or f"{m.table}-{now:%Y%m%dT%H%M%SZ}"
-    (folder / "raw").mkdir(parents=True, exist_ok=True)
-    path = folder / "raw" / f"{stem}.parquet"
-    raw.reset_index(drop=True).to_parquet(path, index=False)
-    meta = {"database": io._safe_url(url), "query": query, "read_at": f"{now:%Y-%m-%dT%H:%M:%SZ}"}
-    meta["rows"] = len(raw)
-    (folder / "raw" / f"{stem}.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    if snapshot is None:
+        from datetime import UTC, datetime
+
+        snapshot = f"{m.table}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    path = snapshot_query(url, query, folder / "raw", snapshot)
     return import_file(
         path,
         m,

@@ -127,6 +127,7 @@ __all__ = [
     "read_loads",
     "read_sql",
     "read_table",
+    "safe_url",
     "start_warehouse",
     "warehouse_file",
     "warehouse_world",
@@ -914,7 +915,8 @@ def _read_jsonl(path: Path, data: bytes, encoding: str | None) -> pd.DataFrame:
     return df
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
+    """A database URL with its password masked (``user:***@host``), safe to log or record."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", str(url))
 
 
@@ -940,7 +942,7 @@ def read_sql(query: str, url: str) -> pd.DataFrame:
     """
     import sqlalchemy as sa
 
-    where = _safe_url(url)
+    where = safe_url(url)
     try:
         engine = sa.create_engine(url)
     except Exception as exc:  # ArgumentError, NoSuchModuleError, ...

@@ -96,6 +96,15 @@ def add_report_parser(subparsers: Any) -> None:
     run.add_argument(
         "-q", "--quiet", action="store_true", help="print only errors and the summary line"
     )
+    run.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="runs executed at the same time, each with its own kernel (default: $CRM_JOBS, "
+        "else the number of cores; runs sharing a warehouse run one after another)",
+    )
     run.set_defaults(func=_cmd_run)
 
     params = sub.add_parser(
@@ -140,14 +149,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     reports_dir=args.reports_dir,
                     quiet=args.quiet,
                     only=args.only,
+                    jobs=args.jobs,
                 )
         except BatchError as exc:
             print(f"crm report: {exc}", file=sys.stderr)
             return EXIT_REFUSED
-        except _Terminated:
-            print("crm report: terminated (SIGTERM); nothing was published", file=sys.stderr)
-            return EXIT_TERMINATED
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM here or in a worker process
+            if getattr(exc, "reason", None) == _Terminated.reason:
+                print("crm report: terminated (SIGTERM); nothing was published", file=sys.stderr)
+                return EXIT_TERMINATED
             print("crm report: interrupted; nothing was published", file=sys.stderr)
             return EXIT_INTERRUPTED
         except OSError as exc:
@@ -194,6 +204,10 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     removed = prune(root, keep=args.keep)
     for folder in removed:
         print(f"removed {relpath_or_abs(folder)}")
+    if removed:
+        from crm_lib.reporting.history import write_history_html
+
+        write_history_html(root)  # the page across batches lists only what is left
     left = len(list_batches(root))
     latest = latest_target(root)
     shown = f", latest -> {latest.name}" if latest is not None else ""
@@ -201,6 +215,16 @@ def _cmd_prune(args: argparse.Namespace) -> int:
         f"crm report prune: removed {len(removed)}, kept {left} batches in {relpath_or_abs(root)}{shown}"
     )
     return EXIT_OK
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 class _Terminated(KeyboardInterrupt):

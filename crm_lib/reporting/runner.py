@@ -39,13 +39,15 @@ import nbformat
 
 from crm_lib.reporting.batch import check_batch
 from crm_lib.reporting.environment import data_fingerprint, environment, relpath_or_abs
+from crm_lib.reporting.history import write_history_html
 from crm_lib.reporting.index import write_batch_json, write_index_html
+from crm_lib.reporting.mathml import protect_math, restore_math
 from crm_lib.reporting.params import OUTPUT_DIR, ResolvedRun, resolve_runs
-from crm_lib.reporting.recorder import collect_records
+from crm_lib.reporting.recorder import METRIC_MIME, collect_records
 from crm_lib.reporting.results import FAILED, SUCCEEDED, BatchResult, RunResult
 from crm_lib.reporting.store import BatchFolder, default_run_id, unique_run_id, validate_run_id
 
-__all__ = ["KERNEL_NAME", "pii_check", "render_html", "run_batch"]
+__all__ = ["KERNEL_NAME", "default_jobs", "pii_check", "render_html", "run_batch", "run_chains"]
 
 log = logging.getLogger("crm_lib.reporting")
 
@@ -65,6 +67,7 @@ def run_batch(
     quiet: bool = False,
     *,
     only: Sequence[str] | None = None,
+    jobs: int | None = None,
 ) -> BatchResult:
     """Run every notebook of a batch and publish ``reports/<run-id>/``.
 
@@ -85,6 +88,12 @@ def run_batch(
         No progress bars.
     only : sequence of str, optional
         Run only the runs with these names.
+    jobs : int, optional
+        Runs executed at the same time, each in its own process with its own kernel
+        (default :func:`default_jobs`: ``$CRM_JOBS``, else the number of cores). Runs that
+        share a ``*_db`` parameter value (the warehouse notebook 01 builds and 02 reads)
+        form a chain and run one after another, in batch order; chains run in parallel.
+        ``1`` runs everything in this process, one run after another.
 
     Returns
     -------
@@ -122,12 +131,20 @@ def run_batch(
             git=_git_state(cwd),
         )
         runs: list[RunResult] = []
+        chains = run_chains(resolved)
+        workers = min(default_jobs() if jobs is None else _check_jobs(jobs), len(chains))
         try:
             with _progress(len(resolved), run_id, progress) as bar:
-                for i, run in enumerate(resolved, start=1):
-                    bar.set_postfix_str(run.spec.name, refresh=True)
-                    runs.append(_run_safely(run, context, f"[{i}/{len(resolved)}]"))
-                    bar.update()
+                if workers <= 1:
+                    for i, run in enumerate(resolved, start=1):
+                        bar.set_postfix_str(run.spec.name, refresh=True)
+                        runs.append(_run_safely(run, context, f"[{i}/{len(resolved)}]"))
+                        bar.update()
+                else:
+                    log.info(
+                        "batch %s: %d chains of runs on %d workers", run_id, len(chains), workers
+                    )
+                    runs = _run_parallel(resolved, chains, context, workers, bar)
             result = BatchResult(
                 run_id=run_id,
                 folder=folder.final,
@@ -142,6 +159,10 @@ def run_batch(
             write_batch_json(result, folder.partial)
             write_index_html(result, folder.partial)
             folder.publish()
+            try:  # the page across batches; a problem with it never fails the batch
+                write_history_html(root)
+            except OSError as exc:
+                log.warning("could not write %s: %s", root / "index.html", exc)
         except BaseException as exc:
             log.error(
                 "batch %s stopped after %d of %d runs (%s); nothing was published, partial "
@@ -164,6 +185,172 @@ def run_batch(
     return result
 
 
+def default_jobs() -> int:
+    """Runs executed at the same time by default: ``$CRM_JOBS``, else the number of cores."""
+    value = os.environ.get("CRM_JOBS", "").strip()
+    if value:
+        return _check_jobs(value, where="$CRM_JOBS")
+    return max(
+        1,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
+    )
+
+
+def _check_jobs(value: Any, where: str = "jobs") -> int:
+    try:
+        jobs = int(value)
+    except (TypeError, ValueError):
+        jobs = 0
+    if jobs < 1 or str(value).strip() != str(jobs):
+        raise ValueError(f"{where} must be a whole number of at least 1, got {value!r}")
+    return jobs
+
+
+def run_chains(runs: Sequence[ResolvedRun]) -> list[list[int]]:
+    """Group runs that must not run at the same time; return lists of run indices.
+
+    Two runs belong to one chain when they share the value of a parameter whose name ends
+    in ``_db`` (a warehouse file: notebook 01 builds it, notebook 02 reads it), directly
+    or through a third run. Within a chain, runs keep their batch order; chains are in the
+    order of their first run.
+    """
+    parent = list(range(len(runs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i, run in enumerate(runs):
+        for name, value in run.parameters.items():
+            if name.endswith("_db") and isinstance(value, str) and value:
+                key = str(Path(value).expanduser().resolve())
+                if key in owner:
+                    parent[root(i)] = root(owner[key])
+                else:
+                    owner[key] = i
+    chains: dict[int, list[int]] = {}
+    for i in range(len(runs)):
+        chains.setdefault(root(i), []).append(i)
+    return sorted(chains.values(), key=lambda chain: chain[0])
+
+
+class _Interrupted(KeyboardInterrupt):
+    """A worker was interrupted; the batch stops as on Ctrl-C (with the worker's reason)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _run_chain(
+    runs: Sequence[ResolvedRun], indices: Sequence[int], ctx: _BatchContext, total: int
+) -> tuple[str, Any]:
+    """Worker: execute one chain; ``("done", [(index, RunResult), ...])`` or an interruption."""
+    out = []
+    try:
+        for i in indices:
+            out.append((i, _run_safely(runs[i], ctx, f"[{i + 1}/{total}]")))
+    except SystemExit:  # terminated by the batch process: leave (the kernel was shut down)
+        raise
+    except BaseException as exc:  # Ctrl-C reached this worker
+        return "interrupted", _why_stopped(exc)
+    return "done", out
+
+
+def _worker_init(records: Any) -> None:
+    """Set up a worker process.
+
+    Its log records go to the batch process through ``records`` (a queue), which hands
+    them to its own loggers: the lines of every worker reach the same place, configured
+    once, as if the runs were executed there. A SIGTERM (sent when the batch is
+    interrupted) raises SystemExit, so the kernel of the notebook the worker is running is
+    shut down on the way out.
+    """
+    import logging.handlers
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    manager = logging.Logger.manager
+    for logger in [logging.getLogger(), *manager.loggerDict.values()]:
+        if isinstance(logger, logging.Logger):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+    logging.getLogger().addHandler(logging.handlers.QueueHandler(records))
+
+
+def _forward_records(records: Any) -> None:
+    """Batch process: hand the workers' log records to the loggers they were made for."""
+    while True:
+        record = records.get()
+        if record is None:
+            return
+        logging.getLogger(record.name).handle(record)
+
+
+def _run_parallel(
+    resolved: Sequence[ResolvedRun],
+    chains: Sequence[Sequence[int]],
+    ctx: _BatchContext,
+    workers: int,
+    bar: Any,
+) -> list[RunResult]:
+    """Execute the chains on ``workers`` processes; results in batch order.
+
+    Each worker is a forked process that runs its chain's notebooks one after another,
+    each in its own kernel and folder, exactly as :func:`_run_safely` does in one process.
+    An interruption of this process (Ctrl-C, SIGTERM) terminates the workers (their
+    kernels exit with them) and is raised again, so nothing is published.
+    """
+    import multiprocessing
+    import threading
+
+    worker_ctx = copy.copy(ctx)
+    worker_ctx.progress = False  # per-cell bars of several workers would interleave
+    results: dict[int, RunResult] = {}
+    fork = multiprocessing.get_context("fork")
+    records = fork.Queue()
+    forwarder = threading.Thread(target=_forward_records, args=(records,), daemon=True)
+    forwarder.start()
+    with _kernel_environment():  # inherited by the workers and their kernels
+        pool = fork.Pool(processes=workers, initializer=_worker_init, initargs=(records,))
+        try:
+            pending = [
+                pool.apply_async(
+                    _run_chain, (list(resolved), list(chain), worker_ctx, len(resolved))
+                )
+                for chain in chains
+            ]
+            while pending:
+                done = [job for job in pending if job.ready()]
+                for job in done:
+                    pending.remove(job)
+                    kind, value = job.get()
+                    if kind == "interrupted":
+                        raise _Interrupted(value)
+                    for i, result in value:
+                        results[i] = result
+                        bar.update()
+                if pending:
+                    time.sleep(0.05)
+            pool.close()
+            pool.join()
+        except BaseException:
+            pool.terminate()
+            pool.join()
+            raise
+        finally:
+            records.put(None)
+            forwarder.join(timeout=10)
+    return [results[i] for i in range(len(resolved))]
+
+
 def render_html(
     nb: nbformat.NotebookNode,
     path: Path,
@@ -174,8 +361,11 @@ def render_html(
     """Write the stakeholder HTML of an executed notebook.
 
     Code and prompts are hidden (``--no-input``), images are embedded, the
-    ``parameters`` and ``injected-parameters`` cells are removed: one self-contained
-    file (formulas are typeset by MathJax, loaded from its CDN when the page opens).
+    ``parameters`` and ``injected-parameters`` cells are removed, formulas are MathML
+    (:mod:`crm_lib.reporting.mathml`) and the page loads nothing from the network: one
+    self-contained file that reads the same offline. The ``name = value`` lines that
+    :func:`~crm_lib.reporting.record` prints in a notebook are left out (the values are
+    in ``metrics.json``).
     With ``language``, cells tagged for another language (``lang-zh`` when ``language``
     is ``"en"``) are left out, so a report shows the narrative in its own language.
 
@@ -192,14 +382,22 @@ def render_html(
         Keep only cells tagged ``lang-<language>`` among the ``lang-*`` tagged cells.
     """
     exporter = _exporter()
+    nb = copy.deepcopy(nb)
     if language:
-        nb = copy.deepcopy(nb)
         nb.cells = [cell for cell in nb.cells if _keeps_language(cell, language)]
+    formulas: dict[str, str] = {}
+    for cell in nb.cells:
+        if cell.get("cell_type") == "markdown":  # formulas as MathML: no MathJax, no network
+            cell.source = protect_math(cell.source, formulas)
+        elif cell.get("cell_type") == "code":  # records go to metrics.json, not on the page
+            cell.outputs = [
+                o for o in cell.get("outputs", []) if METRIC_MIME not in o.get("data", {})
+            ]
     resources = {
         "metadata": {"name": Path(path).stem, "path": str(source_dir or Path(path).parent)}
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    Path(path).write_text(body, encoding="utf-8")
+    Path(path).write_text(restore_math(body, formulas), encoding="utf-8")
     return Path(path)
 
 
@@ -628,6 +826,8 @@ def _exporter():
     config.HTMLExporter.embed_images = True
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = set(HIDDEN_CELL_TAGS)
+    config.HTMLExporter.template_name = "crm"  # lab's page without CDN scripts (templates/crm)
+    config.HTMLExporter.extra_template_basedirs = [str(Path(__file__).parent / "templates")]
     return HTMLExporter(config=config)
 
 

@@ -42,6 +42,7 @@ from crm_lib.survey.drivers import (
     shapley_r2,
 )
 from crm_lib.survey.instrument import (
+    SHIPPED_INSTRUMENTS,
     FreeText,
     Instrument,
     InstrumentError,
@@ -129,6 +130,7 @@ __all__ = [
     "Screening",
     "shapley_r2",
     "shipped_instrument",
+    "SHIPPED_INSTRUMENTS",
     "simulated_world_instrument",
     "top_box",
     "trend",

@@ -355,21 +355,9 @@ def test_exclude_test_data_rules_by_hand():
 
 @pytest.fixture(scope="module")
 def dirty(tmp_path_factory):
-    from crm_lib.datasets import simulate
-    from crm_lib.datasets.dirt import write_raw_exports
-    from crm_lib.intake import io
+    from tests.intake._exports import mapped_exports
 
-    world = simulate("small", seed=1, dirty=True)
-    paths = write_raw_exports(world.raw, tmp_path_factory.mktemp("dirty") / "exports")
-    raw = {
-        "customers": io.read_table(paths["customers_export"]),
-        "transactions": io.read_table(paths["orders_export"]),
-    }
-    mapped = {
-        "customers": io.apply_mapping(raw["customers"], "simulated_world_customers", source="c"),
-        "transactions": io.apply_mapping(raw["transactions"], "simulated_world_orders", source="o"),
-    }
-    return world, raw, mapped
+    return mapped_exports("small", 1, tmp_path_factory.mktemp("dirty"))
 
 
 def _truth(world, kind: str) -> set:

@@ -130,7 +130,7 @@ def test_html_hides_code_and_parameters_and_embeds_images(batch):
     html = (batch["folder"] / "study" / "study.html").read_text(encoding="utf-8")
     assert "SECRET_CODE_MARKER" not in html  # code is hidden
     assert "Segmentation study" in html  # markdown narrative kept
-    assert "answer = 42" in html  # the recorded output (40 + seed 2)
+    assert "answer = 42" not in html  # recorded values go to metrics.json, not the page
     assert "injected-parameters" not in html and "output_dir" not in html
     assert "data:image/png;base64" in html  # figure embedded despite MPLBACKEND=Agg
     assert '<img src="http' not in html
@@ -215,7 +215,7 @@ def test_same_run_id_replaces_the_batch_and_quiet_prints_summary_only(
     assert main([*args, "-p", "seed", "5"]) == 0
     assert not stale.exists()  # replaced as a whole
     assert load_json(Path("reports/again/study/metrics.json"))["metrics"]["answer"] == 45
-    assert sorted(p.name for p in Path("reports").iterdir()) == ["again", "latest"]
+    assert sorted(p.name for p in Path("reports").iterdir()) == ["again", "index.html", "latest"]
 
 
 def test_interrupted_batch_leaves_no_complete_looking_folder(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,54 @@
+"""Formulas as MathML in the stakeholder HTML: offline, no MathJax, no CDN."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+
+from crm_lib.reporting.mathml import markdown_to_mathml, protect_math, restore_math
+from crm_lib.reporting.recorder import METRIC_MIME
+from crm_lib.reporting.runner import render_html
+
+
+def test_prices_escaped_dollars_and_code_stay_text():
+    for text in ["costs $5 and $10", r"a \$ sign and another \$", "`$x$` in code", "US$ 5"]:
+        assert "<math" not in markdown_to_mathml(text), text
+
+
+def test_inline_and_display_formulas_become_mathml():
+    # The MathML elements are those the MathML Core spec defines for these constructs.
+    inline = markdown_to_mathml("with $x_1$ here")
+    assert re.search(r"<msub>\s*<mi>x</mi>\s*<mn>1</mn>\s*</msub>", inline)
+    display = markdown_to_mathml("$$\\frac{a}{b}$$")
+    assert 'display="block"' in display and "<mfrac>" in display
+
+
+def test_a_formula_that_cannot_be_converted_is_shown_as_code():
+    assert markdown_to_mathml(r"$\left( x$").startswith("<code>")  # no \right
+
+
+def test_placeholders_survive_rendering_and_come_back():
+    store: dict[str, str] = {}
+    text = protect_math("a $x^2$ b", store)
+    assert "<" not in text and len(store) == 1
+    assert restore_math(f"<p>{text}</p>", store).count("<msup>") == 1
+
+
+def test_the_report_page_is_offline_and_has_no_record_echo(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Rate $\\hat{p} = \\frac{x}{n}$, see $$\\sum_i x_i$$"),
+        nbformat.v4.new_code_cell("record('n', 5)"),
+    ]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={METRIC_MIME: {"metrics": {"n": 5}}, "text/plain": "n = 5"}
+        ),
+        nbformat.v4.new_output("stream", name="stdout", text="shown\n"),
+    ]
+    html = render_html(nb, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<mfrac>" in html and "<munder>" in html  # nested MathML intact
+    assert "$" not in re.sub(r"<[^>]+>", "", html.split("<body")[1])  # no raw TeX left
+    assert not re.search(r"<script[^>]+src=", html)  # nothing loaded from the network
+    assert "n = 5" not in html and "shown" in html  # records are in metrics.json only

@@ -1,0 +1,69 @@
+"""The report style of tables (crm_lib.tables): expected strings worked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_lib import i18n
+from crm_lib.tables import column_kind, format_value, style_table
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        (0.2413, "percent", "24.1%"),
+        (0.0004, "percent", "0.04%"),
+        (2065343.75, "money", "2,065,343.75"),
+        (0.0004, "p_value", "<0.001"),
+        (0.02134, "p_value", "0.0213"),
+        (0.19525065963060687, None, "0.1953"),
+        (23570.0, None, "23,570"),
+        (1234.567, None, "1,235"),
+        (-12.34567, None, "-12.35"),
+        (1.2e-10, None, "1.20e-10"),
+        (np.int64(1234567), None, "1,234,567"),
+        (float("nan"), None, "–"),
+        (None, "percent", "–"),
+        (True, None, "Yes"),
+    ],
+)
+def test_cells_by_hand(value, kind, expected):
+    assert format_value(value, kind) == expected
+
+
+def test_currency_and_language():
+    assert format_value(12.5, "money", currency="CNY") == "12.50 CNY"
+    assert format_value(False, language="zh") == "否"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("share", "percent"), ("value_share", "percent"), ("conversion_rate", "percent"),
+     ("net_amount", "money"), ("clv", "money"), ("p_value", "p_value"), ("p_adj", "p_value"),
+     ("customers", None), ("alpha", None), ("ci_low", None)],
+)  # fmt: skip
+def test_kinds_from_names(name, kind):
+    assert column_kind(name) == kind
+
+
+def test_a_table_without_index_with_kinds_kept_through_translation():
+    df = pd.DataFrame(
+        {"customer_share": [0.25, 0.75], "net_amount": [1000.0, 2500.5], "customers": [10, 30]}
+    )
+    shown = i18n.translate_frame(df, "zh")
+    html = style_table(shown, language="zh", currency="CNY").to_html()
+    assert "25.0%" in html and "2,500.50 CNY" in html and ">30<" in html
+    assert 'class="row_heading' not in html  # no 0..n index column
+    assert "客户占比" in html  # the translated heading
+
+
+def test_a_rate_above_one_is_not_a_percentage():
+    html = style_table(pd.DataFrame({"purchase_rate": [0.5, 2.25]})).to_html()
+    assert "2.25" in html and "%" not in html
+
+
+def test_a_named_index_is_kept():
+    df = pd.DataFrame({"loading": [0.71]}, index=pd.Index(["A1"], name="item"))
+    assert "A1" in style_table(df).to_html()
