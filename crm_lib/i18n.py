@@ -522,6 +522,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "n_deals": {"en": "Open deals", "zh": "未结商机数"},
     "reject": {"en": "Significant after correction", "zh": "校正后显著"},
     "rate_rest": {"en": "Rate of the other groups", "zh": "其余组比例"},
+    "entered": {"en": "Entered", "zh": "进入数"},
+    "mean_days_left": {"en": "Mean days (deals that left)", "zh": "平均天数（已离开的商机）"},
     "stage_time": {"en": "Time to the next stage", "zh": "到下一阶段的时间"},
     "title_stage_times": {
         "en": "Time between stages (box: quartiles; whiskers: 5th-95th percentile)",

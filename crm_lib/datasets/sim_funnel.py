@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 from crm_lib.contract import schemas
 from crm_lib.contract.tables_funnel import LEAD_SOURCES, LOSS_REASONS, PIPELINE_STAGES
@@ -363,6 +363,15 @@ def pipeline_truth(
         "rep_shares": dict(zip(rep_ids.tolist(), np.asarray(rep_shares).tolist(), strict=True)),
         "win_rate": float((mix * grid).sum()),
         "stage_mean_days": dict(zip(PIPELINE_STAGES, p.stage_mean_days, strict=True)),
+        "stage_median_days": dict(
+            zip(
+                PIPELINE_STAGES,
+                stats.gamma.median(
+                    p.stage_shape, scale=np.asarray(p.stage_mean_days) / p.stage_shape
+                ).tolist(),
+                strict=True,
+            )
+        ),
         "cycle_median_days": float(np.median(cycle)),
         "cycle_mean_days": float(cycle.mean()),
         "loss_reason_shares": dict(zip(LOSS_REASONS, reason_share.tolist(), strict=True)),

@@ -437,3 +437,55 @@ def pipeline_velocity(
             "velocity_per_day": [n_open * mean_amount * win / cycle],
         }
     )
+
+
+def stage_durations(
+    stages: pd.DataFrame,
+    opportunities: pd.DataFrame,
+    *,
+    order: Sequence[str] | None = None,
+    as_of: pd.Timestamp | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Days a deal spends in each open stage, deals still in it censored (Kaplan-Meier).
+
+    A deal's time in a stage runs from its first entry into the stage to its next entry
+    into another stage (or its close); a deal still in the stage at ``as_of`` is censored
+    there.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stage, entered, left, median_days, ci_low, ci_high, mean_days_left`` (the
+        plain mean over the deals that left, which understates long stays).
+    """
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    order = list(order) if order is not None else stage_order(stages)
+    as_of = as_of if as_of is not None else _default_as_of(opportunities)
+    h = stages.sort_values(["opportunity_id", "entered_at"], kind="stable")
+    h = h.drop_duplicates(["opportunity_id", "stage"])
+    nxt = h.groupby("opportunity_id")["entered_at"].shift(-1)
+    opp = opportunities.set_index("opportunity_id")
+    closed = h["opportunity_id"].map(opp["is_closed"]).fillna(False).astype(bool)
+    close_at = h["opportunity_id"].map(opp["close_at"])
+    end = nxt.where(nxt.notna(), close_at.where(closed, as_of))
+    left = nxt.notna() | closed
+    days = ((end - h["entered_at"]) / _DAY).to_numpy(dtype=float)
+    rows = []
+    for s in order:
+        m = (h["stage"] == s).to_numpy() & np.isfinite(days)
+        d, e = np.maximum(days[m], 1e-6), left.to_numpy()[m]
+        if not m.any():
+            rows.append((s, 0, 0, np.nan, np.nan, np.nan, np.nan))
+            continue
+        sf = SurvfuncRight(d, e.astype(float))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lo, hi = sf.quantile_ci(0.5, alpha=alpha, method="cloglog")
+        mean_left = float(d[e].mean()) if e.any() else np.nan
+        rows.append((s, int(m.sum()), int(e.sum()), sf.quantile(0.5), lo, hi, mean_left))
+    cols = ["stage", "entered", "left", "median_days", "ci_low", "ci_high", "mean_days_left"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+__all__.append("stage_durations")

@@ -159,3 +159,16 @@ def test_world_pipeline_truth_and_tables():
     reasons = pl.loss_reasons(o)
     assert set(reasons["loss_reason"]) <= set(truth["loss_reason_shares"])
     assert w.marketing_spend["amount"].ge(0).all()
+
+
+def test_time_in_stage_recovers_the_simulated_stage_durations():
+    for seed in (0, 1):
+        sim = simulate_pipeline(
+            np.random.default_rng(seed), n_leads=4000, start=START, weeks=40, truth_draws=1000
+        )
+        t = pl.stage_durations(sim["opportunity_stages"], sim["opportunities"]).set_index("stage")
+        truth = pd.Series(sim["truth"]["stage_median_days"])  # gamma(2, mean / 2) medians
+        se = (t["ci_high"] - t["ci_low"]) / (2 * stats.norm.ppf(0.975))
+        z = (t["median_days"] - truth.reindex(t.index)) / se
+        assert (z.abs() < 3).all(), z  # measured |z| at most 1.9
+        assert (t["left"] < t["entered"]).all()  # deals still in a stage are censored
