@@ -79,15 +79,16 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
 # lifetimes 0.11.3, the incumbent the suite times crm_lib against, lives in its own
-# benchmark-only venv (never a dependency of crm_lib), reused while its pins are unchanged.
+# benchmark-only venv (never a dependency of crm_lib), reused while its pins are unchanged;
+# so does mlxtend 0.25.0, the incumbent of the basket-rules benchmark (bench_baskets.py).
 BENCH_VENV  := .bench-venv
-BENCH_REQS  := benchmarks/requirements-lifetimes.txt
+BENCH_REQS  := benchmarks/requirements-lifetimes.txt benchmarks/requirements-mlxtend.txt benchmarks/requirements-attribution.txt
 BENCH_STAMP := $(BENCH_VENV)/.deps-$(shell cat $(BENCH_REQS) 2>/dev/null | sha256sum | cut -c1-16)
 $(BENCH_STAMP): $(BENCH_REQS)
-	@echo ">> bootstrapping $(BENCH_VENV) (benchmark only: lifetimes 0.11.3)"
+	@echo ">> bootstrapping $(BENCH_VENV) (benchmark only: lifetimes 0.11.3, mlxtend 0.25.0, channelattribution 2.2.5)"
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	@rm -f $(BENCH_VENV)/.deps-*
-	$(BENCH_VENV)/bin/python -m pip install --quiet -r $(BENCH_REQS)
+	$(BENCH_VENV)/bin/python -m pip install --quiet $(addprefix -r ,$(BENCH_REQS))
 	@touch $@
 
 bench: $(STAMP) $(BENCH_STAMP) ## Benchmarks vs lifetimes/pandas (BENCH_FULL=1: +100M lines; BENCH_QUICK=1: smoke)

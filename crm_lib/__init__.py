@@ -27,6 +27,7 @@ _PACKAGES = {
     "value",
     "experiments",
     "survey",
+    "churn",
     "reporting",
     "datasets",
     "i18n",

@@ -48,7 +48,7 @@ def test_inspect_lists_tables_and_says_what_is_missing(tmp_path, capsys):
     assert cli.main(["data", "inspect", str(out)]) == 0
     text = capsys.readouterr().out
     assert "ground truth: yes" in text and "60 rows" in text
-    n = len(schemas.SCHEMAS)  # later studies add optional tables
+    n = len(schemas.SCHEMAS)  # later studies add contract tables
     assert (
         "events" in text and "missing" in text and f"{n - 1} of {n} contract tables found" in text
     )

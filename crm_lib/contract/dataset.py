@@ -51,6 +51,7 @@ CONFIGURABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("region", "acquisition_channel", "gender"),
     "transactions": ("category", "channel"),
     "events": ("channel",),
+    "subscriptions": ("plan",),
 }
 
 _KEYS = ("name", "description", "timezone", "currency", "vocabularies", "instrument", "simulated")

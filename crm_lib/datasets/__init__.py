@@ -18,6 +18,7 @@ from crm_lib.datasets.storage import (
     save_world,
     world_fingerprint,
 )
+from crm_lib.datasets.telco import TelcoNotFoundError, load_telco_churn
 from crm_lib.datasets.world import (
     SIMULATED_CONFIG,
     SIZES,
@@ -37,6 +38,7 @@ __all__ = [
     "LargeWorldResult",
     "MissingTableError",
     "SIMULATED_CONFIG",
+    "TelcoNotFoundError",
     "World",
     "WorldParams",
     "describe_folder",
@@ -44,6 +46,7 @@ __all__ = [
     "load_bfi",
     "load_cdnow",
     "load_dataset",
+    "load_telco_churn",
     "load_world",
     "save_world",
     "simulate",

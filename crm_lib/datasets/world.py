@@ -77,6 +77,7 @@ SIMULATED_CONFIG = DatasetConfig(
             "channel": tuple(schemas.SALES_CHANNELS),
         },
         "events": {"channel": tuple(schemas.MARKETING_CHANNELS)},
+        "touchpoints": {"channel": tuple(schemas.MARKETING_CHANNELS)},
     },
     simulated=True,
 )
@@ -852,9 +853,21 @@ def simulate(
     # adding one never changes the tables above, another study's, or the dirt (stream 1).
     # Each writes its tables to ``world.extra`` and its truth to ``world.truth.studies`` /
     # ``world.truth.frames``.
+    from crm_lib.datasets.sim_churn import add_churn
+
+    add_churn(world, np.random.default_rng([seed, 16]))  # subscriptions (notebook 06)
+
     from crm_lib.datasets.sim_funnel import add_funnel
 
     add_funnel(world, np.random.default_rng([seed, 17]))
+
+    from crm_lib.datasets.sim_attribution import add_attribution
+
+    add_attribution(world, np.random.default_rng([seed, 18]))
+
+    from crm_lib.datasets.sim_personalization import add_personalization
+
+    add_personalization(world, np.random.default_rng([seed, 19]))
 
     if dirty:
         from crm_lib.datasets.dirt import make_raw_exports

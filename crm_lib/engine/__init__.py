@@ -48,21 +48,36 @@ from crm_lib.engine.backends import (
     stop_spark,
     table,
 )
+from crm_lib.engine.baskets import basket_pair_counts
+from crm_lib.engine.churn import (
+    CHURN_FEATURES,
+    churn_features,
+    cohort_matrix,
+    inter_purchase_days,
+)
+from crm_lib.engine.journeys import PATH_SEPARATOR, journey_touches
 
 __all__ = [
+    "CHURN_FEATURES",
     "ENGINES",
+    "PATH_SEPARATOR",
     "arm_moments",
+    "basket_pair_counts",
     "cohort_counts",
     "connect",
     "customer_aggregates",
     "default_engine",
     "funnel_counts",
     "is_engine",
+    "journey_touches",
     "kpi_aggregates",
     "missing_order_ids_error",
     "rfm_scores",
     "stop_spark",
     "table",
+    "churn_features",
+    "cohort_matrix",
+    "inter_purchase_days",
 ]
 
 

@@ -7,8 +7,9 @@ reader sees raw TeX. :func:`markdown_to_mathml` replaces each formula by MathML 
 
 The delimiters follow Jupyter's: ``$$...$$`` is a display formula; ``$...$`` is inline
 when the first ``$`` is not preceded by a letter, digit or backslash and the text inside
-neither starts nor ends with a blank, so prices such as ``$5 and $10`` stay text; an
-escaped ``\\$`` is a dollar sign. Code spans and fenced code are left alone.
+neither starts nor ends with a blank (it may run over a line break, not over a blank line),
+so prices such as ``$5 and $10`` stay text; an escaped ``\\$`` is a dollar sign. Code
+spans and fenced code are left alone.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ __all__ = ["markdown_to_mathml", "protect_math", "restore_math", "tex_to_mathml"
 _CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
 _MATH = re.compile(
     r"\$\$(?P<display>.+?)\$\$"
-    r"|(?<![\\$\w])\$(?!\s)(?P<inline>[^$\n]+?)(?<![\s\\])\$(?!\w)",
+    r"|(?<![\\$\w])\$(?!\s)(?P<inline>(?:[^$\n]|\n(?![ \t]*\n))+?)(?<![\s\\])\$(?!\w)",
     re.S,
 )
 

@@ -249,15 +249,24 @@ def _run_chain(
     runs: Sequence[ResolvedRun], indices: Sequence[int], ctx: _BatchContext, total: int
 ) -> tuple[str, Any]:
     """Worker: execute one chain; ``("done", [(index, RunResult), ...])`` or an interruption."""
+    global _WORKER_BUSY
     out = []
     try:
         for i in indices:
-            out.append((i, _run_safely(runs[i], ctx, f"[{i + 1}/{total}]")))
-    except SystemExit:  # terminated by the batch process: leave (the kernel was shut down)
-        raise
+            _WORKER_BUSY = True
+            try:
+                out.append((i, _run_safely(runs[i], ctx, f"[{i + 1}/{total}]")))
+            finally:
+                _WORKER_BUSY = False
+    except SystemExit as exc:  # terminated by the batch process; the kernel was shut down
+        os._exit(exc.code if isinstance(exc.code, int) else 143)
     except BaseException as exc:  # Ctrl-C reached this worker
         return "interrupted", _why_stopped(exc)
     return "done", out
+
+
+#: True while a worker executes a notebook: a SIGTERM then shuts its kernel down first.
+_WORKER_BUSY = False
 
 
 def _worker_init(records: Any) -> None:
@@ -266,14 +275,18 @@ def _worker_init(records: Any) -> None:
     Its log records go to the batch process through ``records`` (a queue), which hands
     them to its own loggers: the lines of every worker reach the same place, configured
     once, as if the runs were executed there. A SIGTERM (sent when the batch is
-    interrupted) raises SystemExit, so the kernel of the notebook the worker is running is
-    shut down on the way out.
+    interrupted) raises SystemExit while a notebook runs, so its kernel is shut down on the
+    way out, and then ends the worker at once (``os._exit``).
     """
     import logging.handlers
     import signal
 
     def stop(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
+        if _WORKER_BUSY:  # unwind through papermill, which shuts the kernel down
+            raise SystemExit(128 + signum)
+        # idle: leave at once. Exiting normally would run the finalizers of queues and
+        # locks this process inherited in whatever state the batch process held them.
+        os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
     manager = logging.Logger.manager
@@ -283,6 +296,34 @@ def _worker_init(records: Any) -> None:
                 logger.removeHandler(handler)
             logger.propagate = True
     logging.getLogger().addHandler(logging.handlers.QueueHandler(records))
+
+
+def _terminate(pool: Any, grace: float = 20.0) -> None:
+    """Stop the workers: SIGTERM (each shuts its kernel down), SIGKILL after ``grace`` s.
+
+    ``Pool.terminate`` waits for every worker to exit; a worker stuck on a lock it
+    inherited when it was forked would make it wait forever, so a watchdog kills what is
+    left after the grace period.
+    """
+    import signal
+    import threading
+
+    workers = [p for p in getattr(pool, "_pool", []) if p.pid is not None]
+
+    def kill_stragglers() -> None:
+        for proc in workers:
+            if proc.exitcode is None:
+                with contextlib.suppress(OSError):
+                    os.kill(proc.pid, signal.SIGKILL)
+
+    watchdog = threading.Timer(grace, kill_stragglers)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        pool.terminate()
+        pool.join()
+    finally:
+        watchdog.cancel()
 
 
 def _forward_records(records: Any) -> None:
@@ -342,8 +383,7 @@ def _run_parallel(
             pool.close()
             pool.join()
         except BaseException:
-            pool.terminate()
-            pool.join()
+            _terminate(pool)
             raise
         finally:
             records.put(None)
@@ -393,6 +433,12 @@ def render_html(
             cell.outputs = [
                 o for o in cell.get("outputs", []) if METRIC_MIME not in o.get("data", {})
             ]
+            for output in cell.outputs:  # Markdown a notebook displays: its formulas too
+                text = output.get("data", {}).get("text/markdown")
+                if isinstance(text, list):
+                    text = "".join(text)
+                if isinstance(text, str):
+                    output["data"]["text/markdown"] = protect_math(text, formulas)
     resources = {
         "metadata": {"name": Path(path).stem, "path": str(source_dir or Path(path).parent)}
     }

@@ -524,3 +524,13 @@ def test_erasure_finds_a_recorded_simulated_key_and_refuses_a_wrong_key(
     removed = privacy.erase_customer("C1", warehouse=db, beside=False)  # no key passed
     counts = dict(zip(removed["table"], removed["rows_removed"], strict=True))
     assert counts["customers_clean"] == 1 and counts["customers"] == 1
+
+
+def test_digits_of_a_decimal_number_are_not_a_phone_number():
+    # a probability written with many digits: '18312345678' after '0.' is no mobile number
+    from crm_lib.intake.privacy import scan_for_pii
+
+    assert len(scan_for_pii("churn_probability,0.18312345678\n")) == 0
+    assert len(scan_for_pii("p=-0.18312345678 and 2.18312345678")) == 0
+    assert len(scan_for_pii("call 13812345678.")) == 1  # a number at the end of a sentence
+    assert len(scan_for_pii("Tel.13812345678")) == 1

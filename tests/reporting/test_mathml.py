@@ -52,3 +52,19 @@ def test_the_report_page_is_offline_and_has_no_record_echo(tmp_path):
     assert "$" not in re.sub(r"<[^>]+>", "", html.split("<body")[1])  # no raw TeX left
     assert not re.search(r"<script[^>]+src=", html)  # nothing loaded from the network
     assert "n = 5" not in html and "shown" in html  # records are in metrics.json only
+
+
+def test_inline_math_may_run_over_a_line_break_but_not_a_paragraph():
+    assert "<math" in markdown_to_mathml("churn $= 1 -\nP(\\text{alive})$ here")
+    assert "<math" not in markdown_to_mathml("costs $5\n\nand 10$ later")
+
+
+def test_formulas_in_displayed_markdown_outputs_are_typeset(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(Markdown(...))")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": "$P(\\text{conv}) = 0.70$"})
+    ]
+    nb.cells = [cell]
+    html = render_html(nb, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<math" in html and "\\text{conv}" not in html
