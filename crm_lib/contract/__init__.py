@@ -12,5 +12,6 @@ It imports nothing else of crm_lib.
 from crm_lib.contract import (
     tables_attribution,  # noqa: F401  (registers touchpoints)
     tables_churn,  # noqa: F401  (registers the churn study's tables)
+    tables_funnel,  # noqa: F401  (registers the funnel study's tables)
     tables_personalization,  # noqa: F401  (registers the personalization tables)
 )

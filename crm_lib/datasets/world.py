@@ -857,6 +857,10 @@ def simulate(
 
     add_churn(world, np.random.default_rng([seed, 16]))  # subscriptions (notebook 06)
 
+    from crm_lib.datasets.sim_funnel import add_funnel
+
+    add_funnel(world, np.random.default_rng([seed, 17]))
+
     from crm_lib.datasets.sim_attribution import add_attribution
 
     add_attribution(world, np.random.default_rng([seed, 18]))
