@@ -91,12 +91,19 @@ def add_attribution(world, rng: np.random.Generator, params: AttributionParams |
     first_at = customers["customer_id"].map(first)
     buyer = first_at.notna().to_numpy()
     pi = float(buyer.mean())
+    # The probabilities baseline + sum of effects must lie in [0, 1] for every exposure set.
+    # A world whose buyer share leaves no room for the effects (a tiny world, where it is far
+    # from the usual share) gets its effects scaled down alike: the order and the ratios of
+    # the channels stay, and the truth records the effects used.
+    room = [1.0]
+    if float(q @ beta) > 0:
+        room.append(pi / float(q @ beta))
+    if float(beta.sum() - q @ beta) > 0:
+        room.append((1 - pi) / float(beta.sum() - q @ beta))
+    scale = min(room)
+    if scale < 1:
+        beta = beta * scale * (1 - 1e-9)
     base = pi - float(q @ beta)
-    if base < 0 or base + beta.sum() > 1:
-        raise ValueError(
-            f"buyer share {pi:.3f} is too low for the channel effects (baseline {base:.3f}); "
-            "lower AttributionParams.effect"
-        )
     # all 2^k exposure sets: bit c of the index = exposed to channel c
     sets = (np.arange(2**k)[:, None] >> np.arange(k)) & 1
     p_set = np.prod(np.where(sets == 1, q, 1 - q), axis=1)
@@ -146,6 +153,8 @@ def add_attribution(world, rng: np.random.Generator, params: AttributionParams |
     order = [p.channels[i] for i in np.argsort(-incremental, kind="stable")]
     world.truth.studies["attribution"] = {
         **p.to_dict(),
+        "effect": beta.tolist(),  # the effects used (scaled down only in a tiny world)
+        "effect_scale": min(scale, 1.0),
         "conversion": "first purchase (first positive order line in transactions)",
         "baseline": base,
         "buyer_share": pi,

@@ -204,3 +204,14 @@ def test_fixed_width_ids():
 def test_unknown_size_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown world size 'huge'"):
         simulate("huge")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_tiny_worlds_simulate_whatever_their_buyer_share(seed):
+    """A 60-customer world's buyer share is far from the usual one; every study's tables
+    must still be drawn (the attribution effects are scaled to fit, their order kept)."""
+    world = simulate(60, seed=seed, dirty=False)
+    truth = world.truth.studies["attribution"]
+    effects = truth["effect"]
+    assert effects == sorted(effects, reverse=True) and truth["effect_scale"] <= 1
+    assert 0 <= truth["baseline"] and truth["baseline"] + sum(effects) <= 1
