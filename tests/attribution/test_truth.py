@@ -105,12 +105,18 @@ def test_the_six_first_tables_are_unchanged(small_world, monkeypatch):
     assert len(small_world.touchpoints) > 0
 
 
-def test_the_generator_refuses_a_too_small_buyer_share(big_world):
+def test_a_buyer_share_too_small_for_the_effects_scales_them_down(big_world):
+    """With few buyers the planted effects would need a negative baseline: they are scaled
+    down alike (order and ratios kept) and the truth records what was used."""
     w = SimpleNamespace(**vars(big_world))
     w.transactions = big_world.transactions.head(100)
     w.extra, w.truth = {}, SimpleNamespace(studies={}, frames={})
-    with pytest.raises(ValueError, match="too low for the channel effects"):
-        add_attribution(w, np.random.default_rng(0))
+    add_attribution(w, np.random.default_rng(0))
+    truth = w.truth.studies["attribution"]
+    planted = np.asarray(AttributionParams().effect)
+    used = np.asarray(truth["effect"])
+    assert truth["effect_scale"] < 1 and truth["baseline"] >= 0
+    np.testing.assert_allclose(used / used[0], planted / planted[0], rtol=1e-12)
 
 
 def test_the_small_world_too(small_world):
