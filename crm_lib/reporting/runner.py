@@ -768,7 +768,7 @@ def _execute(run: ResolvedRun, ipynb: Path, parameters: dict[str, Any], ctx: _Ba
             log_output=False,
             cwd=str(run.spec.notebook.parent),
             execution_timeout=ctx.cell_timeout,
-            **_kernel_options(),
+            **_run_kernel_options(),
         )
 
 
@@ -847,7 +847,7 @@ def _kernel_environment() -> Iterator[None]:
 
 @functools.cache
 def _kernel_options() -> dict[str, Any]:
-    """Quiet kernels; encrypted kernel traffic when possible (ipykernel warns otherwise)."""
+    """Quiet kernels on Unix sockets; encrypted traffic when possible (ipykernel warns otherwise)."""
     import zmq
     from jupyter_client.manager import KernelManager
     from traitlets.config import Config
@@ -855,8 +855,28 @@ def _kernel_options() -> dict[str, Any]:
     # the kernel's own log lines (shutdown chatter) would only clutter cron logs; errors
     # of the notebook are in the executed notebook
     options: dict[str, Any] = {"extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]}
+    # Kernels talk over Unix sockets named after their own id: runs started at the same
+    # moment by parallel workers cannot pick the same TCP port ("Address already in use",
+    # the kernel dies before replying), and no traffic goes over the network at all.
+    manager: dict[str, Any] = {"transport": "ipc" if os.name == "posix" else "tcp"}
     if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve"):
-        options["config"] = Config({"KernelManager": {"transport_encryption": "auto"}})
+        manager["transport_encryption"] = "auto"
+    options["config"] = Config({"KernelManager": manager})
+    return options
+
+
+def _run_kernel_options() -> dict[str, Any]:
+    """:func:`_kernel_options` with sockets of this run's own: a fresh path prefix, so two
+    kernels started at the same moment (parallel workers, same folder) never share one."""
+    import tempfile
+    import uuid
+
+    options = dict(_kernel_options())
+    config = copy.deepcopy(options["config"])
+    if config.KernelManager.get("transport") == "ipc":
+        # short: a Unix socket path is limited to about 100 bytes
+        config.KernelManager.ip = str(Path(tempfile.gettempdir()) / f"crmk-{uuid.uuid4().hex[:12]}")
+    options["config"] = config
     return options
 
 

@@ -139,3 +139,13 @@ def test_failing_runs_keep_their_own_error_in_parallel(tmp_path, monkeypatch):
     result = run_batch(batch, run_id="p", quiet=True, jobs=2)
     failing, study = result.runs
     assert "the data is inconsistent" in failing.error and study.ok
+
+
+def test_kernels_of_parallel_runs_get_their_own_sockets():
+    """Two runs starting at once once picked the same TCP port ("Address already in use",
+    the kernel died): each run now has its own Unix-socket prefix."""
+    from crm_lib.reporting.runner import _run_kernel_options
+
+    a, b = (_run_kernel_options()["config"].KernelManager for _ in range(2))
+    assert a.transport == b.transport == "ipc"
+    assert a.ip != b.ip and len(a.ip) < 100
