@@ -180,6 +180,11 @@ def metric_intervals(
     """ROC AUC, PR AUC (average precision), Brier score, ECE and top-decile lift, each with
     a percentile bootstrap interval (customers resampled with replacement).
 
+    The ECE has no interval (``NaN``): it sums absolute gaps per bin, so every resample's
+    ECE is pushed up by the noise in its bins, and the percentile interval of a
+    well-calibrated model lies above its own estimate (0.014-0.036 around 0.013 on the
+    small world). The reliability curve shows the calibration with its spread instead.
+
     Returns
     -------
     pandas.DataFrame
@@ -197,8 +202,8 @@ def metric_intervals(
         {
             "metric": list(est),
             "estimate": list(est.values()),
-            "ci_low": [b[m].quantile(alpha / 2) for m in est],
-            "ci_high": [b[m].quantile(1 - alpha / 2) for m in est],
+            "ci_low": [np.nan if m == "ece" else b[m].quantile(alpha / 2) for m in est],
+            "ci_high": [np.nan if m == "ece" else b[m].quantile(1 - alpha / 2) for m in est],
         }
     )
 
