@@ -301,14 +301,7 @@ def _export_spss(args: argparse.Namespace) -> int:
     try:
         ds = load_dataset(args.data_dir)
         ds.require("survey_responses", study="the SPSS export")
-        if args.instrument in survey.SHIPPED_INSTRUMENTS:
-            inst = survey.shipped_instrument(args.instrument)
-        elif args.instrument:
-            inst = survey.load_instrument(args.instrument)
-        elif ds.config is not None and ds.config.instrument and "folder" in ds.meta:
-            inst = survey.load_instrument(Path(ds.meta["folder"]) / ds.config.instrument)
-        else:
-            inst = survey.simulated_world_instrument()
+        inst = survey.instrument_for(ds, args.instrument)
         path = write_spss(ds.survey_responses, args.out, inst, language=args.language)
     except (OSError, ValueError, LookupError) as exc:
         print(f"crm export spss: {exc}", file=sys.stderr)

