@@ -19,6 +19,7 @@ import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -319,3 +320,35 @@ def describe_folder(folder: str | Path) -> pd.DataFrame:
         kind = f"dataset {read_config(folder).name!r}"
     out.attrs.update(kind=kind, truth=(folder / "truth").is_dir())
     return out
+
+
+def simulated_exports(
+    data_dir: str | Path = "", *, size: str | int = "small", seed: int = 1
+) -> tuple[World, Any]:
+    """The simulated world and its raw exports, as the collection and cleaning studies read them.
+
+    With ``data_dir`` (a folder written by ``crm data build``) the export files of its
+    ``exports/`` folder; without, the world is simulated and its exports are written to a
+    temporary folder, so the same ingest path runs.
+
+    Returns
+    -------
+    world : World
+    sources : crm_lib.intake.pipeline.ExportSources
+        ``customers`` and ``transactions`` files, the world's fingerprint and description,
+        ``own=False``.
+    """
+    import tempfile
+
+    from crm_lib.datasets.dirt import write_raw_exports
+    from crm_lib.intake.pipeline import ExportSources
+
+    world = get_world(data_dir, size=size, seed=seed)
+    if data_dir:
+        exports = {p.stem: p for p in sorted((Path(data_dir) / "exports").glob("*.csv"))}
+    else:
+        exports = write_raw_exports(
+            world.raw, Path(tempfile.mkdtemp(prefix="crm_exports_")) / "exports"
+        )
+    files = {"customers": exports["customers_export"], "transactions": exports["orders_export"]}
+    return world, ExportSources(files, world_fingerprint(world), repr(world), own=False)
