@@ -45,12 +45,13 @@ __all__ = [
 DATASET_FILE = "dataset.yml"
 
 #: Categorical columns whose allowed values a dataset declares (table -> columns). Other
-#: categorical columns (``events.event_type``, ``survey_responses.status``) carry meaning
-#: the code relies on and keep the contract's fixed values.
+#: categorical columns (``survey_responses.status``) carry meaning the code relies on and
+#: keep the contract's fixed values. ``events.event_type`` lists the funnel stages in
+#: order (notebook 07 follows that order: :func:`crm_lib.funnel.stages_for`).
 CONFIGURABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("region", "acquisition_channel", "gender"),
     "transactions": ("category", "channel"),
-    "events": ("channel",),
+    "events": ("channel", "event_type"),
     "subscriptions": ("plan",),
 }
 

@@ -61,7 +61,7 @@ from crm_lib.funnel.scoring import (
     open_deals,
     pipeline_backtest,
 )
-from crm_lib.funnel.web import funnel_by_group, funnel_table, stage_times
+from crm_lib.funnel.web import funnel_by_group, funnel_table, stage_times, stages_for
 
 __all__ = [
     "KPI_DEFINITIONS",
@@ -99,6 +99,7 @@ __all__ = [
     "stage_durations",
     "stage_order",
     "stage_times",
+    "stages_for",
     "weekly_series",
     "wilson",
     "win_rates",

@@ -15,9 +15,55 @@ from scipy import stats
 
 from crm_lib.funnel.pipeline import wilson
 
-__all__ = ["funnel_by_group", "funnel_table", "stage_times"]
+__all__ = ["funnel_by_group", "funnel_table", "stage_times", "stages_for"]
 
 DEFAULT_STAGES = ("visit", "signup", "cart", "purchase")
+
+
+def stages_for(dataset, stages: str | Sequence[str] = "") -> list[str]:
+    """The ordered funnel stages of a study: given, else the dataset's own, else the contract's.
+
+    Parameters
+    ----------
+    dataset : Dataset or World
+        Its ``dataset.yml`` may declare the event types of ``events`` in funnel order
+        (``vocabularies: {events: {event_type: [view, basket, checkout, order]}}``).
+    stages : str or sequence of str
+        The stages asked for (a comma-separated string, as a notebook parameter gives
+        them); empty: the dataset's declared order, else :data:`DEFAULT_STAGES`
+        (the contract's ``visit, signup, cart, purchase``).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        When a stage asked for is not an event type the dataset declares (the message
+        names the stage and the declared ones), or a stage is repeated.
+    """
+    asked = [s.strip() for s in stages.split(",")] if isinstance(stages, str) else list(stages)
+    asked = [s for s in asked if s]
+    config = getattr(dataset, "config", None)
+    declared = None
+    if config is not None:
+        declared = (config.vocabularies.get("events") or {}).get("event_type")
+    declared = list(declared) if declared else None
+    if not asked:
+        return declared or list(DEFAULT_STAGES)
+    repeated = sorted({s for s in asked if asked.count(s) > 1})
+    if repeated:
+        raise ValueError(f"funnel stage {repeated[0]!r} is listed twice in {','.join(asked)!r}")
+    known = declared or list(DEFAULT_STAGES)
+    unknown = [s for s in asked if s not in known]
+    if unknown:
+        raise ValueError(
+            f"funnel stage {unknown[0]!r} is not an event type of this dataset "
+            f"(event types: {', '.join(known)}); declare yours in dataset.yml under "
+            "vocabularies: events: event_type"
+        )
+    return asked
 
 
 def funnel_table(

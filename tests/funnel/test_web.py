@@ -94,3 +94,47 @@ def test_a_parquet_log_gives_the_same_funnel(world, tmp_path):
         web.funnel_table(str(path))["units"].tolist()
         == web.funnel_table(world.events)["units"].tolist()
     )
+
+
+def _with_events_vocabulary(world, stages):
+    from dataclasses import replace
+
+    from crm_lib.contract.dataset import DatasetConfig
+
+    config = DatasetConfig(name="a shop", vocabularies={"events": {"event_type": tuple(stages)}})
+    return replace(world, config=config)
+
+
+def test_stages_come_from_the_parameter_then_the_dataset_then_the_contract(world):
+    assert web.stages_for(world) == ["visit", "signup", "cart", "purchase"]
+    assert web.stages_for(world, " visit , purchase ") == ["visit", "purchase"]
+    own = _with_events_vocabulary(world, ["view", "basket", "order"])
+    assert web.stages_for(own) == ["view", "basket", "order"]  # the declared order
+    assert web.stages_for(own, ["order", "view"]) == ["order", "view"]
+    with pytest.raises(ValueError, match=r"'cart' is not an event type .*view, basket, order"):
+        web.stages_for(own, "view,cart")
+    with pytest.raises(ValueError, match="'visit' is listed twice"):
+        web.stages_for(world, "visit,signup,visit")
+
+
+def test_a_dataset_with_its_own_event_types_validates_and_runs_the_funnel(world):
+    """A shop logging view/basket/order: its declared vocabulary replaces the contract's
+    four stages, values outside it are refused, and the funnel counts follow its order."""
+    from crm_lib.contract import schemas
+
+    rename = {"visit": "view", "signup": "view", "cart": "basket", "purchase": "order"}
+    events = world.events.assign(event_type=world.events["event_type"].map(rename))
+    vocab = {"event_type": ("view", "basket", "order")}
+    schemas.validate(events, "events", vocabulary=vocab)
+    with pytest.raises(Exception, match="event_type"):
+        schemas.validate(events, "events")  # the contract's own four stages
+    bad = events.copy()
+    bad.loc[bad.index[0], "event_type"] = "teleport"
+    with pytest.raises(Exception, match="teleport"):
+        schemas.validate(bad, "events", vocabulary=vocab)
+    own = _with_events_vocabulary(world, vocab["event_type"])
+    table = web.funnel_table(events, stages=web.stages_for(own))
+    # expected counts straight from the renamed log: distinct visitors per stage
+    expected = events.groupby("event_type")["visitor_id"].nunique()
+    assert table["stage"].tolist() == ["view", "basket", "order"]
+    assert table["units"].tolist() == [expected[s] for s in ["view", "basket", "order"]]
