@@ -172,7 +172,7 @@ def kpi_table(
     net.index.names = ["cid", "period"]
     per = per.merge(net.rename("net").reset_index(), on=["cid", "period"], how="left")
     first = per.groupby("cid")["period"].min()
-    new = first.value_counts()
+    new = first.value_counts().reindex(periods, fill_value=0)  # a period may have none
     add("new_customers", new, num=new)
     prev_of = dict(zip(periods[1:], periods[:-1], strict=True))
     active = per.groupby("period")["cid"].apply(set)
@@ -200,7 +200,7 @@ def kpi_table(
             .sum()
         )
         add("marketing_spend", sp)
-        new_f = new.reindex(periods).astype(float)
+        new_f = new.astype(float)
         add("cac", sp.reindex(periods) / new_f.where(new_f > 0), num=sp, den=new_f)
     if leads is not None and opportunities is not None:
         won = set(opportunities.loc[opportunities["is_won"], "opportunity_id"])

@@ -70,7 +70,7 @@ EXPECTED = {
     "revenue": [35.0, 10.0, 90.0],
     "orders": [2, 2, 2],
     "active_customers": [2, 1, 2],
-    "new_customers": [2, np.nan, 1],
+    "new_customers": [2, 0, 1],  # February: x again, nobody new (CAC undefined, not 0)
     "retention_rate": [np.nan, 0.5, 0.0],
     "churn_rate": [np.nan, 0.5, 1.0],
     "repurchase_rate": [0.0, 1.0, 0.0],
