@@ -39,7 +39,7 @@ Mapping files (YAML)
       category: {source: Category, type: label, labels: {Beauty: beauty}}
       marketing_consent: {source: Opt-in, type: boolean, true: [Y], false: [N]}
       name: {source: [First Name, Last Name], join: " "}
-      line_no: {type: row_number, group_by: Order No}
+      line_no: {type: row_number, group_by: Order No}   # or a list: [Customer, Day]
       # or, from a unit price: amount: {compute: "Unit price * Qty - `Line discount`"}
     constants: {currency: CNY}
 
@@ -1197,9 +1197,14 @@ def _sources(rule: dict) -> list[str]:
         return list(rule["_columns"])
     src = rule.get("source")
     out = [] if src is None else [src] if isinstance(src, str) else list(src)
-    if rule.get("group_by"):
-        out.append(rule["group_by"])
+    out += _group_by(rule)
     return [str(s) for s in out]
+
+
+def _group_by(rule: dict) -> list[str]:
+    """The columns a ``row_number`` counts within: one name or a list of names."""
+    g = rule.get("group_by")
+    return [] if not g else [str(g)] if isinstance(g, str) else [str(c) for c in g]
 
 
 # ---------------------------------------------------------- computed columns
@@ -1470,7 +1475,7 @@ def _parse(col: str, rule: dict, text: pd.Series, raw: pd.DataFrame, problems: l
             out = out.str.strip()
         return out
     if kind == "row_number":
-        return raw.groupby(rule["group_by"], sort=False).cumcount().add(1).astype("Int64")
+        return raw.groupby(_group_by(rule), sort=False).cumcount().add(1).astype("Int64")
     if kind in {"number", "integer"}:
         out = _parse_number(text, rule)
         bad = out.isna() & ~blank
@@ -1601,7 +1606,7 @@ def _parse_compute(col: str, rule: dict, raw: pd.DataFrame, problems: list) -> p
 def _source_text(rule: dict, raw: pd.DataFrame) -> pd.Series:
     if "compute" in rule:  # read operand by operand in _parse_compute
         return pd.Series("", index=raw.index, dtype=object)
-    srcs = [s for s in _sources(rule) if s != rule.get("group_by")]
+    srcs = [s for s in _sources(rule) if s not in _group_by(rule)]
     present = [s for s in srcs if s in raw.columns]
     if not present:
         return pd.Series("", index=raw.index, dtype=object)

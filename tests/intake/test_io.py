@@ -193,6 +193,33 @@ def test_shopify_example(tmp_path):
     assert io.load_mapping("shopify_orders").version == "2"  # amounts changed meaning
 
 
+def test_row_numbers_within_several_columns(tmp_path):
+    """One order per customer and day (as CDNOW's log is read): lines numbered within both."""
+    text = (
+        "Customer,Day,SKU,Amount\n"
+        "c1,2024-03-05,A,1\nc1,2024-03-05,B,1\nc2,2024-03-05,A,1\nc1,2024-03-06,C,1\n"
+    )
+    mapping = {
+        "name": "two_keys",
+        "table": "transactions",
+        "columns": {
+            "order_id": {"source": ["Customer", "Day"], "join": "-"},
+            "line_no": {"type": "row_number", "group_by": ["Customer", "Day"]},
+            "customer_id": "Customer",
+            "ordered_at": {"source": "Day", "type": "datetime", "formats": ["%Y-%m-%d"]},
+            "amount": {"source": "Amount", "type": "number"},
+            "product_id": "SKU",
+        },
+        "constants": {"currency": "USD", "quantity": 1, "category": "home", "channel": "web"},
+    }
+    mt = load(write(tmp_path, text), mapping)
+    assert mt.quarantine.empty, mt.quarantine[["rule", "reason"]].to_string()
+    assert mt.data["order_id"].tolist() == [
+        "c1-2024-03-05", "c1-2024-03-05", "c2-2024-03-05", "c1-2024-03-06"
+    ]  # fmt: skip
+    assert mt.data["line_no"].tolist() == [1, 2, 1, 1]
+
+
 def _compute_mapping(expr, **rule):
     columns = {
         "order_id": "Order",
