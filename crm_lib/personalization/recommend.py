@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from statsmodels.stats.proportion import proportion_confint
 
 __all__ = [
     "METHODS",
@@ -273,7 +274,7 @@ def evaluate_recommenders(
         Bootstrap resamples of the evaluated customers (the same resamples for every
         method, so differences between methods are paired).
     alpha : float
-        1 - level of the percentile intervals.
+        1 - level of the intervals.
     next_basket : bool
         Score each customer's first holdout basket only (their *next* basket, the
         next-basket task; default) rather than everything bought in the holdout.
@@ -298,6 +299,15 @@ def evaluate_recommenders(
     metric is the mean over customers who bought before and after the cutoff. Coverage is
     the share of the catalogue that appears in at least one list. Items first sold after
     the cutoff cannot be recommended and count as misses.
+
+    Intervals: the hit rate is a proportion of customers, so it gets the Wilson score
+    interval (Wilson, 1927), which stays honest at 0 or n hits and on few customers;
+    precision and recall get percentile bootstrap intervals over customers, and the
+    differences between methods paired bootstrap intervals (the same resamples for every
+    method). When every resample gives the same value (e.g. no hit at all) the bootstrap
+    has seen no variation and no interval is given (NaN) rather than a zero-width one.
+    Coverage gets none: a resample with repeated customers lists fewer distinct items, so
+    resampled coverage is biased low and its percentile interval can miss the estimate.
     """
     rec = ItemToItemRecommender(
         damping,
@@ -353,23 +363,42 @@ def evaluate_recommenders(
             np.asarray(listed.sum(axis=0)).ravel().astype(bool).mean()
         )
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
+
+    def percentile(draws: np.ndarray) -> tuple[float, float]:
+        # every resample equal (e.g. no hit at all): the bootstrap has seen no variation
+        # and its [x, x] would claim certainty it does not have, so no interval
+        if np.ptp(draws) == 0:
+            return np.nan, np.nan
+        return float(np.percentile(draws, lo)), float(np.percentile(draws, hi))
+
     rows_out = []
     for method in methods:
         for metric in ("hit_rate", "precision", "recall", "coverage"):
             b = per[method][metric]
+            if metric == "hit_rate":  # a proportion of customers: Wilson (1927)
+                hits = round(point[method][metric] * n_cust)
+                ci = proportion_confint(hits, int(n_cust), alpha=alpha, method="wilson")
+            elif metric == "coverage":  # see Notes: no resampling interval
+                ci = (np.nan, np.nan)
+            else:
+                ci = percentile(b)
             row = {
                 "method": method,
                 "metric": metric,
                 "value": point[method][metric],
-                "ci_low": float(np.percentile(b, lo)),
-                "ci_high": float(np.percentile(b, hi)),
+                "ci_low": float(ci[0]),
+                "ci_high": float(ci[1]),
             }
             for base in ("popularity", "personal"):
                 if base in per:
-                    d = b - per[base][metric]
                     row[f"diff_{base}"] = point[method][metric] - point[base][metric]
-                    row[f"diff_{base}_low"] = float(np.percentile(d, lo))
-                    row[f"diff_{base}_high"] = float(np.percentile(d, hi))
+                    if base == method:  # a method against itself: exactly 0
+                        d_ci = (0.0, 0.0)
+                    elif metric == "coverage":
+                        d_ci = (np.nan, np.nan)
+                    else:
+                        d_ci = percentile(b - per[base][metric])
+                    row[f"diff_{base}_low"], row[f"diff_{base}_high"] = d_ci
             rows_out.append(row)
     out = pd.DataFrame(rows_out)
     out.attrs.update({"customers": len(customers), "k": int(k), "catalogue": len(rec.items_)})

@@ -116,8 +116,9 @@ def test_intervals_cover_the_estimate_and_differences_are_paired():
     lines = _lines({**TRAIN, **TEST})
     train, test = holdout_split(lines, cutoff=T0 + pd.Timedelta(days=5))
     ev = evaluate_recommenders(train, test, k=2, n_boot=200)
-    assert (ev["ci_low"] <= ev["value"] + 1e-12).all()
-    assert (ev["value"] <= ev["ci_high"] + 1e-12).all()
+    has = ev["ci_low"].notna()
+    assert (ev.loc[has, "ci_low"] <= ev.loc[has, "value"] + 1e-12).all()
+    assert (ev.loc[has, "value"] <= ev.loc[has, "ci_high"] + 1e-12).all()
     same = ev[ev["method"] == "personal"]
     assert (same["diff_personal_low"] == 0).all() and (same["diff_personal_high"] == 0).all()
     with pytest.raises(ValueError, match="no customer bought both"):
@@ -152,3 +153,22 @@ def test_recommendation_list_has_only_consenting_customers_pseudonymised(small_w
     refused = customers.loc[~customers["marketing_consent"], ["customer_id"]]
     hashed = pseudonymize(refused, "customer_id", key="a test key of 16+ bytes")
     assert not set(hashed["customer_id"]) & set(out["customer"])
+
+
+def test_hit_rate_interval_is_wilson_and_stays_honest_with_no_hits():
+    """Two customers, k = 1 (the hand-worked holdout above): the hit rate is a proportion
+    of customers, so its interval is Wilson's, as statsmodels computes it; with no hit at
+    all it is (0, upper > 0), not the bootstrap's [0, 0]. A bootstrap that saw no
+    variation gives no interval; coverage never gets one (resampling biases it low)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    lines = _lines({**TRAIN, **TEST})
+    train, test = holdout_split(lines, cutoff=T0 + pd.Timedelta(days=5))
+    ev = evaluate_recommenders(train, test, k=1, n_boot=50).set_index(["method", "metric"])
+    for method, hits in [("popularity", 0), ("item_to_item", 1)]:  # of 2 customers
+        expected = proportion_confint(hits, 2, alpha=0.05, method="wilson")
+        got = ev.loc[(method, "hit_rate"), ["ci_low", "ci_high"]].to_numpy(dtype=float)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert ev.loc[("popularity", "hit_rate"), "ci_high"] > 0.5  # 0 of 2: anything up to 66%
+    assert np.isnan(ev.loc[("popularity", "precision"), ["ci_low", "ci_high"]].astype(float)).all()
+    assert ev["ci_low"][ev.index.get_level_values("metric") == "coverage"].isna().all()
