@@ -4,10 +4,14 @@ the simulated world's truth, a wrong answer does not, and nothing is judged with
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import pytest
 
 from crm_lib import teaching
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 # A wrong answer per exercise, made from the truth: off by a little more than the check
 # allows, a wrong name, or an interval beside the true value.
@@ -98,3 +102,23 @@ def test_every_exercise_speaks_both_languages():
     for e in teaching.EXERCISES.values():
         for text in (e.question, e.hint):
             assert set(text) == {"en", "zh"} and all(v.strip() for v in text.values()), e.id
+
+
+@pytest.mark.parametrize("notebook", [f"0{n}" for n in range(1, 10)])
+def test_every_exercise_is_asked_and_checked_in_its_notebook(notebook):
+    (path,) = NOTEBOOKS.glob(f"{notebook}_*.ipynb")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    text = {
+        lang: [
+            "".join(c["source"]) for c in cells if f"lang-{lang}" in c["metadata"].get("tags", [])
+        ]
+        for lang in ("en", "zh")
+    }
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    for e in teaching.exercises_for(notebook):
+        for lang, cells_of in text.items():
+            assert f"**{e.id}** {e.question[lang]}" in cells_of, (e.id, lang)
+        var = "answer_" + e.id.replace(".", "_")
+        assert (
+            f"{var} = None" in code and f'teaching.check("{e.id}", {var}, world, language)' in code
+        )

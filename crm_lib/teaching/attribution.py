@@ -29,7 +29,7 @@ def _journeys(world: Any):
 
 
 def _baseline_interval(world: Any) -> tuple[float, float]:
-    from crm_lib.funnel.pipeline import wilson
+    from crm_lib.funnel import wilson
 
     j = _journeys(world)
     low, high = wilson(j.empty_conversions, j.empty_journeys)
@@ -69,9 +69,9 @@ EXERCISES = [
         {
             "en": "The journeys count them: `empty_conversions` of `empty_journeys` "
             "(`customers_without_touch` in the summary); a Wilson interval "
-            "(`funnel.pipeline.wilson`, or statsmodels' `proportion_confint`, "
+            "(`funnel.wilson`, or statsmodels' `proportion_confint`, "
             "method 'wilson').",
-            "zh": "journeys 对象里有计数：`empty_journeys` 位客户中有 `empty_conversions` 位转化（摘要中的 `customers_without_touch`）；用 Wilson 区间（`funnel.pipeline.wilson`，或 statsmodels 的 `proportion_confint`，method 取 'wilson'）。",
+            "zh": "journeys 对象里有计数：`empty_journeys` 位客户中有 `empty_conversions` 位转化（摘要中的 `customers_without_touch`）；用 Wilson 区间（`funnel.wilson`，或 statsmodels 的 `proportion_confint`，method 取 'wilson'）。",
         },
         truth=lambda w: float(_truth(w)["baseline"]),
         accept=interval_contains,
