@@ -21,7 +21,7 @@ WRONG = {
     "01.3": lambda t: t - 1,
     "02.1": lambda t: t + 2,
     "02.2": lambda t: t // 2,
-    "02.3": lambda t: t + 0.03,
+    "02.3": lambda t: t + 0.01,
     "03.1": lambda t: (t + 0.5, t + 1.0),
     "03.2": lambda t: t + 0.2,
     "03.3": lambda t: (t + 0.5, t + 3.0),
