@@ -524,7 +524,10 @@ def _experiment(rng, customers, buyer_idx, first_w, draws, dropout_w, nu, sat, p
             "p_control": p_control,
             "p_treatment": p_treat,
             "cate": cate,
-            "cate_revenue": cate * mean_value[eligible],
+            # the coupon adds one order (mean value p / nu) to a treated customer alive at
+            # the start with probability tau, whether or not they would have bought anyway:
+            # its revenue effect is tau * value, not the change in P(buy) times the value
+            "cate_revenue": alive * tau * mean_value[eligible],
         }
     )
     # NPS effect: answers map latent satisfaction to 0-10; the treated arm is shifted.
