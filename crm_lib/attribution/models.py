@@ -278,21 +278,49 @@ def markov_attribution(journeys: Journeys, *, order: int = 1) -> MarkovResult:
     return MarkovResult(p_conv, table, states, order)
 
 
+_BLOCK = 1 << 15  # touches per block of the first-order counts (cache-sized temporaries)
+
+
 def _first_order_counts(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.ndarray:
     """Counts of the moves start/channel -> channel/conversion/null, flattened
-    ((k+1) x (k+3)): every touch is one move from the state before it."""
+    ((k+1) x (k+3)): every touch is one move from the state before it.
+
+    States are numbered 0 (start), :math:`c + 1` (channel :math:`c`), :math:`k + 1`
+    (conversion), :math:`k + 2` (null); a move from :math:`s` to :math:`t` is cell
+    :math:`s (k + 3) + t`, weighted by the journeys of its path. The touches are read as
+    the channel numbers of the parsed paths, a block of whole paths at a time, so that
+    no temporary array spans all touches (fresh memory costs more than the arithmetic).
+    """
     t = j._touch
     k, n_to = j.k, j.k + 3
-    state = t["channel"] + 1
-    prev = np.empty_like(state)
-    prev[0] = 0
-    prev[1:] = state[:-1]
-    prev[t["pos"] == 0] = 0
     size = (k + 1) * n_to
-    c = np.bincount(prev * n_to + state, weights=(conv + nulls)[t["path"]], minlength=size)
-    last = state[t["pos"] == t["length"] - 1]  # one per path, in path order
-    c += np.bincount(last * n_to + (k + 1), weights=conv, minlength=size)
-    c += np.bincount(last * n_to + (k + 2), weights=nulls, minlength=size)
+    token = t.token
+    state = np.arange(1, k + 1) if t.lut is None else t.lut + 1  # state of each number
+    start = len(state)  # the number standing for the start state
+    cell = np.zeros((start + 1, start), dtype=np.intp)  # cell of (previous, this) numbers
+    cell[:start] = state[:, None] * n_to
+    cell += state[None, :]
+    cell = cell.ravel()
+    weight = conv + nulls
+    starts, ends = t.starts, t.ends
+    c = np.zeros(size)
+    n_touches = int(ends[-1]) if len(ends) else 0
+    cuts = np.searchsorted(ends, np.arange(_BLOCK, n_touches, _BLOCK), side="right")
+    for p0, p1 in zip([0, *cuts], [*cuts, len(ends)], strict=True):
+        if p0 == p1:
+            continue
+        a, b = starts[p0], ends[p1 - 1]
+        this = token[a:b]
+        pair = np.empty(b - a, dtype=np.int32)  # previous number, start at a path's start
+        pair[1:] = this[:-1]
+        pair[starts[p0:p1] - a] = start
+        pair *= start  # ... * numbers + this number: the row-major index into `cell`
+        pair += this
+        w = np.repeat(weight[p0:p1], t.lengths[p0:p1])
+        c += np.bincount(cell.take(pair), weights=w, minlength=size)
+    last = state[token[ends - 1]] * n_to + (k + 1)  # last channel -> conversion
+    c += np.bincount(last, weights=conv, minlength=size)
+    c += np.bincount(last + 1, weights=nulls, minlength=size)  # -> null
     return c
 
 
