@@ -130,11 +130,13 @@ def heuristic_attribution(
     return _table(journeys, credit)
 
 
-def _table(j: Journeys, credit: np.ndarray) -> pd.DataFrame:
+def _table(j: Journeys, credit: np.ndarray, **before: np.ndarray) -> pd.DataFrame:
+    """``channel``, the columns ``before`` (if any), ``conversions``, ``share``."""
     total = credit.sum()
     return pd.DataFrame(
         {
             "channel": j.channels,
+            **before,
             "conversions": credit,
             "share": credit / total if total > 0 else np.full(len(credit), np.nan),
         }
@@ -264,9 +266,7 @@ def markov_attribution(journeys: Journeys, *, order: int = 1) -> MarkovResult:
         p_without = np.array([_absorption(q, r, newest == c) for c in range(j.k)])
     re = 1.0 - p_without / p_conv if p_conv > 0 else np.zeros(j.k)
     credit = j.n_conversions * re / re.sum() if re.sum() > 0 else np.zeros(j.k)
-    table = _table(j, credit)
-    table.insert(1, "p_without", p_without)
-    table.insert(2, "removal_effect", re)
+    table = _table(j, credit, p_without=p_without, removal_effect=re)
     states = [()] + [
         tuple(
             j.channels[(u // (j.k + 1) ** lag) % (j.k + 1) - 1]
