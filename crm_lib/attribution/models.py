@@ -297,13 +297,10 @@ def _first_order_counts(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.
     token = t.token
     state = np.arange(1, k + 1) if t.lut is None else t.lut + 1  # state of each number
     start = len(state)  # the number standing for the start state
-    cell = np.zeros((start + 1, start), dtype=np.intp)  # cell of (previous, this) numbers
-    cell[:start] = state[:, None] * n_to
-    cell += state[None, :]
-    cell = cell.ravel()
+    # moves counted by (previous number or start, this number): index previous * start + this
+    by_pair = np.zeros((start + 1) * start)
     weight = conv + nulls
     starts, ends = t.starts, t.ends
-    c = np.zeros(size)
     n_touches = int(ends[-1]) if len(ends) else 0
     cuts = np.searchsorted(ends, np.arange(_BLOCK, n_touches, _BLOCK), side="right")
     for p0, p1 in zip([0, *cuts], [*cuts, len(ends)], strict=True):
@@ -311,13 +308,17 @@ def _first_order_counts(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.
             continue
         a, b = starts[p0], ends[p1 - 1]
         this = token[a:b]
-        pair = np.empty(b - a, dtype=np.int32)  # previous number, start at a path's start
-        pair[1:] = this[:-1]
-        pair[starts[p0:p1] - a] = start
-        pair *= start  # ... * numbers + this number: the row-major index into `cell`
+        pair = np.empty(b - a, dtype=np.intp)
+        np.multiply(this[:-1], start, out=pair[1:])
+        pair[starts[p0:p1] - a] = start * start  # a path's first touch: from the start
         pair += this
         w = np.repeat(weight[p0:p1], t.lengths[p0:p1])
-        c += np.bincount(cell.take(pair), weights=w, minlength=size)
+        by_pair += np.bincount(pair, weights=w, minlength=by_pair.shape[0])
+    cell = np.zeros((start + 1, start), dtype=np.intp)  # the move of each pair
+    cell[:start] = state[:, None] * n_to
+    cell += state[None, :]
+    c = np.zeros(size)
+    np.add.at(c, cell.ravel(), by_pair)
     last = state[token[ends - 1]] * n_to + (k + 1)  # last channel -> conversion
     c += np.bincount(last, weights=conv, minlength=size)
     c += np.bincount(last + 1, weights=nulls, minlength=size)  # -> null
