@@ -9,6 +9,23 @@ effects by simulating paths, so its result varies with the seed: the script repo
 spread across seeds and its distance from crm_lib's exact values. Its ``max_step`` is set
 far above any plausible walk (its default, the longest observed path, truncates walks).
 
+What the Markov ratio times, on both sides: from the table of distinct paths in memory
+(``path`` as text, channels joined by ``" > "``, ``conversions``, ``nulls``; one row per
+distinct path, ~117k rows for 1M journeys) to the credited conversions per channel.
+Reading that table from Parquet is in neither clock.
+
+- crm_lib: ``markov_attribution(journeys_from_paths(paths))``: split the texts (Arrow's
+  ``split_pattern``) and number the channels (``dictionary_encode``), count the moves
+  (``np.bincount``), one dense solve per removal. Timed ``max(--repeat, 5)`` times
+  before and as many after the incumbent's run (the machine's load drifts); the median
+  and the range of all of them are reported.
+- ChannelAttribution 2.2.5: one ``markov_model(data, ...)`` call per seed, in the
+  runner's process after the table is read (``incumbents/run_channelattribution.py``):
+  its own parsing of the texts, the transition matrix, the simulated paths
+  (``nsim_start``) and the removal effects. The median over the seeds is compared.
+
+crm_lib's Markov is also timed on the journeys already built (no text to split).
+
 The log: each customer gets 1 + Poisson(4) touches of six channels (a sticky channel
 sequence: the previous channel again with probability 0.5), the last touch up to a year
 into the period, gaps between touches exponential with a mean of 3 days; she converts at
@@ -92,18 +109,18 @@ def run_crm_lib(touch_path: str, conv_path: str):
     return j, shares, t1 - t0, t2 - t1
 
 
-def time_markov(j, repeat: int) -> tuple[float, float, pd.DataFrame]:
-    """crm_lib's Markov model from the table of distinct paths as text (as
+def time_markov(j, paths: pd.DataFrame, repeat: int) -> tuple[list, list, pd.DataFrame]:
+    """Seconds of crm_lib's Markov model from the table of distinct paths as text (as
     ChannelAttribution gets them), and on the journeys already built by the engine."""
     from_text, model = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        res = attribution.markov_attribution(attribution.journeys_from_paths(j.paths))
+        res = attribution.markov_attribution(attribution.journeys_from_paths(paths))
         from_text.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         attribution.markov_attribution(j)
         model.append(time.perf_counter() - t0)
-    return statistics.median(from_text), statistics.median(model), res.summary()
+    return from_text, model, res.summary()
 
 
 def run_incumbent(
@@ -154,9 +171,11 @@ def main() -> None:
         t0 = time.perf_counter()
         attribution.bootstrap_shares(j, n_boot=args.n_boot, random_state=0)
         boot_s = time.perf_counter() - t0
-        markov_s, model_s, exact = time_markov(j, max(args.repeat, 5))
         paths_file = f"{tmp}/paths.parquet"
         j.paths[["path", "conversions", "nulls"]].to_parquet(paths_file, index=False)
+        paths = pd.read_parquet(paths_file)  # the table ChannelAttribution gets
+        from_text, model, exact = time_markov(j, paths, max(args.repeat, 5))
+        load = [os.getloadavg()[0]]
         inc = (
             {"skipped": "--no-incumbent"}
             if args.no_incumbent
@@ -164,6 +183,10 @@ def main() -> None:
             if not Path(args.python).exists()
             else run_incumbent(args.python, paths_file, args.seeds, args.max_step)
         )
+        more_text, more_model, _ = time_markov(j, paths, max(args.repeat, 5))
+        from_text, model = from_text + more_text, model + more_model
+        load.append(os.getloadavg()[0])
+        markov_s, model_s = statistics.median(from_text), statistics.median(model)
         precise = (
             run_incumbent(args.python, paths_file, args.seeds, args.max_step, args.precise_nsim)
             if "median_s" in inc and args.precise_nsim
@@ -183,7 +206,9 @@ def main() -> None:
         "bootstrap_s": boot_s,
         "n_boot": args.n_boot,
         "crm_lib_markov_median_s": markov_s,
+        "crm_lib_markov_runs_s": from_text,
         "crm_lib_markov_model_only_median_s": model_s,
+        "load_average_1min": load,
         "crm_lib_markov_conversions": dict(
             zip(exact["channel"], exact["conversions"], strict=True)
         ),
@@ -199,7 +224,10 @@ def main() -> None:
     print(
         f"{'crm_lib: bootstrap, ' + str(args.n_boot) + ' resamples, all models':<58}{boot_s:>10.2f}"
     )
-    print(f"{'crm_lib: Markov (exact) from the paths table (text)':<58}{markov_s:>10.3f}{1:>8.2f}")
+    print(
+        f"{'crm_lib: Markov (exact) from the paths table (text)':<58}{markov_s:>10.3f}{1:>8.2f}"
+        f"   range {min(from_text):.3f}-{max(from_text):.3f} over {len(from_text)} runs"
+    )
     print(f"{'crm_lib: Markov (exact) on the built journeys':<58}{model_s:>10.3f}")
     want = exact.set_index("channel")["conversions"]
     for key, run in [("incumbent", inc), ("incumbent_precise", precise)]:
@@ -215,7 +243,10 @@ def main() -> None:
         result[f"{key}_spread_relative_max"] = float(spread.max())
         result[f"{key}_error_relative_max"] = float(error.max())
         label = f"{run['tool']}: markov_model (nsim_start {run['nsim_start']:.0e})"
-        print(f"{label:<58}{run['median_s']:>10.3f}{ratio:>8.2f}")
+        print(
+            f"{label:<58}{run['median_s']:>10.3f}{ratio:>8.2f}"
+            f"   range {min(run['seconds']):.3f}-{max(run['seconds']):.3f} over the seeds"
+        )
         print(
             f"    across seeds {args.seeds}: spread of credited conversions up to "
             f"{100 * spread.max():.2f}% of the exact value, largest error {100 * error.max():.2f}%"
@@ -231,6 +262,7 @@ def main() -> None:
         )
     else:
         print(f"ChannelAttribution not timed: {inc}")
+    print(f"load average (1 min) before and after the incumbent: {load[0]:.1f}, {load[1]:.1f}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=float))

@@ -5,8 +5,11 @@ mlxtend's ``fpgrowth`` (itemsets of size <= 2) + ``association_rules``, with ide
 rules. Both sides start from the same Parquet file of basket lines and end with the same
 rules (every pair of support >= ``--min-support``, both directions):
 
-- crm_lib: ``crm_lib.personalization.association_rules(path)`` (pair counts as SQL on
-  DuckDB, measures on the frequent pairs), timed in this process;
+- crm_lib: ``crm_lib.personalization.association_rules(path)``, timed in this process:
+  DuckDB reads and filters the file and hands over the (basket, item) columns as Arrow;
+  baskets and items are numbered (Arrow ``dictionary_encode``), all pair counts come
+  from one sparse product of the basket x item matrix (scipy), the measures are
+  computed on the frequent pairs;
 - mlxtend 0.25.0: in the benchmark-only ``.bench-venv/`` (``make bench`` builds it from
   ``benchmarks/requirements-mlxtend.txt``) through ``incumbents/run_mlxtend.py``: reading,
   one-hot encoding (dense for the small catalogue, sparse for the large one: each the
@@ -17,7 +20,9 @@ Two catalogues, both from the simulated world's basket model
 (:func:`crm_lib.datasets.sim_personalization.simulate_baskets`, ~2.2 items a basket):
 ``small`` (the world's 132 items) and ``retail`` (2,012 items, 40 themes of 50). The
 rules of both sides are compared (same pairs; support, confidence, lift, leverage,
-conviction within 1e-9 relative).
+conviction within 1e-9 relative). Reading the file is inside both clocks. Each side runs
+``--repeat`` times; the table prints medians, the JSON keeps every run and the 1-minute
+load average before and after each catalogue (the machine may be shared).
 
 Usage: python benchmarks/bench_baskets.py [--baskets 1000000] [--repeat 3]
        [--catalogues small,retail] [--no-incumbents]
@@ -119,6 +124,7 @@ def main() -> None:
     rows = []
     for catalogue in [c.strip() for c in args.catalogues.split(",") if c.strip()]:
         path = basket_file(catalogue, args.baskets)
+        load = [os.getloadavg()[0]]
         ours, rules = run_crm_lib(path, args.min_support, args.repeat)
         row = {
             "catalogue": catalogue,
@@ -142,6 +148,7 @@ def main() -> None:
                 }
             )
             row["meets_ratio_target"] = row["ratio_total"] >= TARGET_RATIO
+        row["load_average_1min"] = [*load, os.getloadavg()[0]]
         rows.append(row)
     print(f"{'catalogue':<10}{'items':>7}{'rules':>7}{'crm_lib s':>11}{'mlxtend s':>11}"
           f"{'fpgrowth s':>12}{'x total':>9}{'x fpgrowth':>12}  same rules")  # fmt: skip
@@ -156,6 +163,14 @@ def main() -> None:
                 else "  (incumbent not run)"
             )
         )
+    for r in rows:
+        m = r.get("mlxtend", {})
+        spread = f"{r['catalogue']}: crm_lib {min(r['crm_lib_runs_s']):.2f}-"
+        spread += f"{max(r['crm_lib_runs_s']):.2f} s over {len(r['crm_lib_runs_s'])} runs"
+        if "total_runs_s" in m:
+            spread += f", mlxtend {min(m['total_runs_s']):.2f}-{max(m['total_runs_s']):.2f} s"
+        load = r["load_average_1min"]
+        print(f"{spread}; load average {load[0]:.1f} before, {load[1]:.1f} after")
     print(
         f"targets: <= {TARGET_S:g} s for {args.baskets:,} baskets; >= {TARGET_RATIO:g}x mlxtend "
         "(read + encode + fpgrowth + rules), identical rules"

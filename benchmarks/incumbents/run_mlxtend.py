@@ -88,6 +88,7 @@ def main() -> None:
                 "read_encode_s": statistics.median(enc),
                 "fpgrowth_s": statistics.median(fit),
                 "total_s": statistics.median([a + b for a, b in zip(enc, fit, strict=True)]),
+                "total_runs_s": [a + b for a, b in zip(enc, fit, strict=True)],
                 "rules": len(out),
                 "baskets": len(onehot),
                 "items": onehot.shape[1],

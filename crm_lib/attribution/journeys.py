@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,60 @@ from crm_lib import engine as _engine
 __all__ = ["Journeys", "build_journeys", "journeys_from_paths"]
 
 SEP = _engine.PATH_SEPARATOR
+
+
+class _Touches(Mapping):
+    """The touches of the distinct paths, path after path, each path's in order.
+
+    Stored: ``lengths`` (touches of each path) and, per touch, ``token`` (a number of its
+    channel) with ``lut`` (the channel code of each number; None when the numbers are
+    the codes). The per-touch arrays ``channel``, ``path`` (its path), ``pos`` (its
+    position, 0 first) and ``length`` (its path's length) are derived on first use, so a
+    model that reads the sequence of channel numbers (the first-order Markov chain)
+    builds none of them.
+    """
+
+    KEYS = ("path", "channel", "pos", "length")
+
+    def __init__(self, token: np.ndarray, lengths: np.ndarray, lut: np.ndarray | None = None):
+        self.token = token
+        self.lengths = lengths
+        self.lut = lut
+
+    @cached_property
+    def channel(self) -> np.ndarray:
+        """Channel code of each touch."""
+        if self.lut is None:
+            return self.token.astype(np.int64, copy=False)
+        return self.lut[self.token]
+
+    @cached_property
+    def ends(self) -> np.ndarray:
+        """Index of the touch after each path's last touch."""
+        return np.cumsum(self.lengths)
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """Index of each path's first touch."""
+        return self.ends - self.lengths
+
+    @cached_property
+    def _derived(self) -> dict[str, np.ndarray]:
+        pidx = np.repeat(np.arange(len(self.lengths)), self.lengths)
+        return {"path": pidx, "pos": _positions(self.lengths), "length": self.lengths[pidx]}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key == "channel":
+            return self.channel
+        if key not in self.KEYS:
+            raise KeyError(key)
+        return self._derived[key]
+
+    def __iter__(self):
+        return iter(self.KEYS)
+
+    def __len__(self) -> int:
+        return len(self.KEYS)
 
 
 @dataclass
@@ -44,7 +100,7 @@ class Journeys:
     conversions_total: int | None = None
     lookback_days: float | None = None
     half_life_days: float | None = None
-    _touch: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _touch: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
     _decay_matrix: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -103,7 +159,7 @@ class Journeys:
         )
 
     def _lengths(self) -> np.ndarray:
-        return np.bincount(self._touch["path"], minlength=len(self.paths))
+        return self._touch.lengths
 
 
 def journeys_from_paths(
@@ -126,13 +182,18 @@ def journeys_from_paths(
         raise ValueError(
             f"paths needs the columns path, conversions, nulls; missing {sorted(missing)}"
         )
-    p = paths[["path", "conversions", "nulls"]].copy()
-    p["conversions"] = p["conversions"].astype("int64")
-    p["nulls"] = p["nulls"].astype("int64")
-    if (p[["conversions", "nulls"]] < 0).any().any():
+    conv = paths["conversions"].astype("int64").to_numpy()
+    nulls = paths["nulls"].astype("int64").to_numpy()
+    if (conv < 0).any() or (nulls < 0).any():
         raise ValueError("conversions and nulls must be counts (>= 0)")
-    p.insert(1, "journeys", p["conversions"] + p["nulls"])
-    p = p.reset_index(drop=True)
+    p = pd.DataFrame(
+        {
+            "path": paths["path"].reset_index(drop=True),
+            "journeys": conv + nulls,
+            "conversions": conv,
+            "nulls": nulls,
+        }
+    )
     channels, touch = _parse_paths(p["path"], channels)
     return Journeys(
         p,
@@ -295,12 +356,7 @@ def _distinct_paths(touches, half_life_days: float):
     new_index = np.empty(P, dtype=np.int64)
     new_index[order] = np.arange(P)
     plen = rep_len[order]
-    touch = {
-        "path": np.repeat(np.arange(P), plen),
-        "channel": codes[np.repeat(starts[first][order], plen) + _positions(plen)],
-        "pos": _positions(plen),
-        "length": np.repeat(plen, plen),
-    }
+    touch = _Touches(codes[np.repeat(starts[first][order], plen) + _positions(plen)], plen)
     return paths, channels, touch, decay[order]
 
 
@@ -326,12 +382,17 @@ def _decay_frame(path: pd.Series, channels: list[str], matrix: np.ndarray) -> pd
 
 
 def _parse_paths(path: pd.Series, channels: list[str] | None):
-    """Channels (sorted when not given) and the touch arrays of paths joined by ``" > "``
+    """Channels (sorted when not given) and the touches of paths joined by ``" > "``
     (split and encoded by Arrow compute kernels, no loop over the touches)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    lists = pc.split_pattern(pa.array(path.astype("str")), SEP)  # Arrow-backed: no copy
+    arr = pa.array(path.astype("str"))  # Arrow-backed: no copy
+    if isinstance(arr, pa.ChunkedArray):  # e.g. read from a Parquet file of row groups
+        arr = arr.combine_chunks()
+    if arr.type == pa.large_string() and arr.nbytes < 2**31:
+        arr = arr.cast(pa.string())  # 32-bit offsets: less to write when splitting
+    lists = pc.split_pattern(arr, SEP)
     lengths = np.asarray(pc.list_value_length(lists), dtype=np.int64)
     enc = pc.dictionary_encode(pc.list_flatten(lists))
     names = enc.dictionary.to_pylist()
@@ -341,11 +402,5 @@ def _parse_paths(path: pd.Series, channels: list[str] | None):
     unknown = [n for n in names if n not in index]
     if unknown:
         raise ValueError(f"a path holds the channel {unknown[0]!r}, not in `channels`")
-    codes = np.array([index[n] for n in names], dtype=np.int64)[np.asarray(enc.indices)]
-    pidx = np.repeat(np.arange(len(lengths)), lengths)
-    return list(channels), {
-        "path": pidx,
-        "channel": codes,
-        "pos": _positions(lengths),
-        "length": lengths[pidx],
-    }
+    lut = np.array([index[n] for n in names], dtype=np.int64)
+    return list(channels), _Touches(np.asarray(enc.indices), lengths, lut)

@@ -130,11 +130,13 @@ def heuristic_attribution(
     return _table(journeys, credit)
 
 
-def _table(j: Journeys, credit: np.ndarray) -> pd.DataFrame:
+def _table(j: Journeys, credit: np.ndarray, **before: np.ndarray) -> pd.DataFrame:
+    """``channel``, the columns ``before`` (if any), ``conversions``, ``share``."""
     total = credit.sum()
     return pd.DataFrame(
         {
             "channel": j.channels,
+            **before,
             "conversions": credit,
             "share": credit / total if total > 0 else np.full(len(credit), np.nan),
         }
@@ -264,9 +266,7 @@ def markov_attribution(journeys: Journeys, *, order: int = 1) -> MarkovResult:
         p_without = np.array([_absorption(q, r, newest == c) for c in range(j.k)])
     re = 1.0 - p_without / p_conv if p_conv > 0 else np.zeros(j.k)
     credit = j.n_conversions * re / re.sum() if re.sum() > 0 else np.zeros(j.k)
-    table = _table(j, credit)
-    table.insert(1, "p_without", p_without)
-    table.insert(2, "removal_effect", re)
+    table = _table(j, credit, p_without=p_without, removal_effect=re)
     states = [()] + [
         tuple(
             j.channels[(u // (j.k + 1) ** lag) % (j.k + 1) - 1]
@@ -278,21 +278,50 @@ def markov_attribution(journeys: Journeys, *, order: int = 1) -> MarkovResult:
     return MarkovResult(p_conv, table, states, order)
 
 
+_BLOCK = 1 << 15  # touches per block of the first-order counts (cache-sized temporaries)
+
+
 def _first_order_counts(j: Journeys, conv: np.ndarray, nulls: np.ndarray) -> np.ndarray:
     """Counts of the moves start/channel -> channel/conversion/null, flattened
-    ((k+1) x (k+3)): every touch is one move from the state before it."""
+    ((k+1) x (k+3)): every touch is one move from the state before it.
+
+    States are numbered 0 (start), :math:`c + 1` (channel :math:`c`), :math:`k + 1`
+    (conversion), :math:`k + 2` (null); a move from :math:`s` to :math:`t` is cell
+    :math:`s (k + 3) + t`, weighted by the journeys of its path. The touches are read as
+    the channel numbers of the parsed paths, a block of whole paths at a time, so that
+    no temporary array spans all touches (fresh memory costs more than the arithmetic).
+    """
     t = j._touch
     k, n_to = j.k, j.k + 3
-    state = t["channel"] + 1
-    prev = np.empty_like(state)
-    prev[0] = 0
-    prev[1:] = state[:-1]
-    prev[t["pos"] == 0] = 0
     size = (k + 1) * n_to
-    c = np.bincount(prev * n_to + state, weights=(conv + nulls)[t["path"]], minlength=size)
-    last = state[t["pos"] == t["length"] - 1]  # one per path, in path order
-    c += np.bincount(last * n_to + (k + 1), weights=conv, minlength=size)
-    c += np.bincount(last * n_to + (k + 2), weights=nulls, minlength=size)
+    token = t.token
+    state = np.arange(1, k + 1) if t.lut is None else t.lut + 1  # state of each number
+    start = len(state)  # the number standing for the start state
+    # moves counted by (previous number or start, this number): index previous * start + this
+    by_pair = np.zeros((start + 1) * start)
+    weight = conv + nulls
+    starts, ends = t.starts, t.ends
+    n_touches = int(ends[-1]) if len(ends) else 0
+    cuts = np.searchsorted(ends, np.arange(_BLOCK, n_touches, _BLOCK), side="right")
+    for p0, p1 in zip([0, *cuts], [*cuts, len(ends)], strict=True):
+        if p0 == p1:
+            continue
+        a, b = starts[p0], ends[p1 - 1]
+        this = token[a:b]
+        pair = np.empty(b - a, dtype=np.intp)
+        np.multiply(this[:-1], start, out=pair[1:])
+        pair[starts[p0:p1] - a] = start * start  # a path's first touch: from the start
+        pair += this
+        w = np.repeat(weight[p0:p1], t.lengths[p0:p1])
+        by_pair += np.bincount(pair, weights=w, minlength=by_pair.shape[0])
+    cell = np.zeros((start + 1, start), dtype=np.intp)  # the move of each pair
+    cell[:start] = state[:, None] * n_to
+    cell += state[None, :]
+    c = np.zeros(size)
+    np.add.at(c, cell.ravel(), by_pair)
+    last = state[token[ends - 1]] * n_to + (k + 1)  # last channel -> conversion
+    c += np.bincount(last, weights=conv, minlength=size)
+    c += np.bincount(last + 1, weights=nulls, minlength=size)  # -> null
     return c
 
 

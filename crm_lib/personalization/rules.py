@@ -1,7 +1,8 @@
 """Association rules between pairs of items (market-basket analysis).
 
-The counts come from the engine (:func:`crm_lib.engine.basket_pair_counts`, SQL on
-DuckDB by default); the measures are computed here on the small table of frequent pairs.
+The counts come from the engine (:func:`crm_lib.engine.basket_pair_counts`: on DuckDB, the
+default, one sparse product of the basket x item matrix; on Spark, SQL); the measures
+are computed here on the small table of frequent pairs.
 """
 
 from __future__ import annotations

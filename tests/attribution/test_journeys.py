@@ -121,3 +121,40 @@ def test_spark_gives_the_same_journeys_on_the_small_world(small_world, spark):
     a, b = duck.decay, on_spark.decay
     assert (a[["path", "channel"]].to_numpy() == b[["path", "channel"]].to_numpy()).all()
     np.testing.assert_allclose(a["credit"], b["credit"], rtol=1e-9)
+
+
+def test_paths_from_text_touch_arrays_by_hand():
+    # A > B, A > C, B, C > B: channels A 0, B 1, C 2
+    paths = pd.DataFrame(
+        {
+            "path": ["A > B", "A > C", "B", "C > B"],
+            "conversions": [1, 0, 1, 1],
+            "nulls": [0, 1, 0, 0],
+        }
+    )
+    j = attribution.journeys_from_paths(paths)
+    t = j._touch
+    np.testing.assert_array_equal(t["channel"], [0, 1, 0, 2, 1, 2, 1])
+    np.testing.assert_array_equal(t["path"], [0, 0, 1, 1, 2, 3, 3])
+    np.testing.assert_array_equal(t["pos"], [0, 1, 0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(t["length"], [2, 2, 2, 2, 1, 2, 2])
+    assert j.summary()["touches"].iloc[0] == 7
+
+
+def test_paths_from_a_chunked_arrow_column():
+    # an Arrow-backed text column in several chunks (as read from a Parquet file of row
+    # groups) gives the journeys of the same column in one piece
+    import pyarrow as pa
+
+    texts = [["search > email", "email"], ["direct > email > email"]]
+    counts = {"conversions": [3, 1, 2], "nulls": [0, 4, 1]}
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(texts)))
+    one = pd.Series(sum(texts, []), dtype=object)
+    a = attribution.journeys_from_paths(pd.DataFrame({"path": chunked, **counts}))
+    b = attribution.journeys_from_paths(pd.DataFrame({"path": one, **counts}))
+    assert a.channels == b.channels == ["direct", "email", "search"]
+    for key in ("channel", "path", "pos", "length"):
+        np.testing.assert_array_equal(a._touch[key], b._touch[key])
+    pd.testing.assert_frame_equal(
+        attribution.markov_attribution(a).summary(), attribution.markov_attribution(b).summary()
+    )

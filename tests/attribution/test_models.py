@@ -98,12 +98,10 @@ def _random_paths(rng, k=4, n_paths=60):
     )
 
 
-def _simulate_chain(j, removed: int | None, n_walkers: int, rng) -> float:
-    """Vectorised brute force: walk the estimated first-order chain from the start."""
+def _counts_by_hand(j) -> np.ndarray:
+    """First-order transition counts by a loop over the path texts: state 0 start,
+    1..k channels, k + 1 conversion, k + 2 null."""
     k = j.k
-    res = attribution.markov_attribution(j)  # only for shape checks below
-    assert res.order == 1
-    # transition counts by hand from the paths: state 0 start, 1..k channels
     counts = np.zeros((k + 1, k + 3))
     for path, conv, nulls in j.paths[["path", "conversions", "nulls"]].itertuples(index=False):
         s = [0] + [j.channels.index(c) + 1 for c in path.split(" > ")]
@@ -111,6 +109,15 @@ def _simulate_chain(j, removed: int | None, n_walkers: int, rng) -> float:
             counts[a, b] += conv + nulls
         counts[s[-1], k + 1] += conv
         counts[s[-1], k + 2] += nulls
+    return counts
+
+
+def _simulate_chain(j, removed: int | None, n_walkers: int, rng) -> float:
+    """Vectorised brute force: walk the estimated first-order chain from the start."""
+    k = j.k
+    res = attribution.markov_attribution(j)  # only for shape checks below
+    assert res.order == 1
+    counts = _counts_by_hand(j)
     prob = counts / counts.sum(axis=1, keepdims=True)
     cum = np.cumsum(prob, axis=1)
     state = np.zeros(n_walkers, dtype=np.int64)
@@ -141,6 +148,35 @@ def test_markov_removal_effects_equal_brute_force_simulation():
         p = _simulate_chain(j, c, n, rng)
         se = math.sqrt(max(p_exact * (1 - p_exact), 1e-12) / n)
         assert abs(p - p_exact) < 4.5 * se, j.channels[c]
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 1 << 15])
+def test_first_order_counts_equal_a_loop_over_the_texts(monkeypatch, block):
+    """The counts are taken a block of whole paths at a time; any block size (one touch,
+    a few, all) gives the counts of a plain loop over the path texts, for paths parsed
+    from text (channel numbers mapped to codes, here with a channel no path holds) and
+    for journeys built on the engine."""
+    from crm_lib.attribution import models as m
+
+    monkeypatch.setattr(m, "_BLOCK", block)
+    rng = np.random.default_rng(5)
+    paths = _random_paths(rng, k=5, n_paths=80)
+    for j in (
+        attribution.journeys_from_paths(paths),
+        attribution.journeys_from_paths(paths, channels=["E", "Z", "D", "C", "B", "A"]),
+    ):
+        conv, nulls = j.counts()[:2]
+        got = m._first_order_counts(j, conv[0], nulls[0]).reshape(j.k + 1, j.k + 3)
+        np.testing.assert_array_equal(got, _counts_by_hand(j))
+
+
+def test_first_order_counts_of_built_journeys(monkeypatch, five_paths):
+    from crm_lib.attribution import models as m
+
+    monkeypatch.setattr(m, "_BLOCK", 2)
+    conv, nulls = five_paths.counts()[:2]
+    got = m._first_order_counts(five_paths, conv[0], nulls[0])
+    np.testing.assert_array_equal(got.reshape(5, 7), _counts_by_hand(five_paths))
 
 
 def test_dense_first_order_equals_the_sparse_solve_of_higher_orders():
