@@ -22,8 +22,8 @@ What is read: the text of the page body, tables and headings included. What is s
 A word is a run of letters (with inner hyphens or apostrophes: ``scikit-learn``); a run of
 one letter is a symbol (``p``, ``n``, ``k``), not a word; a run mixing letters and digits
 (``Q1``, ``2025Q3``, ``P0001``, a hash) is an identifier of the data, not a word; a run
-with an underscore (``eight_class_sizes``) is a raw identifier that leaked out of the code
-and is reported. Matching is case-sensitive: ``RFM`` is allowed, ``Recency`` is not.
+with an underscore and a word among its parts (``eight_class_sizes``, ``clv_12m``) is a raw
+identifier that leaked out of the code and is reported (a pseudonym ``p_3233a1`` is not). Matching is case-sensitive: ``RFM`` is allowed, ``Recency`` is not.
 
 >>> [f.word for f in foreign_words("<p>RFM 模型的 recency 得分，见 <code>customer_id</code></p>")]
 ['recency']
