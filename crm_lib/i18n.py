@@ -12,6 +12,10 @@ so one ``language`` parameter switches a whole notebook.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 LANGUAGES = ("en", "zh")
@@ -167,7 +171,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "observed_z": {"en": "Observed z", "zh": "观测 z 值"},
     "naive_peeking": {
         "en": "Naive: stop at first p < alpha",
-        "zh": "朴素做法：首次 p < alpha 即停止",
+        "zh": "朴素做法：首次 p < α 即停止",
     },
     "always_valid_test": {"en": "Always-valid test (mSPRT)", "zh": "随时有效检验（mSPRT）"},
     "nominal_alpha": {"en": "Nominal level", "zh": "名义显著性水平"},
@@ -237,6 +241,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "*本节需要客户表（属性、营销同意），该数据集没有客户表；可用 `crm data import` 导入。*",
     },
     "data_source": {"en": "Data", "zh": "数据"},
+    "simulated_world": {
+        "en": "simulated world '{size}', seed {seed}",
+        "zh": "模拟世界（{size}，种子 {seed}）",
+    },
+    "your_exports": {"en": "your exports ({files})", "zh": "你的导出文件（{files}）"},
     "no_customers_export": {
         "en": "*This step needs the customers export, which was not given; it is skipped.*",
         "zh": "*本步骤需要客户导出文件，但没有提供，因此跳过。*",
@@ -710,9 +719,253 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Time between stages (box: quartiles; whiskers: 5th-95th percentile)",
         "zh": "阶段间耗时（箱体：四分位数；须线：第 5 至 95 百分位数）",
     },
+    # zh reports in Chinese (issue 19): column headings and quantities shown in tables
+    "pii": {"en": "Personal data", "zh": "个人信息"},
+    "unit": {"en": "Unit", "zh": "单位"},
+    "description": {"en": "Description", "zh": "说明"},
+    "customer_id": {"en": "Customer id", "zh": "客户编号"},
+    "name": {"en": "Name", "zh": "姓名"},
+    "email": {"en": "E-mail", "zh": "邮箱"},
+    "phone": {"en": "Phone", "zh": "手机号"},
+    "signup_at": {"en": "Signed up", "zh": "注册时间"},
+    "birth_year": {"en": "Birth year", "zh": "出生年份"},
+    "marketing_consent": {"en": "Marketing consent", "zh": "营销同意"},
+    "may_contact": {"en": "May be contacted", "zh": "可联系"},
+    "product_id": {"en": "Product id", "zh": "商品编号"},
+    "lead_id": {"en": "Lead id", "zh": "线索编号"},
+    "owner_id": {"en": "Sales rep", "zh": "销售代表"},
+    "created_at": {"en": "Created", "zh": "创建时间"},
+    "rows_out": {"en": "Rows kept", "zh": "保留行数"},
+    "rows_set_aside": {"en": "Rows set aside", "zh": "移出行数"},
+    "note": {"en": "Note", "zh": "说明"},
+    "found_planted": {"en": "Found and planted", "zh": "发现且为植入"},
+    "found_not_planted": {"en": "Found, not planted", "zh": "发现但非植入"},
+    "outlier_rule": {"en": "Outlier rule", "zh": "异常值规则"},
+    "outlier_policy": {"en": "Outlier policy", "zh": "异常值处理策略"},
+    "outliers_flagged": {"en": "Lines flagged", "zh": "被标记的订单行"},
+    "outliers_planted_loaded": {"en": "Planted outliers loaded", "zh": "已加载的植入异常值"},
+    "outliers_planted_flagged": {"en": "Planted outliers flagged", "zh": "被标记的植入异常值"},
+    "outlier_recall": {"en": "Recall", "zh": "召回率"},
+    "outlier_precision": {"en": "Precision", "zh": "精确率"},
+    "masters": {"en": "Master records", "zh": "主记录数"},
+    "merged": {"en": "Records merged", "zh": "被合并的记录数"},
+    "pairs_exact_email": {"en": "Pairs: same e-mail", "zh": "记录对：邮箱相同"},
+    "pairs_exact_email_phone": {
+        "en": "Pairs: same e-mail and phone",
+        "zh": "记录对：邮箱与手机号均相同",
+    },
+    "pairs_exact_phone": {"en": "Pairs: same phone", "zh": "记录对：手机号相同"},
+    "dedup_true_pairs": {"en": "Planted duplicate pairs", "zh": "植入的重复记录对"},
+    "dedup_found_pairs": {"en": "Pairs merged", "zh": "合并的记录对"},
+    "dedup_found_true_pairs": {"en": "Planted pairs merged", "zh": "合并的植入记录对"},
+    "dedup_precision": {"en": "Precision (pairs)", "zh": "精确率（记录对）"},
+    "dedup_recall": {"en": "Recall (pairs)", "zh": "召回率（记录对）"},
+    "customers_before": {"en": "Customers before", "zh": "去重前客户数"},
+    "customers_after": {"en": "Customers after", "zh": "去重后客户数"},
+    "order_lines_reattributed": {"en": "Order lines re-attributed", "zh": "重新归属的订单行"},
+    "orders_reattributed": {"en": "Orders re-attributed", "zh": "重新归属的订单"},
+    "planted_lines_loaded": {"en": "Planted lines loaded", "zh": "已加载的植入订单行"},
+    "planted_lines_reattributed": {
+        "en": "Planted lines re-attributed",
+        "zh": "重新归属的植入订单行",
+    },
+    "orders_with_returns": {"en": "Orders with returns", "zh": "有退货的订单"},
+    "orders_fully_returned": {"en": "Orders fully returned", "zh": "全部退货的订单"},
+    "gross_amount": {"en": "Gross amount", "zh": "总额"},
+    "returned_amount": {"en": "Returned amount", "zh": "退货额"},
+    "net_amount": {"en": "Net amount", "zh": "净额"},
+    "return_rate": {"en": "Return rate", "zh": "退货率"},
+    "quarantined_over_credit": {
+        "en": "Quarantined: credit above the order",
+        "zh": "隔离：退款超过原订单",
+    },
+    "quarantined_credit_without_order": {
+        "en": "Quarantined: credit without an order",
+        "zh": "隔离：没有原订单的退款",
+    },
+    "quarantined_return_without_order": {
+        "en": "Quarantined: return without an order",
+        "zh": "隔离：没有原订单的退货",
+    },
+    "pseudonym_key_source": {"en": "Pseudonym key from", "zh": "假名密钥来源"},
+    "share_of_lines_joined_to_a_customer": {
+        "en": "Share of lines joined to a customer",
+        "zh": "能关联到客户的订单行比例",
+    },
+    "pii_findings_after_pseudonymisation": {
+        "en": "Personal data found after pseudonymisation",
+        "zh": "假名化后发现的个人信息",
+    },
+    "found_by_missing_policy": {
+        "en": "missing-value policy: kept as 'unknown', or quarantine: required",
+        "zh": "缺失值策略：保留为“未知”，或隔离（必填为空）",
+    },
+    "found_by_key": {"en": "quarantine: key", "zh": "隔离：主键重复"},
+    "found_by_contract": {"en": "quarantine: contract", "zh": "隔离：违反契约"},
+    "found_by_outlier_rule": {
+        "en": "{rule} rule, policy {policy}",
+        "zh": "{rule}规则，处理策略：{policy}",
+    },
+    "found_by_test_rule": {"en": "exclusion: e-mail/name rule", "zh": "排除：邮箱/姓名规则"},
+    "found_by_test_buyer": {
+        "en": "exclusion: buyer is a test account",
+        "zh": "排除：买家是测试账号",
+    },
+    "found_by_linkage": {
+        "en": "record linkage: merged ids (p >= {threshold:g} or exact rule)",
+        "zh": "记录链接：合并的编号（p ≥ {threshold:g} 或精确规则）",
+    },
+    "found_by_reattribution": {
+        "en": "lines re-attributed to the master id",
+        "zh": "重新归属到主编号的订单行",
+    },
+    "found_by_date_formats": {"en": "formats parsed by the mapping", "zh": "映射解析的日期格式数"},
+    "found_by_label_variants": {"en": "columns with label variants", "zh": "有标签变体的字段数"},
+    "found_by_amount_formats": {
+        "en": "amount styles parsed by the mapping",
+        "zh": "映射解析的金额写法数",
+    },
+    # experiments: decisions and their reasons (crm_lib.experiments.decision)
+    "reason_srm": {
+        "en": "The arm sizes do not match the planned split, so assignment or logging is "
+        "broken and no effect estimate can be trusted. Find the cause and rerun.",
+        "zh": "各组人数与计划比例不符，说明分组或日志记录有误，任何效应估计都不可信。"
+        "请查明原因后重新实验。",
+    },
+    "reason_guardrail": {
+        "en": "A guardrail metric got significantly worse: {rows}",
+        "zh": "护栏指标显著变差：{rows}",
+    },
+    "reason_worse": {
+        "en": "The primary metric got significantly worse: {rows}",
+        "zh": "主要指标显著变差：{rows}",
+    },
+    "reason_better": {
+        "en": "The primary metric improved significantly: {rows}",
+        "zh": "主要指标显著改善：{rows}",
+    },
+    "reason_flat_running": {
+        "en": "No significant change in the primary metric yet, and the planned sample size "
+        "is not reached: {rows}",
+        "zh": "主要指标暂无显著变化，且尚未达到计划样本量：{rows}",
+    },
+    "reason_flat_done": {
+        "en": "No significant change in the primary metric at the planned sample size; "
+        "effects outside the interval are unlikely: {rows}",
+        "zh": "在计划样本量下主要指标没有显著变化；区间以外的效应不太可能：{rows}",
+    },
+    "reason_metric": {
+        "en": "{metric} {diff:+.4g} (CI {low:.4g} to {high:.4g}, adjusted p = {p:.3g})",
+        "zh": "{metric} {diff:+.4g}（置信区间 {low:.4g} 至 {high:.4g}，校正后 p = {p:.3g}）",
+    },
+    "reason_bayes": {
+        "en": "P(beats control) = {pb:.3f}, expected loss if shipped = {loss:.2g}, "
+        "posterior mean difference {diff:+.4g}",
+        "zh": "优于对照组的概率 = {pb:.3f}，上线的期望损失 = {loss:.2g}，后验均值差 {diff:+.4g}",
+    },
+    "reason_bayes_ship": {
+        "en": "The treatment very probably beats the control: ",
+        "zh": "实验组很可能优于对照组：",
+    },
+    "reason_bayes_no_ship": {
+        "en": "The treatment very probably does not beat it: ",
+        "zh": "实验组很可能不优于对照组：",
+    },
+    "reason_bayes_keep": {"en": "Not yet conclusive: ", "zh": "尚无定论："},
+    "reason_sequential": {
+        "en": "look {look}: difference {diff:+.4g}, always-valid CI {low:.4g} to {high:.4g}, "
+        "always-valid p = {p:.3g}",
+        "zh": "第 {look} 次查看：差值 {diff:+.4g}，始终有效置信区间 {low:.4g} 至 {high:.4g}，"
+        "始终有效 p = {p:.3g}",
+    },
+    "reason_sequential_ship": {
+        "en": "The always-valid test rejects in favour of the treatment: ",
+        "zh": "始终有效检验拒绝原假设，结果有利于实验组：",
+    },
+    "reason_sequential_no_ship": {
+        "en": "The always-valid test rejects against the treatment: ",
+        "zh": "始终有效检验拒绝原假设，结果不利于实验组：",
+    },
+    "reason_sequential_done": {
+        "en": "No effect detected at the planned maximum sample: ",
+        "zh": "达到计划最大样本量仍未发现效应：",
+    },
+    "reason_sequential_keep": {
+        "en": "No rejection yet; it is safe to keep looking: ",
+        "zh": "尚未拒绝原假设，可以继续观察：",
+    },
+    "caveat_srm": {
+        "en": "sample ratio mismatch (p = {p:.2g})",
+        "zh": "样本比例不匹配（p = {p:.2g}）",
+    },
+    "caveat_underpowered": {
+        "en": "underpowered: {n_min} units in the smaller arm of {n_required} planned",
+        "zh": "功效不足：较小一组只有 {n_min} 个单位，计划为 {n_required} 个",
+    },
+    "caveat_guardrail": {"en": "guardrail breached: {rows}", "zh": "护栏指标恶化：{rows}"},
+    "caveat_no_sample_size": {
+        "en": "no planned sample size given: power not checked",
+        "zh": "未给出计划样本量：未检查统计功效",
+    },
+    "caveat_no_maximum": {
+        "en": "no planned maximum sample size given",
+        "zh": "未给出计划最大样本量",
+    },
+    "caveat_none": {"en": "none", "zh": "无"},
+    "mean": {"en": "Mean", "zh": "均值"},
+    "df": {"en": "Degrees of freedom", "zh": "自由度"},
+    "df1": {"en": "df (between)", "zh": "组间自由度"},
+    "df2": {"en": "df (within)", "zh": "组内自由度"},
+    "wave_a": {"en": "Wave A", "zh": "比较轮次 A"},
+    "wave_b": {"en": "Wave B", "zh": "比较轮次 B"},
+    "n_a": {"en": "n (wave A)", "zh": "A 轮样本量"},
+    "n_b": {"en": "n (wave B)", "zh": "B 轮样本量"},
+    "effect_size": {"en": "Effect size", "zh": "效应量"},
+    "effect_size_name": {"en": "Effect size measure", "zh": "效应量指标"},
+    "group_a": {"en": "Group A", "zh": "组 A"},
+    "group_b": {"en": "Group B", "zh": "组 B"},
+    "p_adj": {"en": "Adjusted p-value", "zh": "校正后 p 值"},
+    "min_item_total_r": {"en": "Lowest item-total correlation", "zh": "最低题项-总分相关"},
+    "item": {"en": "Item", "zh": "题项"},
+    "factor_n": {"en": "Factor {n}", "zh": "因子 {n}"},
+    "beta": {"en": "Beta (standardised)", "zh": "标准化系数 β"},
+    "shapley_share": {"en": "Shapley share of R²", "zh": "Shapley 份额（R² 占比）"},
+    "p_value_vs_promoter": {"en": "p-value vs promoters", "zh": "与推荐者比较的 p 值"},
+    "covariate": {"en": "Covariate", "zh": "协变量"},
+    "period": {"en": "Period", "zh": "期间"},
+    "series": {"en": "Series", "zh": "序列"},
+    "clv_12m": {"en": "CLV (12 months)", "zh": "12 个月 CLV"},
+    "clv_customers": {"en": "Customers in the CLV", "zh": "计入 CLV 的客户数"},
+    "cac_overall": {"en": "CAC (overall)", "zh": "整体获客成本"},
+    "clv_cac": {"en": "CLV:CAC", "zh": "CLV:CAC"},
+    "rep_mse": {
+        "en": "MSE vs truth — raw: {raw:.5f}, shrunk: {shrunk:.5f}",
+        "zh": "与真实值的均方误差（MSE）——原始：{raw:.5f}，收缩：{shrunk:.5f}",
+    },
+    "response_trend": {
+        "en": "Trend of conversion with log response time (logit): coefficient {coef:.4g}, "
+        "standard error {se:.4g}, p = {p_value:.3g}",
+        "zh": "转化率随响应时间（取对数）的趋势（Logit）：系数 {coef:.4g}，标准误 {se:.4g}，"
+        "p = {p_value:.3g}",
+    },
+    "lead_auc_oracle": {
+        "en": "AUC of the true probabilities on the same leads (the best possible): {auc:.3f}",
+        "zh": "同一批线索上真实概率的 AUC（可能达到的最佳值）：{auc:.3f}",
+    },
+    "pipeline_backtest": {
+        "en": "{n} origins, coverage {coverage:.0%} (nominal {nominal:.0%})",
+        "zh": "{n} 个预测起点，区间覆盖率 {coverage:.0%}（名义水平 {nominal:.0%}）",
+    },
+    "cell_in": {"en": "Cell as exported", "zh": "导出时的单元格"},
+    "amount_in": {"en": "Amount as exported", "zh": "导出时的金额"},
+    "cell_out": {"en": "Cell as written", "zh": "写出后的单元格"},
+    "amount_out": {"en": "Amount as written", "zh": "写出后的金额"},
 }
 
 LABELS: dict[str, str] = {
+    # sizes of the simulated world
+    "small": "小型",
+    "default": "标准",
     # regions
     "north": "华北",
     "east": "华东",
@@ -775,7 +1028,7 @@ LABELS: dict[str, str] = {
     "impute": "填补",
     "quarantine": "隔离",
     "keep": "保留（可为空）",
-    "TwoModelUplift": "双模型（T-learner）",
+    "TwoModelUplift": "双模型（T 学习器）",
     "ClassTransformationUplift": "类别转换模型",
     "frequentist": "频率学派",
     "bayesian": "贝叶斯",
@@ -920,7 +1173,133 @@ LABELS: dict[str, str] = {
     "lead_to_customer_rate": "线索转客户率",
     "csat": "满意度",
     "never": "从未联系",
+    # zh reports in Chinese (issue 19): values shown in tables and plots
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "test_data": "测试数据",
+    "references": "参照完整性",
+    "outliers": "异常值",
+    "deduplication": "客户去重",
+    "returns": "退货冲抵",
+    "merged into a master record, listed in the merge log": "合并到主记录，记入合并日志",
+    "test_account": "测试账号",
+    "test_order": "测试订单",
+    "missing_value": "缺失值",
+    "duplicate_line": "重复订单行",
+    "negative_without_order": "无原订单的负金额",
+    "outlier": "异常值",
+    "duplicate_customer": "重复客户",
+    "duplicate_customer_order": "重复客户的订单",
+    "date_format": "日期格式",
+    "label_variant": "标签变体",
+    "amount_format": "金额格式",
+    "exact_email": "邮箱相同",
+    "exact_email_phone": "邮箱与手机号均相同",
+    "exact_phone": "手机号相同",
+    "match_probability": "匹配概率",
+    "consent_given": "已同意",
+    "consent_refused": "已拒绝",
+    "consent_unknown": "未表态（视为拒绝）",
+    "simulated world": "模拟世界的固定密钥",
+    "key argument": "函数参数",
+    "key file": "密钥文件",
+    "ratio": "比值",
+    "iqr": "四分位距",
+    "robust_z": "稳健 z 分数",
+    "flag": "仅标记",
+    "cap": "截断",
+    "required": "必填为空",
+    "contract": "违反契约",
+    "duplicate_key": "主键重复",
+    "orphan_line": "没有客户的订单行",
+    "over_credit": "退款超过原订单",
+    "credit_without_order": "没有原订单的退款",
+    "return_without_order": "没有原订单的退货",
+    "currency_missing": "缺少货币",
+    "loaded": "已加载",
+    "skipped: already loaded": "已跳过：此前已加载",
+    "mostly quarantined": "大部分被隔离",
+    "all quarantined": "全部被隔离",
+    "amount": "金额",
+    "log ": "对数",
+    "customer_id": "客户编号",
+    "pre_period_revenue": "实验前收入",
+    "score test (Miettinen-Nurminen); score CIs": "得分检验（Miettinen-Nurminen）；得分区间",
+    "Welch t": "Welch t 检验",
+    "Mann-Whitney U": "Mann-Whitney U 检验",
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "brier": "Brier 分数",
+    "ece": "期望校准误差（ECE）",
+    "top_decile_lift": "前 10% 提升度",
+    "hit_rate": "命中率",
+    "precision": "精确率",
+    "recall": "召回率",
+    "coverage": "覆盖率",
+    "unweighted": "未加权",
+    "weighted": "加权",
+    "adjusted wald": "调整 Wald 区间",
+    "adjusted wald (linearisation)": "调整 Wald 区间（线性化）",
+    "wilson": "Wilson 区间",
+    "wilson (Kish n_eff)": "Wilson 区间（Kish 有效样本量）",
+    "t": "t 区间",
+    "t (linearisation)": "t 区间（线性化）",
+    "anova": "单因素方差分析",
+    "welch_anova": "Welch 方差分析",
+    "kruskal": "Kruskal-Wallis 检验",
+    "eta_squared": "η²",
+    "epsilon_squared": "ε²",
+    "log_orders": "订单数（对数）",
+    "plan_standard": "套餐：标准版（相对基础版）",
+    "plan_premium": "套餐：高级版（相对基础版）",
+    "auto_renew": "自动续订",
+    "promo": "促销入网",
+    "repurchase_rate": "复购率",
+    "tenure_days": "距首次购买天数",
+    "spend": "累计消费",
+    "overdue": "逾期程度（距上次购买 / 平均购买间隔）",
+    "timestamp, UTC": "时间戳（UTC）",
+    "currency (see currency column)": "货币（见货币字段）",
+    "currency": "货币",
+    "units": "件",
+    "year": "年",
 }
+
+
+#: The contract's column descriptions in Chinese (``table.column``), for the contract table
+#: a report shows (notebook 01); :func:`column_description` falls back to the contract's text.
+COLUMN_DESCRIPTIONS_ZH: dict[str, str] = {
+    "customers.customer_id": "客户主键（假名）。",
+    "customers.name": "客户填写的姓名。",
+    "customers.email": "邮箱地址。",
+    "customers.phone": "手机号，E.164 格式（+86...）。",
+    "customers.signup_at": "账号创建时间。",
+    "customers.region": "销售区域；未填写时为“未知”。",
+    "customers.acquisition_channel": "带来该客户的营销渠道；未填写时为“未知”。",
+    "customers.gender": "客户自报的性别；未填写时为“未知”。",
+    "customers.birth_year": "客户自报的出生年份（未填写时为空）。",
+    "customers.marketing_consent": "客户同意接收营销信息（邮件、短信、App 推送）。",
+    "transactions.order_id": "订单主键；与行号一起构成订单行的主键。",
+    "transactions.line_no": "订单内的行号。",
+    "transactions.customer_id": "买家（引用客户表的客户编号）。",
+    "transactions.ordered_at": "下单时间。",
+    "transactions.amount": "订单行净额；退货行为负数。",
+    "transactions.currency": "ISO 4217 货币代码。",
+    "transactions.quantity": "件数；退货行为负数。",
+    "transactions.product_id": "商品主键。",
+    "transactions.category": "商品品类；未填写时为“未知”。",
+    "transactions.channel": "销售渠道；未填写时为“未知”。",
+    "transactions.original_order_id": "退货行所退的原订单；其他行为空。",
+}
+
+
+def column_description(table: str, column: str, description: str, language: str = "en") -> str:
+    """A contract column's ``description`` in ``language`` (as given when not translated)."""
+    check_language(language)
+    if language == "zh":
+        return COLUMN_DESCRIPTIONS_ZH.get(f"{table}.{column}", description)
+    return description
 
 
 def check_language(language: str) -> str:
@@ -948,21 +1327,103 @@ def t(key: str, language: str = "en") -> str:
 
 
 def label(value: object, language: str = "en") -> str:
-    """A category value as shown in a report (unknown values are shown as they are)."""
+    """A category value as shown in a report (unknown values are shown as they are).
+
+    A path of known values (``"search > social"``, ``"visit -> signup"``) is shown step by
+    step; a text the code made with numbers in it (``"bootstrap percentile (B=2000,
+    seed=1)"``) by its pattern in :data:`_PATTERNS_ZH`.
+    """
     check_language(language)
     text = str(value)
-    if language == "zh":
-        return LABELS.get(text, text)
-    return text.replace("_", " ")
+    if language != "zh":
+        return text.replace("_", " ")
+    if text in LABELS:
+        return LABELS[text]
+    for pattern, template in _PATTERNS_ZH:
+        match = pattern.fullmatch(text)
+        if match:
+            parts = {k: label(v or "", language) for k, v in match.groupdict().items()}
+            return template.format(**parts)
+    for arrow in _ARROWS:
+        steps = text.split(arrow)
+        if len(steps) > 1 and all(step in LABELS for step in steps):
+            return arrow.join(LABELS[step] for step in steps)
+    return text
+
+
+_ARROWS = (" -> ", " > ")
+#: Texts made by the code with numbers or names in them (a method with its settings, an
+#: outlier rule with its bounds), shown in Chinese; each named part is a label itself.
+_PATTERNS_ZH = [
+    (
+        re.compile(r"(?P<step>\w+) needs the customers export, which was not given"),
+        "{step}需要客户导出文件，但未提供",
+    ),
+    (
+        re.compile(r"bootstrap percentile \(B=(?P<b>\d+), seed=(?P<seed>\d+)\)"),
+        "自助法百分位区间（B={b}，种子 {seed}）",
+    ),
+    (
+        re.compile(r"CUPED \(covariate (?P<col>\w+)\) \+ Welch t"),
+        "CUPED（协变量：{col}）+ Welch t 检验",
+    ),
+    (
+        re.compile(
+            r"ratio k=(?P<k>[\d.]+) on (?P<col>\w+): > [\d.]+ x median of the other values "
+            r"of the same (?P<group>\w+) \(groups of >= (?P<n>\d+)\)"
+        ),
+        "比值规则（k={k}）：{col}超过同一{group}其他值中位数的 {k} 倍（每组至少 {n} 个值）",
+    ),
+    (
+        re.compile(
+            r"(?P<rule>iqr|robust_z) k=(?P<k>[\d.]+) on (?P<log>log )?(?P<col>\w+): "
+            r"\[(?P<lo>[^,\]]+), (?P<hi>[^\]]+)\]"
+        ),
+        "{rule}规则（k={k}）：{log}{col}在 [{lo}, {hi}] 之外",
+    ),
+]
+
+
+def quantity_table(
+    values: Mapping[str, Any], language: str = "en", *, currency: str | None = None
+) -> pd.DataFrame:
+    """Named numbers (``{"orders": 1200, "return_rate": 0.04}``) as a table to show.
+
+    Two columns, ``quantity`` (each name translated as a message key: an unknown name is a
+    ``KeyError``, so no raw key reaches a report) and ``value``, each value written as its
+    name says (a share as a percentage, money with ``currency``: :mod:`crm_lib.tables`),
+    text values translated as category labels; headings translated.
+    """
+    from crm_lib.tables import column_kind, format_value
+
+    def shown(key: str, value: Any) -> str:
+        if isinstance(value, str):
+            return label(value, language)
+        return format_value(value, column_kind(key), currency=currency, language=language)
+
+    table = pd.DataFrame(
+        {
+            "quantity": [t(str(key), language) for key in values],
+            "value": [shown(str(key), value) for key, value in values.items()],
+        }
+    )
+    return translate_frame(table, language)
 
 
 def translate_frame(
-    df: pd.DataFrame, language: str = "en", *, values: list[str] | None = None
+    df: pd.DataFrame,
+    language: str = "en",
+    *,
+    values: list[str] | None = None,
+    code: list[str] | None = None,
 ) -> pd.DataFrame:
     """Rename columns that are message keys and translate category values of ``values``.
 
     The result remembers what each column holds (share, money, p-value), read from its
     name before translation, in ``attrs["column_kinds"]`` for :mod:`crm_lib.tables`.
+    The columns of ``code`` hold identifiers (column or file names, data types, rule
+    names as the narrative writes them): they are kept as they are and shown in code
+    font, in every language.
     """
     check_language(language)
     out = df.copy()
@@ -975,5 +1436,6 @@ def translate_frame(
 
     kinds = dict(df.attrs.get("column_kinds") or {})
     kinds.update({names.get(c, c): column_kind(c) for c in df.columns})
+    kinds.update({names.get(c, c): "code" for c in code or []})
     out.attrs["column_kinds"] = kinds
     return out

@@ -4,7 +4,8 @@
 shares as percentages, money with thousands separators and the dataset's currency,
 p-values with three significant digits, other numbers with four significant digits and
 thousands separators (never ``1.2e+04``), booleans as Yes/No (是/否), missing values as
-a dash. What a column holds is read from its name before translation
+a dash, identifiers (column names, file names, data types: kind ``code``, given by
+``translate_frame(..., code=[...])``) in code font, as the narrative writes them. What a column holds is read from its name before translation
 (:func:`crm_lib.i18n.translate_frame` keeps it in ``df.attrs["column_kinds"]``) or from its
 own name, and a "share" column is shown as a percentage only when its values lie in
 [-1, 1]. :func:`use_in_notebook` makes it the HTML of every DataFrame a notebook shows
@@ -13,6 +14,7 @@ own name, and a "share" column is shown as a percentage only when its values lie
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from typing import Any
@@ -34,7 +36,11 @@ _YES_NO = {"en": ("Yes", "No"), "zh": ("是", "否")}
 
 
 def column_kind(name: Any) -> str | None:
-    """``percent``, ``money``, ``p_value`` or None, from a column's (untranslated) name."""
+    """``percent``, ``money``, ``p_value`` or None, from a column's (untranslated) name.
+
+    (The kind ``code`` is never read from a name: a table says which columns hold
+    identifiers, see :func:`crm_lib.i18n.translate_frame`.)
+    """
     key = str(name).lower().replace(" ", "_").replace("-", "_")
     if _PVALUE.search(key):
         return "p_value"
@@ -64,6 +70,8 @@ def format_value(value: Any, kind: str | None = None, *, currency: str | None = 
     """One cell as the report shows it (see the module docstring)."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if kind == "code":
+        return f"<code>{html.escape(str(value))}</code>"
     if isinstance(value, bool | np.bool_):
         yes, no = _YES_NO.get(language, _YES_NO["en"])
         return yes if value else no

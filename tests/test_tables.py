@@ -67,3 +67,27 @@ def test_a_rate_above_one_is_not_a_percentage():
 def test_a_named_index_is_kept():
     df = pd.DataFrame({"loading": [0.71]}, index=pd.Index(["A1"], name="item"))
     assert "A1" in style_table(df).to_html()
+
+
+def test_identifiers_are_shown_as_code_in_every_language():
+    df = pd.DataFrame({"column": ["customer_id", "a<b"], "rows": [1, 2]})
+    for language in ("en", "zh"):
+        html = style_table(i18n.translate_frame(df, language, code=["column"])).to_html()
+        assert "<code>customer_id</code>" in html and "<code>a&lt;b</code>" in html
+
+
+def test_money_is_shown_in_the_currency_the_dataset_declares():
+    from crm_lib.contract.dataset import DatasetConfig
+    from crm_lib.datasets import World
+
+    tx = pd.DataFrame({"amount": [12.5], "currency": ["CNY"]})
+    usd = World.from_tables(
+        {"transactions": tx}, truth=None, config=DatasetConfig(name="shop", currency="USD")
+    )
+    undeclared = World.from_tables({"transactions": tx}, truth=None)
+    mixed = World.from_tables(
+        {"transactions": pd.DataFrame({"currency": ["CNY", "USD"]})}, truth=None
+    )
+    assert (usd.currency, undeclared.currency, mixed.currency) == ("USD", "CNY", None)
+    shown = i18n.translate_frame(pd.DataFrame({"net_amount": [2500.5]}), "zh")
+    assert "2,500.50 USD" in style_table(shown, language="zh", currency=usd.currency).to_html()

@@ -8,7 +8,7 @@
 from crm_lib.datasets._btyd import BGNBDParams, GammaGammaParams
 from crm_lib.datasets.bfi import BFINotFoundError, load_bfi
 from crm_lib.datasets.cdnow import CDNOWNotFoundError, load_cdnow
-from crm_lib.datasets.container import MissingTableError
+from crm_lib.datasets.container import MissingTableError, currency_of
 from crm_lib.datasets.large import LargeWorldResult, simulate_to_parquet
 from crm_lib.datasets.storage import (
     describe_folder,
@@ -41,6 +41,7 @@ __all__ = [
     "TelcoNotFoundError",
     "World",
     "WorldParams",
+    "currency_of",
     "describe_folder",
     "get_world",
     "load_bfi",

@@ -14,7 +14,7 @@ import pandas as pd
 from crm_lib.contract import schemas
 from crm_lib.contract.dataset import DatasetConfig
 
-__all__ = ["GroundTruth", "MissingTableError", "World"]
+__all__ = ["GroundTruth", "MissingTableError", "World", "currency_of"]
 
 
 @dataclass
@@ -81,6 +81,17 @@ class MissingTableError(LookupError):
     """A study needs a contract table the dataset does not have."""
 
 
+def currency_of(transactions: pd.DataFrame | None) -> str | None:
+    """The one ISO 4217 code of the ``currency`` column of order lines, else None.
+
+    None when there is no such column, no code, or more than one.
+    """
+    if transactions is None or "currency" not in transactions.columns:
+        return None
+    codes = transactions["currency"].dropna().unique()
+    return str(codes[0]) if len(codes) == 1 else None
+
+
 @dataclass
 class World:
     """A dataset: the contract tables it has, its description, and its truth if simulated.
@@ -129,6 +140,16 @@ class World:
         """The contract tables the dataset has, by name."""
         out = {name: getattr(self, name) for name in schemas.SCHEMAS}
         return {name: df for name, df in out.items() if df is not None}
+
+    @property
+    def currency(self) -> str | None:
+        """ISO 4217 code of the amounts: ``dataset.yml``'s, else the one code of the data.
+
+        None when the dataset declares none and its transactions carry no code, or several.
+        """
+        if self.config is not None and self.config.currency:
+            return self.config.currency
+        return currency_of(self.transactions)
 
     @property
     def name(self) -> str:

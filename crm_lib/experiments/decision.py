@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from crm_lib.experiments._validate import require_columns
+from crm_lib.i18n import label, t
 
 __all__ = ["METHODS", "decide", "decide_bayesian", "decide_sequential", "verdict"]
 
@@ -39,11 +40,25 @@ def _check_srm(srm: pd.DataFrame | None, arms: set, what: str) -> bool:
     return bool(srm["srm"].any())
 
 
-def _fmt(r) -> str:
-    return (
-        f"{r['metric']} {r['diff']:+.4g} (CI {r['ci_low']:.4g} to {r['ci_high']:.4g}, "
-        f"adjusted p = {r['p_adjusted']:.3g})"
+def _fmt(r, language: str = "en") -> str:
+    return t("reason_metric", language).format(
+        metric=r["metric"] if language == "en" else label(r["metric"], language),
+        diff=r["diff"],
+        low=r["ci_low"],
+        high=r["ci_high"],
+        p=r["p_adjusted"],
     )
+
+
+def _rows(frame: pd.DataFrame, language: str) -> str:
+    return _SEPARATOR[language].join(_fmt(r, language) for _, r in frame.iterrows())
+
+
+def _caveats(caveats: list[str], language: str) -> str:
+    return _SEPARATOR[language].join(caveats) if caveats else t("caveat_none", language)
+
+
+_SEPARATOR = {"en": "; ", "zh": "；"}
 
 
 def decide(
@@ -51,6 +66,7 @@ def decide(
     *,
     srm: pd.DataFrame | None = None,
     n_required: int | None = None,
+    language: str = "en",
 ) -> pd.DataFrame:
     """Recommend ship / do not ship / keep running for each treatment arm, with reasons.
 
@@ -67,6 +83,9 @@ def decide(
     n_required : int, optional
         Planned units per arm (from the power analysis). Below it, a flat primary metric
         means "keep running" rather than "no effect".
+    language : str
+        Language of ``reason`` and ``caveats`` (``en`` or ``zh``); ``decision`` stays a
+        code (``ship``, ``do not ship``, ``keep running``) to translate as a label.
 
     Returns
     -------
@@ -99,82 +118,59 @@ def decide(
         under = n_required is not None and n_min < n_required
         caveats = []
         if srm_alarm:
-            caveats.append(f"sample ratio mismatch (p = {float(srm['p_value'].iloc[0]):.2g})")
+            caveats.append(t("caveat_srm", language).format(p=float(srm["p_value"].iloc[0])))
         if under:
             caveats.append(
-                f"underpowered: {n_min} units in the smaller arm of {n_required} planned"
+                t("caveat_underpowered", language).format(n_min=n_min, n_required=n_required)
             )
         if len(guards):
-            caveats.append(
-                "guardrail breached: " + "; ".join(_fmt(r) for _, r in guards.iterrows())
-            )
+            caveats.append(t("caveat_guardrail", language).format(rows=_rows(guards, language)))
         worse = prim[prim["direction"] == "worse"]
         better = prim[prim["direction"] == "better"]
         if srm_alarm:
-            decision = NO_SHIP
-            reason = (
-                "The arm sizes do not match the planned split, so assignment or logging is "
-                "broken and no effect estimate can be trusted. Find the cause and rerun."
-            )
+            decision, reason = NO_SHIP, t("reason_srm", language)
         elif len(guards):
             decision = NO_SHIP
-            reason = "A guardrail metric got significantly worse: " + "; ".join(
-                _fmt(r) for _, r in guards.iterrows()
-            )
+            reason = t("reason_guardrail", language).format(rows=_rows(guards, language))
         elif len(worse):
             decision = NO_SHIP
-            reason = "The primary metric got significantly worse: " + "; ".join(
-                _fmt(r) for _, r in worse.iterrows()
-            )
+            reason = t("reason_worse", language).format(rows=_rows(worse, language))
         elif len(better):
             decision = SHIP
-            reason = "The primary metric improved significantly: " + "; ".join(
-                _fmt(r) for _, r in better.iterrows()
-            )
+            reason = t("reason_better", language).format(rows=_rows(better, language))
         elif under:
             decision = KEEP
-            reason = (
-                "No significant change in the primary metric yet, and the planned sample size "
-                "is not reached: " + "; ".join(_fmt(r) for _, r in prim.iterrows())
-            )
+            reason = t("reason_flat_running", language).format(rows=_rows(prim, language))
         else:
             decision = NO_SHIP
-            reason = (
-                "No significant change in the primary metric at the planned sample size; "
-                "effects outside the interval are unlikely: "
-                + "; ".join(_fmt(r) for _, r in prim.iterrows())
-            )
+            reason = t("reason_flat_done", language).format(rows=_rows(prim, language))
         if n_required is None:
-            caveats.append("no planned sample size given: power not checked")
+            caveats.append(t("caveat_no_sample_size", language))
         rows.append(
             {
                 "control": control,
                 "treatment": treat,
                 "decision": decision,
                 "reason": reason,
-                "caveats": "; ".join(caveats) if caveats else "none",
+                "caveats": _caveats(caveats, language),
             }
         )
     return pd.DataFrame(rows, columns=["control", "treatment", "decision", "reason", "caveats"])
 
 
-def _guard_and_srm(srm, guardrails, control, treat, what):
+def _guard_and_srm(srm, guardrails, control, treat, what, language="en"):
     """Shared overrides of the method-specific rules: SRM alarm, breached guardrail."""
     caveats, override = [], None
     if _check_srm(srm, {control, treat}, what):
-        caveats.append(f"sample ratio mismatch (p = {float(srm['p_value'].iloc[0]):.2g})")
-        override = (
-            NO_SHIP,
-            "The arm sizes do not match the planned split, so assignment or logging is "
-            "broken and no effect estimate can be trusted. Find the cause and rerun.",
-        )
+        caveats.append(t("caveat_srm", language).format(p=float(srm["p_value"].iloc[0])))
+        override = (NO_SHIP, t("reason_srm", language))
     if guardrails is not None and len(guardrails):
         require_columns(guardrails, ["treatment", "guardrail_breached"], "guardrails")
         g = guardrails[(guardrails["treatment"] == treat) & guardrails["guardrail_breached"]]
         if len(g):
-            text = "; ".join(_fmt(r) for _, r in g.iterrows())
-            caveats.append("guardrail breached: " + text)
-            override = override or (NO_SHIP, "A guardrail metric got significantly worse: " + text)
+            text = _rows(g, language)
+            caveats.append(t("caveat_guardrail", language).format(rows=text))
+            override = override or (NO_SHIP, t("reason_guardrail", language).format(rows=text))
     return override, caveats
 
 
@@ -185,6 +181,7 @@ def decide_bayesian(
     guardrails: pd.DataFrame | None = None,
     prob_threshold: float = 0.95,
     max_expected_loss: float = 0.001,
+    language: str = "en",
 ) -> pd.DataFrame:
     """Ship / do not ship / keep running from a Bayesian comparison (probability and loss).
 
@@ -229,28 +226,25 @@ def decide_bayesian(
     rows = []
     for _, r in posterior.iterrows():
         override, caveats = _guard_and_srm(
-            srm, guardrails, r["control"], r["treatment"], "decide_bayesian"
+            srm, guardrails, r["control"], r["treatment"], "decide_bayesian", language
         )
         pb, loss = float(r["prob_beat_control"]), float(r["expected_loss_treatment"])
-        text = (
-            f"P(beats control) = {pb:.3f}, expected loss if shipped = {loss:.2g}, "
-            f"posterior mean difference {float(r['diff']):+.4g}"
-        )
+        text = t("reason_bayes", language).format(pb=pb, loss=loss, diff=float(r["diff"]))
         if override:
             decision, reason = override
         elif pb >= prob_threshold and loss <= max_expected_loss:
-            decision, reason = SHIP, "The treatment very probably beats the control: " + text
+            decision, reason = SHIP, t("reason_bayes_ship", language) + text
         elif pb <= 1 - prob_threshold:
-            decision, reason = NO_SHIP, "The treatment very probably does not beat it: " + text
+            decision, reason = NO_SHIP, t("reason_bayes_no_ship", language) + text
         else:
-            decision, reason = KEEP, "Not yet conclusive: " + text
+            decision, reason = KEEP, t("reason_bayes_keep", language) + text
         rows.append(
             {
                 "control": r["control"],
                 "treatment": r["treatment"],
                 "decision": decision,
                 "reason": reason,
-                "caveats": "; ".join(caveats) if caveats else "none",
+                "caveats": _caveats(caveats, language),
             }
         )
     return pd.DataFrame(rows, columns=["control", "treatment", "decision", "reason", "caveats"])
@@ -262,6 +256,7 @@ def decide_sequential(
     srm: pd.DataFrame | None = None,
     guardrails: pd.DataFrame | None = None,
     n_required: int | None = None,
+    language: str = "en",
 ) -> pd.DataFrame:
     """Ship / do not ship / keep running from the last look of an always-valid test.
 
@@ -275,6 +270,8 @@ def decide_sequential(
         As in :func:`decide_bayesian`.
     n_required : int, optional
         Maximum planned units per arm; reaching it without a rejection means do not ship.
+    language : str
+        Language of ``reason`` and ``caveats``, as in :func:`decide`.
 
     Returns
     -------
@@ -307,32 +304,36 @@ def decide_sequential(
     rows = []
     for (control, treat), g in monitoring.groupby(["control", "treatment"], sort=False):
         last = g.sort_values("look").iloc[-1]
-        override, caveats = _guard_and_srm(srm, guardrails, control, treat, "decide_sequential")
+        override, caveats = _guard_and_srm(
+            srm, guardrails, control, treat, "decide_sequential", language
+        )
         n_min = int(min(last["n_control"], last["n_treatment"]))
-        text = (
-            f"look {int(last['look'])}: difference {float(last['diff']):+.4g}, always-valid "
-            f"CI {float(last['ci_low']):.4g} to {float(last['ci_high']):.4g}, "
-            f"always-valid p = {float(last['p_value']):.3g}"
+        text = t("reason_sequential", language).format(
+            look=int(last["look"]),
+            diff=float(last["diff"]),
+            low=float(last["ci_low"]),
+            high=float(last["ci_high"]),
+            p=float(last["p_value"]),
         )
         if override:
             decision, reason = override
         elif bool(last["reject"]) and last["ci_low"] > 0:
-            decision, reason = SHIP, "The always-valid test rejects in favour of the treatment: "
+            decision, reason = SHIP, t("reason_sequential_ship", language)
         elif bool(last["reject"]) and last["ci_high"] < 0:
-            decision, reason = NO_SHIP, "The always-valid test rejects against the treatment: "
+            decision, reason = NO_SHIP, t("reason_sequential_no_ship", language)
         elif n_required is not None and n_min >= n_required:
-            decision, reason = NO_SHIP, "No effect detected at the planned maximum sample: "
+            decision, reason = NO_SHIP, t("reason_sequential_done", language)
         else:
-            decision, reason = KEEP, "No rejection yet; it is safe to keep looking: "
+            decision, reason = KEEP, t("reason_sequential_keep", language)
         if n_required is None:
-            caveats.append("no planned maximum sample size given")
+            caveats.append(t("caveat_no_maximum", language))
         rows.append(
             {
                 "control": control,
                 "treatment": treat,
                 "decision": decision,
                 "reason": reason + text if not override else reason,
-                "caveats": "; ".join(caveats) if caveats else "none",
+                "caveats": _caveats(caveats, language),
             }
         )
     return pd.DataFrame(rows, columns=["control", "treatment", "decision", "reason", "caveats"])
@@ -349,6 +350,7 @@ def verdict(
     monitoring: pd.DataFrame | None = None,
     srm: pd.DataFrame | None = None,
     n_required: int | None = None,
+    language: str = "en",
 ) -> pd.DataFrame:
     """The decision of the analysis chosen to drive it: ``frequentist``, ``bayesian`` or
     ``sequential``.
@@ -364,6 +366,8 @@ def verdict(
     srm : DataFrame
         :func:`~crm_lib.experiments.srm_check` output; required by every method (an alarm
         means do not ship).
+    language : str
+        Language of ``reason`` and ``caveats`` (``en`` or ``zh``).
 
     Returns
     -------
@@ -375,13 +379,15 @@ def verdict(
     require_columns(summary, ["role"], "summary")
     guards = summary[summary["role"] == "guardrail"]
     if method == "frequentist":
-        out = decide(summary, srm=srm, n_required=n_required)
+        out = decide(summary, srm=srm, n_required=n_required, language=language)
     elif method == "bayesian":
         if posterior is None:
             raise ValueError("method='bayesian' needs posterior=bayes_proportions(...)")
-        out = decide_bayesian(posterior, srm=srm, guardrails=guards)
+        out = decide_bayesian(posterior, srm=srm, guardrails=guards, language=language)
     else:
         if monitoring is None:
             raise ValueError("method='sequential' needs monitoring=sequential_test(...)")
-        out = decide_sequential(monitoring, srm=srm, guardrails=guards, n_required=n_required)
+        out = decide_sequential(
+            monitoring, srm=srm, guardrails=guards, n_required=n_required, language=language
+        )
     return out.assign(method=method)

@@ -16,7 +16,9 @@ Modules: :mod:`~crm_lib.reporting.recorder` (record), :mod:`~crm_lib.reporting.b
 (the batch file), :mod:`~crm_lib.reporting.params` (notebook parameters),
 :mod:`~crm_lib.reporting.runner` (execution), :mod:`~crm_lib.reporting.store`
 (run ids, atomic publication, ``latest``, prune), :mod:`~crm_lib.reporting.index`
-(``index.html``, ``batch.json``), :mod:`~crm_lib.reporting.cli` (``crm report``).
+(``index.html``, ``batch.json``), :mod:`~crm_lib.reporting.cli` (``crm report``),
+:mod:`~crm_lib.reporting.source` (the line naming a report's data),
+:mod:`~crm_lib.reporting.language` (English words left in a Chinese report).
 Heavy libraries (papermill, nbconvert, pandas) are imported only when used.
 """
 
@@ -31,6 +33,9 @@ _EXPORTS = {
     "record": "recorder",
     "record_many": "recorder",
     "collect_records": "recorder",
+    "dataset_line": "source",
+    "dataset_name": "source",
+    "foreign_words": "language",
     "BatchError": "batch",
     "BatchSpec": "batch",
     "RunSpec": "batch",
@@ -55,6 +60,9 @@ __all__ = [
     "RunResult",
     "RunSpec",
     "collect_records",
+    "dataset_line",
+    "dataset_name",
+    "foreign_words",
     "list_batches",
     "load_batch",
     "notebook_parameters",
@@ -68,10 +76,12 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from crm_lib.reporting.batch import BatchError, BatchSpec, RunSpec, load_batch
+    from crm_lib.reporting.language import foreign_words
     from crm_lib.reporting.params import NotebookParameter, notebook_parameters, read_parameters
     from crm_lib.reporting.recorder import METRIC_MIME, collect_records, record, record_many
     from crm_lib.reporting.results import BatchResult, RunResult
     from crm_lib.reporting.runner import render_html, run_batch
+    from crm_lib.reporting.source import dataset_line, dataset_name
     from crm_lib.reporting.store import list_batches, prune
 
 

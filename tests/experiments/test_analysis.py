@@ -460,6 +460,24 @@ def test_decide_rules():
         decide(_summary("better"), srm=srm.drop(columns="variant"))
 
 
+def test_decide_gives_its_reasons_in_the_report_language():
+    ok = pd.DataFrame({"variant": ["control", "coupon"], "srm": False, "p_value": 0.6})
+    en = decide(_summary("flat", n=100), srm=ok, n_required=4000).iloc[0]
+    zh = decide(_summary("flat", n=100), srm=ok, n_required=4000, language="zh").iloc[0]
+    assert en["decision"] == zh["decision"] == "keep running"  # a code, translated as a label
+    # the numbers of _summary, written by hand in each language
+    assert en["reason"] == (
+        "No significant change in the primary metric yet, and the planned sample size is not "
+        "reached: converted +0.01 (CI 0.001 to 0.02, adjusted p = 0.01)"
+    )
+    assert zh["reason"] == (
+        "主要指标暂无显著变化，且尚未达到计划样本量：转化 +0.01（置信区间 0.001 至 0.02，"
+        "校正后 p = 0.01）"
+    )
+    assert en["caveats"] == "underpowered: 100 units in the smaller arm of 4000 planned"
+    assert zh["caveats"] == "功效不足：较小一组只有 100 个单位，计划为 4000 个"
+
+
 # ------------------------------------------------------------------------------ errors
 
 

@@ -70,3 +70,17 @@ def test_a_rendered_report_is_offline_typeset_and_clean(tmp_path):
     assert result.ok, result.problems
     assert result.math == 2 and result.images == 1
     assert result.screenshot is not None and result.screenshot.stat().st_size > 1000
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_every_published_report_reads_offline_and_clean(rendered_batch):
+    """The reports of reports.yml (tests/reporting/conftest.py), two browsers at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = [r.html for r in rendered_batch.runs if r.html is not None]
+    assert len(pages) == len(rendered_batch.runs)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checks = list(pool.map(lambda page: check_report(page, screenshot=False), pages))
+    problems = {page.name: c.problems for page, c in zip(pages, checks, strict=True) if not c.ok}
+    assert not problems
