@@ -63,7 +63,7 @@ EXERCISES = [
         {
             "en": "Use `experiments.proportions_test` on the converted column; its "
             "`ci_low`, `ci_high` are the interval of the difference.",
-            "zh": "对 converted 列使用 `experiments.proportions_test`；其 `ci_low`、`ci_high` 即差值的区间。",
+            "zh": "对 `converted` 列使用 `experiments.proportions_test`；其 `ci_low`、`ci_high` 即差值的区间。",
         },
         truth=lambda w: float(w.truth.experiment["ate_conversion"]),
         accept=interval_contains,

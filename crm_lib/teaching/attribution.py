@@ -71,7 +71,7 @@ EXERCISES = [
             "(`customers_without_touch` in the summary); a Wilson interval "
             "(`funnel.wilson`, or statsmodels' `proportion_confint`, "
             "method 'wilson').",
-            "zh": "journeys 对象里有计数：`empty_journeys` 位客户中有 `empty_conversions` 位转化（摘要中的 `customers_without_touch`）；用 Wilson 区间（`funnel.wilson`，或 statsmodels 的 `proportion_confint`，method 取 'wilson'）。",
+            "zh": "`journeys` 对象里有计数：`empty_journeys` 位客户中有 `empty_conversions` 位转化（摘要中的 `customers_without_touch`）；用 Wilson 区间（`funnel.wilson`，或 statsmodels 的 `proportion_confint`，`method='wilson'`）。",
         },
         truth=lambda w: float(_truth(w)["baseline"]),
         accept=interval_contains,
@@ -101,7 +101,7 @@ EXERCISES = [
             f"model shares out only those marketing added. Enter the 95% bootstrap interval "
             f"of the `{TOP}` channel's share under `shapley_incremental` as (low, high): "
             f"does it hold its true share of the incremental conversions?",
-            "zh": f"归因模型分配的是全部转化；增量 Shapley 模型只分配营销带来的那部分转化。输入 `{TOP}` 渠道在 `shapley_incremental` 下份额的 95% bootstrap 区间（下限, 上限）：它包含该渠道在增量转化中的真实份额吗？",
+            "zh": f"归因模型分配的是全部转化；增量 Shapley 模型只分配营销带来的那部分转化。输入 `{TOP}` 渠道在 `shapley_incremental` 下份额的 95% 自助法区间（下限, 上限）：它包含该渠道在增量转化中的真实份额吗？",
         },
         {
             "en": "`attribution.bootstrap_shares(journeys, n_boot=200)`: the "

@@ -94,7 +94,7 @@ EXERCISES = [
             "en": "Count the quarantine records of the orders whose rule starts with "
             "`contract` (read its reason: a negative amount must reference "
             "original_order_id).",
-            "zh": "统计订单隔离记录中规则以 `contract` 开头的记录数（看它的原因：负金额必须引用 original_order_id）。",
+            "zh": "统计订单隔离记录中规则以 `contract` 开头的记录数（看它的原因：负金额必须引用 `original_order_id`）。",
         },
         truth=lambda w: _planted(w, "orders", "negative_without_order"),
         accept=same_whole_number,

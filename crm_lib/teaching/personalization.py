@@ -136,7 +136,7 @@ EXERCISES = [
             "en": f"How many pairs did the simulation plant? Count the distinct pairs "
             f"(a-b and b-a are one) among the rules with support of at least {MIN_SUPPORT} "
             f"whose lift is above {LIFT_ABOVE:g}. Enter a whole number.",
-            "zh": f"模拟数据一共植入了多少个商品对？在支持度不低于 {MIN_SUPPORT} 的规则中，统计提升度高于 {LIFT_ABOVE:g} 的不同商品对（a-b 与 b-a 算同一对）。请输入整数。",
+            "zh": f"模拟数据一共植入了多少个商品对？在支持度不低于 {MIN_SUPPORT} 的规则中，统计提升度高于 {LIFT_ABOVE:g} 的不同商品对（`a-b` 与 `b-a` 算同一对）。请输入整数。",
         },
         {
             "en": "A pair appears as two rules, one per direction; with a lower minimum "
@@ -154,7 +154,7 @@ EXERCISES = [
             f"rule find (carts of the last {CART_LOOKBACK_DAYS} days, at least "
             f"{CART_WAIT_HOURS} hours old, no purchase since), before consent and "
             "priority? Enter a whole number.",
-            "zh": f"在 notebook 的触发日期，弃购规则（最近 {CART_LOOKBACK_DAYS} 天内、已超过 {CART_WAIT_HOURS} 小时、之后没有购买的购物车）在考虑营销同意和优先级之前找到了多少位客户？请输入整数。",
+            "zh": f"在本笔记本的触发日期，弃购规则（最近 {CART_LOOKBACK_DAYS} 天内、已超过 {CART_WAIT_HOURS} 小时、之后没有购买的购物车）在考虑营销同意和优先级之前找到了多少位客户？请输入整数。",
         },
         {
             "en": "Count the rows of `personalization.abandoned_carts(carts, orders, "

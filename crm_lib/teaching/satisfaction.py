@@ -129,7 +129,7 @@ EXERCISES = [
         {
             "en": "Loyalty: which NPS group (detractor, passive, promoter) buys again least "
             f"often in the {REPURCHASE_DAYS} days after answering? Enter its name.",
-            "zh": f"忠诚度：哪个 NPS 群体（detractor 贬损者、passive 中立者、promoter 推荐者）在作答后 {REPURCHASE_DAYS} 天内再次购买的比例最低？请输入群体名称（英文标识）。",
+            "zh": f"忠诚度：哪个 NPS 群体（贬损者 `detractor`、中立者 `passive`、推荐者 `promoter`）在作答后 {REPURCHASE_DAYS} 天内再次购买的比例最低？请输入群体名称（英文标识）。",
         },
         {
             "en": "`survey.repurchase_by_nps_group` on the screened responses: the group "

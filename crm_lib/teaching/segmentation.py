@@ -106,13 +106,13 @@ EXERCISES = [
             "buyers of the calibration period (returns ignored). Enter the 95% interval of "
             "p, the shape of a customer's order values, as (low, high): does it hold the "
             "true p?",
-            "zh": "CLV 的另一半：在校准期的重复购买客户上（忽略退货）拟合 gamma-gamma 消费模型。输入参数 p（单个客户订单金额分布的形状参数）的 95% 区间（下限, 上限）：它包含真实的 p 吗？",
+            "zh": "CLV 的另一半：在校准期的重复购买客户上（忽略退货）拟合 Gamma-Gamma 消费模型。输入参数 p（单个客户订单金额分布的形状参数）的 95% 区间（下限, 上限）：它包含真实的 p 吗？",
         },
         {
             "en": "`spend.summary()` has `ci_low` and `ci_high` of p; fit on "
             "`customer_summary(..., returns='ignore')` at the calibration end, keeping "
             "customers with frequency > 0 and monetary_value > 0.",
-            "zh": "`spend.summary()` 中有 p 的 `ci_low` 和 `ci_high`；在校准期末用 `customer_summary(..., returns='ignore')` 拟合，只保留 frequency > 0 且 monetary_value > 0 的客户。",
+            "zh": "`spend.summary()` 中有 p 的 `ci_low` 和 `ci_high`；在校准期末用 `customer_summary(..., returns='ignore')` 拟合，只保留 `frequency > 0` 且 `monetary_value > 0` 的客户。",
         },
         truth=lambda w: float(w.truth.params["gamma_gamma"]["p"]),
         accept=interval_contains,

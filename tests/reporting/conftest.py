@@ -4,7 +4,9 @@
 Chinese reports of the nine study notebooks) exactly as ``make report`` does, but on the
 small simulated world written to a temporary folder, with warehouses there too, two runs at
 a time. Tests of what the published reports say (their language, what a browser shows) read
-its HTML instead of running notebooks again.
+its HTML instead of running notebooks again. Under pytest-xdist a session fixture is built
+once per worker, so every test using it carries ``@pytest.mark.xdist_group("rendered_batch")``
+(``make test`` runs with ``--dist loadgroup``): one worker renders it, once.
 """
 
 from __future__ import annotations

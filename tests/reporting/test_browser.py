@@ -74,6 +74,7 @@ def test_a_rendered_report_is_offline_typeset_and_clean(tmp_path):
 
 @needs_chromium
 @pytest.mark.slow
+@pytest.mark.xdist_group("rendered_batch")  # with test_zh_reports: the batch rendered once
 def test_every_published_report_reads_offline_and_clean(rendered_batch):
     """The reports of reports.yml (tests/reporting/conftest.py), two browsers at a time."""
     from concurrent.futures import ThreadPoolExecutor
