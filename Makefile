@@ -66,14 +66,13 @@ cdnow: $(STAMP) $(CDNOW_WHEEL) ## Import CDNOW's real purchase log and run the v
 	    --mapping cdnow_transactions --out $(CDNOW_DIR)
 	$(BIN)/crm report run reports-cdnow.yml
 
-# Tests run on one pytest-xdist worker per core (TEST_WORKERS=1: one process, e.g. to debug);
-# a notebook's cells stay on one worker (loadfile), and tests that share one expensive
-# fixture are grouped with @pytest.mark.xdist_group (loadgroup).
+# Tests run on one pytest-xdist worker per core (TEST_WORKERS=0: in this process, e.g. to debug with --pdb);
+# a notebook's cells stay on one worker (loadfile).
 TEST_WORKERS ?= auto
 test: $(STAMP) $(EXTERNAL) ## Bootstrap, lint, then the whole test suite (notebooks included, via nbval)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest tests -n $(TEST_WORKERS)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP) ## ruff lint + format check only

@@ -74,9 +74,8 @@ def test_a_rendered_report_is_offline_typeset_and_clean(tmp_path):
 
 @needs_chromium
 @pytest.mark.slow
-@pytest.mark.xdist_group("rendered_batch")  # with test_zh_reports: the batch rendered once
 def test_every_published_report_reads_offline_and_clean(rendered_batch):
-    """The reports of reports.yml (tests/reporting/conftest.py), two browsers at a time."""
+    """Every study notebook's zh report of reports.yml (conftest.py), two browsers at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
     pages = [r.html for r in rendered_batch.runs if r.html is not None]

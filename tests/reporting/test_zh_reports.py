@@ -17,7 +17,7 @@ from crm_lib.reporting import foreign_words
 
 NOTEBOOKS = sorted(p.name for p in (Path(__file__).resolve().parents[2] / "notebooks").glob("0*"))
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rendered_batch")]  # rendered once
+pytestmark = pytest.mark.slow
 
 
 def _zh_runs(batch):
