@@ -685,6 +685,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "n_train": {"en": "Training leads", "zh": "训练线索数"},
     "n_holdout": {"en": "Holdout leads", "zh": "验证线索数"},
     "cum_share_of_conversions": {"en": "Cumulative share of conversions", "zh": "累计转化占比"},
+    "calendar_event": {"en": "Holiday or promotion", "zh": "节假日或促销"},
+    "uplift_estimate": {"en": "Estimated uplift", "zh": "估计提升"},
+    "uplift_truth": {"en": "True uplift (simulation)", "zh": "真实提升（模拟）"},
+    "no_calendar": {
+        "en": "No `calendar_events` table: the forecast has no holiday or promotion "
+        "regressors (give their dates with `holiday_dates`, or import the table).",
+        "zh": "没有 `calendar_events` 表：预测不含节假日或促销回归变量（可用 `holiday_dates` "
+        "给出日期，或导入该表）。",
+    },
     "missing_table": {
         "en": "Skipped: this dataset has no `{table}` table.",
         "zh": "已跳过：该数据集没有 `{table}` 表。",
@@ -1162,6 +1171,14 @@ LABELS: dict[str, str] = {
     "ets": "ETS 指数平滑",
     "sarimax": "SARIMAX",
     "snaive": "季节性朴素法",
+    "sarimax_no_calendar": "SARIMAX（无节假日变量）",
+    "calendar_events": "节假日与促销日历",
+    "spring_festival": "春节",
+    "mid_year_sale": "618 年中大促",
+    "singles_day": "双十一",
+    "black_friday": "黑色星期五",
+    "christmas_eve": "平安夜",
+    "holiday_dates": "节假日",
     "active_customers": "活跃客户数",
     "new_customers": "新客户数",
     "retention_rate": "留存率",

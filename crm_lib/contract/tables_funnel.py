@@ -1,6 +1,6 @@
 """Optional contract tables of the funnel, pipeline and KPI study (notebook 07).
 
-Four tables a CRM system (Salesforce, Zoho CRM, HubSpot ...) or a marketing team exports:
+Five tables a CRM system (Salesforce, Zoho CRM, HubSpot ...) or a marketing team exports:
 
 - ``leads``: one row per lead: when it came in, from which source, which sales rep owns
   it, when the rep first responded, and when (if) it became an opportunity;
@@ -8,9 +8,11 @@ Four tables a CRM system (Salesforce, Zoho CRM, HubSpot ...) or a marketing team
   is closed and won, the (actual or expected) close date and the loss reason;
 - ``opportunity_stages``: the stage history, one row per stage a deal entered, with the
   time it entered it (Salesforce's ``OpportunityHistory``);
-- ``marketing_spend``: money spent per marketing channel and week (for CAC).
+- ``marketing_spend``: money spent per marketing channel and week (for CAC);
+- ``calendar_events``: the business calendar, one row per date of a holiday or promotion
+  (e.g. Singles' Day, a summer sale), used as regressors of the revenue forecast.
 
-All four are optional: a dataset with only transactions runs the KPI and forecast parts
+All five are optional: a dataset with only transactions runs the KPI and forecast parts
 of the study, and says which part needs which table. The source of a lead or a deal and
 the channel of spend are descriptive columns whose allowed values a dataset declares in
 ``dataset.yml`` (``vocabularies: {leads: {source: [...]}}``), as for the core tables.
@@ -29,6 +31,8 @@ from crm_lib.contract.dataset import CONFIGURABLE_COLUMNS
 from crm_lib.contract.schemas import _col, _descriptive, _id, _ts, pa
 
 __all__ = [
+    "CALENDAR_EVENTS",
+    "CALENDAR_KINDS",
     "LEADS",
     "LEAD_SOURCES",
     "LOSS_REASONS",
@@ -164,7 +168,29 @@ MARKETING_SPEND = pa.DataFrameSchema(
     strict=True,
 )
 
-for _schema in (LEADS, OPPORTUNITIES, OPPORTUNITY_STAGES, MARKETING_SPEND):
+CALENDAR_KINDS = ["holiday", "promotion"]
+"""Kinds of calendar events: a public holiday, or the business's own promotion."""
+
+CALENDAR_EVENTS = pa.DataFrameSchema(
+    {
+        "date": _ts(
+            "The day of the event: its local midnight (in the dataset's time zone), stored in "
+            "UTC like every timestamp."
+        ),
+        "name": _col(
+            "string",
+            "Event name, the same for every year (e.g. singles_day); one forecast regressor "
+            "per name.",
+            checks=pa.Check.str_length(1, 64),
+        ),
+        "kind": _col("string", "holiday or promotion.", checks=pa.Check.isin(CALENDAR_KINDS)),
+    },
+    unique=["date", "name"],
+    name="calendar_events",
+    strict=True,
+)
+
+for _schema in (LEADS, OPPORTUNITIES, OPPORTUNITY_STAGES, MARKETING_SPEND, CALENDAR_EVENTS):
     schemas.SCHEMAS.setdefault(_schema.name, _schema)
 CONFIGURABLE_COLUMNS.setdefault("leads", ("source",))
 CONFIGURABLE_COLUMNS.setdefault("opportunities", ("source",))

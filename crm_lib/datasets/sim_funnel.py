@@ -24,9 +24,11 @@ marketing_spend           per channel and week: true cost per sign-up of the cha
                           times the week's sign-ups from it, times gamma noise (mean 1)
 ========================  ============================================================
 
-The core tables (customers, transactions ...) are read, never changed: the transactions
-keep their stationary BG/NBD process. For a seasonal weekly revenue series with known
-seasonality and holidays (the forecast tests), see :func:`simulate_weekly_revenue`.
+The core tables (customers, transactions ...) are read, never changed. The transactions'
+yearly cycle and holiday weeks, and the ``calendar_events`` table, are the world's own
+(:mod:`crm_lib.datasets.seasonality`, truth in ``world.truth.studies["seasonality"]``);
+:func:`simulate_weekly_revenue` gives separate series with known seasonality, holidays and
+AR(1) noise for the forecast's unit tests.
 """
 
 from __future__ import annotations
@@ -438,9 +440,8 @@ def add_funnel(world, rng: np.random.Generator, params: PipelineParams | None = 
         "web_funnel_mean_days": WEB_FUNNEL_MEAN_DAYS,
         "web_funnel_median_days": {k: v * np.log(2) for k, v in WEB_FUNNEL_MEAN_DAYS.items()},
         "note": "web funnel timings: exponential times between the first events of the "
-        "stages (crm_lib.datasets.world._simulate_funnel). The transactions keep their "
-        "stationary BG/NBD process (no seasonality), so that the earlier studies' tables do "
-        "not change; simulate_weekly_revenue gives a seasonal series with known truth.",
+        "stages (crm_lib.datasets.world._simulate_funnel). The seasonality and holiday weeks "
+        "of the repeat purchases are in studies['seasonality'].",
     }
 
 

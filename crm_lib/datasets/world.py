@@ -10,9 +10,13 @@ customers                 sign-ups uniform over the period; region, channel, age
                           consent drawn from stated shares
 events                    funnel visit -> signup -> cart -> purchase with known stage
                           conversion rates (visit -> signup varies by channel)
-transactions              BG/NBD repeat purchases after the first purchase,
-                          gamma-gamma order values, 1 + Poisson lines per order,
-                          returns as negative lines referencing their order
+transactions              BG/NBD repeat purchases after the first purchase, timed by a
+                          yearly cycle and holiday/promotion weeks (a time change that
+                          keeps every customer's purchases, see
+                          :mod:`~crm_lib.datasets.seasonality`), gamma-gamma order
+                          values, 1 + Poisson lines per order, returns as negative lines
+                          referencing their order
+calendar_events           the holiday and promotion dates of the retailer's calendar
 experiment_*              coupon e-mail A/B test: true incremental purchase probability
                           that varies with age and region; pre-period revenue from
                           the log (CUPED covariate); effect on later NPS answers
@@ -27,6 +31,7 @@ Time runs in weeks from ``START`` (2023-01-01 00:00 Asia/Shanghai) for
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +53,7 @@ from crm_lib.datasets._btyd import (
     simulate_bgnbd,
 )
 from crm_lib.datasets.container import GroundTruth, World
+from crm_lib.datasets.seasonality import PurchaseSeason
 
 START = pd.Timestamp("2023-01-01", tz=schemas.LOCAL_TIMEZONE).tz_convert("UTC")
 PERIOD_WEEKS = 156
@@ -104,6 +110,10 @@ class WorldParams:
     extra_lines_mean: float = 0.6
     return_share: float = 0.04
     n_products: int = 300
+    # Repeat purchases: yearly cycle of amplitude `seasonality` (0: none) and the uplift of
+    # the holiday and promotion weeks (seasonality.EVENTS) when `holidays`.
+    seasonality: float = 0.15
+    holidays: bool = True
     # Experiment: incremental purchase probability tau = base + young + south/east.
     tau_base: float = 0.01
     tau_young: float = 0.08  # birth year >= 1990
@@ -169,6 +179,22 @@ def resolve_size(size: str | int) -> int:
     if n < 50:
         raise ValueError(f"world size {n} is too small: simulate at least 50 customers")
     return n
+
+
+@functools.lru_cache(maxsize=8)
+def _season_of(amplitude: float, holidays: bool) -> PurchaseSeason:
+    first_day = START.tz_convert(schemas.LOCAL_TIMEZONE).tz_localize(None)
+    return PurchaseSeason.build(first_day, PERIOD_WEEKS * 7, amplitude=amplitude, holidays=holidays)
+
+
+def purchase_season(p: WorldParams | None = None) -> PurchaseSeason:
+    """The repeat purchases' daily multiplier and time change of a world with parameters ``p``.
+
+    Day ``d`` of the period is the local day ``[d, d + 1)`` / 7 weeks after :data:`START`
+    (the local zone, Asia/Shanghai, has no daylight saving time).
+    """
+    p = p or WorldParams()
+    return _season_of(float(p.seasonality), bool(p.holidays))
 
 
 # ------------------------------------------------------------------------ customers
@@ -403,7 +429,8 @@ def _purchase_orders(rng, first_w: np.ndarray, p: WorldParams, p_drop=None):
     is_first = np.zeros(owner.shape[0], dtype=bool)
     is_first[starts[:-1]] = True
     week[is_first] = first_w
-    week[~is_first] = first_w[draws.owner] + draws.times
+    # repeats: drawn on each customer's own clock, placed on the seasonal calendar
+    week[~is_first] = purchase_season(p).repeat_weeks(first_w[draws.owner], draws.times)
     nu, value = draw_order_values(rng, p.gamma_gamma, n, owner)
     main = rng.choice(len(schemas.SALES_CHANNELS), size=n, p=np.asarray(p.sales_channel_shares))
     other = rng.choice(
@@ -507,8 +534,10 @@ def _experiment(rng, customers, buyer_idx, first_w, draws, dropout_w, nu, sat, p
         + p.tau_south_east * np.isin(region, ["south", "east"])
     )
     lam = draws.lam[eligible]
-    p_control = alive * (1 - np.exp(-lam * EXPERIMENT_WEEKS))
-    p_treat = p_control + alive * tau * np.exp(-lam * EXPERIMENT_WEEKS)
+    # own-clock weeks of the window (EXPERIMENT_WEEKS without seasonality)
+    exposure = purchase_season(p).exposure(first_w[eligible], s0, s1)
+    p_control = alive * (1 - np.exp(-lam * exposure))
+    p_treat = p_control + alive * tau * np.exp(-lam * exposure)
     extra = treated & alive & (rng.random(n) < tau)
     extra_owner = eligible[extra]
     extra_week = rng.uniform(s0, s1, extra_owner.shape[0])
@@ -553,7 +582,8 @@ def _experiment(rng, customers, buyer_idx, first_w, draws, dropout_w, nu, sat, p
         "ate_nps_score": float(score1.mean() - score0.mean()),
         "ate_nps_points": float(nps_points(score1) - nps_points(score0)),
         "note": "p_control/p_treatment are exact probabilities of at least one order in the "
-        "window given the customer's latent traits; ATEs average them over assigned customers.",
+        "window given the customer's latent traits (the window's seasonal multiplier "
+        "included); ATEs average them over assigned customers.",
     }
     return eligible, treated, extra_owner, extra_week, truth, truth_customers
 
@@ -833,7 +863,10 @@ def simulate(
                 "time_unit": "weeks",
                 "local_timezone": schemas.LOCAL_TIMEZONE,
                 "note": "BG/NBD holds exactly for purchases before the experiment start "
-                f"(week {EXPERIMENT_START_WEEK:g}); the campaign adds incremental orders after it.",
+                f"(week {EXPERIMENT_START_WEEK:g}) on each customer's own clock: her number of "
+                "purchases in her window is the BG/NBD count, their calendar timing follows the "
+                "seasonal multiplier (studies['seasonality']); the campaign adds incremental "
+                "orders after the start.",
             },
             customers=truth_customers,
             funnel=funnel_truth,
@@ -851,6 +884,12 @@ def simulate(
         },
         config=SIMULATED_CONFIG,
     )
+    season = purchase_season(p)
+    world.truth.studies["seasonality"] = season.truth()
+    world.truth.frames["purchase_season_daily"] = season.daily_frame()
+    world.truth.frames["purchase_season_weekly"] = season.weekly_frame()
+    if p.holidays:
+        world.extra["calendar_events"] = season.calendar(schemas.LOCAL_TIMEZONE)
     # Tables of the later studies (churn, funnel and pipeline, attribution, baskets) go in
     # here, each drawn from its own random stream ``np.random.default_rng([seed, k])`` so that
     # adding one never changes the tables above, another study's, or the dirt (stream 1).

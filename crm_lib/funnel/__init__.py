@@ -11,17 +11,20 @@
   the forecast of open deals' won revenue with its backtest;
 - :mod:`~crm_lib.funnel.kpis`: the KPI dashboard with definitions and period-over-period
   tests;
-- :mod:`~crm_lib.funnel.forecast`: weekly revenue with ETS and SARIMAX, rolling-origin
-  backtests against seasonal naive;
+- :mod:`~crm_lib.funnel.forecast`: weekly revenue with ETS and SARIMAX (holiday and
+  promotion regressors from ``calendar_events``), rolling-origin backtests against
+  seasonal naive;
 - :mod:`~crm_lib.funnel.plots`: the study's charts.
 """
 
 from crm_lib.funnel.forecast import (
     Backtest,
     backtest,
+    calendar_regressors,
     compare_models,
     forecast_ahead,
     fourier_terms,
+    regressor_effects,
     weekly_series,
 )
 from crm_lib.funnel.kpis import (
@@ -70,6 +73,7 @@ __all__ = [
     "LeadScorer",
     "PipelineForecaster",
     "backtest",
+    "calendar_regressors",
     "compare_models",
     "cycle_survival",
     "forecast_ahead",
@@ -93,6 +97,7 @@ __all__ = [
     "plot_revenue_forecast",
     "plot_stage_times",
     "plot_win_rates",
+    "regressor_effects",
     "response_time_win_rates",
     "shrunk_win_rates",
     "stage_conversion",

@@ -1,8 +1,9 @@
 """Weekly revenue and orders: ETS and SARIMAX forecasts with a rolling-origin backtest.
 
 The models are statsmodels' ``ETSModel`` (additive errors) and ``SARIMAX`` (ARMA errors
-around a constant, yearly Fourier terms and any regressors the dataset has, e.g. holiday
-or promotion weeks), against the seasonal-naive baseline.
+around a constant, or ARIMA errors with differencing, yearly Fourier terms and any
+regressors the dataset has, e.g. holiday or promotion weeks from its ``calendar_events``
+table), against the seasonal-naive baseline.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from scipy import stats
 __all__ = [
     "Backtest",
     "backtest",
+    "calendar_regressors",
     "compare_models",
     "forecast_ahead",
     "fourier_terms",
+    "regressor_effects",
     "weekly_series",
 ]
 
@@ -55,6 +58,36 @@ def weekly_series(
     if complete_only and len(out) > 2:
         out = out.iloc[1:-1]
     return out.reset_index(drop=True)
+
+
+def calendar_regressors(
+    calendar_events: pd.DataFrame, week_start, *, tz: str = "UTC"
+) -> pd.DataFrame:
+    """Weekly 0/1 regressors from a ``calendar_events`` table, one column per event name.
+
+    The column of an event is 1 in every local Monday-start week (as in
+    :func:`weekly_series`) that holds one of its dates, 0 elsewhere; columns are sorted by
+    name. ``week_start`` may run past the data (future weeks: the calendar is known ahead).
+
+    Parameters
+    ----------
+    calendar_events : pandas.DataFrame
+        The contract table: ``date`` (local midnight, UTC), ``name``, ``kind``.
+    week_start : array-like of datetime
+        Local, naive Mondays (``weekly_series(...)["week_start"]``).
+    tz : str
+        The dataset's time zone.
+    """
+    weeks = pd.DatetimeIndex(week_start)
+    local = pd.to_datetime(calendar_events["date"], utc=True).dt.tz_convert(tz)
+    day = local.dt.tz_localize(None).dt.normalize()
+    monday = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    names = sorted(calendar_events["name"].astype(str).unique())
+    out = {
+        name: weeks.isin(monday[calendar_events["name"].astype(str) == name]).astype(float)
+        for name in names
+    }
+    return pd.DataFrame(out, index=pd.RangeIndex(len(weeks)), columns=names)
 
 
 def fourier_terms(n: int, period: float, k: int, offset: int = 0) -> np.ndarray:
@@ -118,6 +151,16 @@ class Backtest:
         return out
 
 
+def _one_thread():
+    """Run BLAS single-threaded (a context manager): the state-space filters multiply tiny
+    matrices, and OpenBLAS threads spin-waiting made a SARIMAX fit 15x slower on a busy
+    2-core machine; the results do not depend on it. threadpoolctl comes with
+    scikit-learn."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
 def _scale(y: np.ndarray, m: int) -> float:
     lag = m if len(y) > m else 1
     return float(np.mean(np.abs(y[lag:] - y[:-lag])))
@@ -156,9 +199,10 @@ def backtest(
         The weekly series, oldest first.
     model : {"ets", "sarimax", "snaive"}
         ``ets``: ETS with additive errors, additive seasonality (when the first window
-        has two full seasons) and ``trend``; ``sarimax``: ARMA ``order`` errors around a
-        constant, ``fourier`` yearly harmonics and ``exog``; ``snaive``: the value one
-        season earlier.
+        has two full seasons) and ``trend``; ``sarimax``: ARIMA ``order`` errors around a
+        constant (no constant when ``order`` differences: ``(0, 1, 1)`` is a local level),
+        ``fourier`` yearly harmonics and ``exog``; ``snaive``: the value one season
+        earlier.
     season_length : int
         Weeks per season (52).
     horizon : int
@@ -210,7 +254,7 @@ def backtest(
     origins = np.arange(initial - 1, n - 1, step)
     x_all = _exog(n, m, fourier if model == "sarimax" else 0, exog) if model == "sarimax" else None
     rows = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _one_thread():
         warnings.simplefilter("ignore")
         if model == "snaive":
             lag = m if initial > m else 1
@@ -290,11 +334,18 @@ def _ets(y, origins, initial, m, horizon, alpha, z, trend):
     return rows
 
 
+def _trend(order) -> str:
+    """A constant without differencing; none with it (it would be a steady drift)."""
+    return "c" if order[1] == 0 else "n"
+
+
 def _sarimax(y, x, origins, initial, horizon, alpha, order):
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     def sx(end):
-        return SARIMAX(y[:end], exog=None if x is None else x[:end], order=order, trend="c")
+        return SARIMAX(
+            y[:end], exog=None if x is None else x[:end], order=order, trend=_trend(order)
+        )
 
     fit = sx(initial).fit(disp=False)
     if horizon == 1:
@@ -362,7 +413,7 @@ def forecast_ahead(
         out[["forecast", "lower", "upper"]] = np.exp(out[["forecast", "lower", "upper"]])
         return out
     n, m = len(y), int(season_length)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _one_thread():
         warnings.simplefilter("ignore")
         if model == "ets":
             res = _ets_model(y, m, n >= 2 * m, None).fit(disp=False)
@@ -372,9 +423,9 @@ def forecast_ahead(
             from statsmodels.tsa.statespace.sarimax import SARIMAX
 
             x = _exog(n + steps, m, fourier, _stack(exog, exog_future))
-            res = SARIMAX(y, exog=None if x is None else x[:n], order=order, trend="c").fit(
-                disp=False
-            )
+            res = SARIMAX(
+                y, exog=None if x is None else x[:n], order=order, trend=_trend(order)
+            ).fit(disp=False)
             f = res.get_forecast(steps, exog=None if x is None else x[n:])
             ci = np.asarray(f.conf_int(alpha=alpha))
             mean, lo, hi = np.asarray(f.predicted_mean), ci[:, 0], ci[:, 1]
@@ -394,3 +445,71 @@ def _stack(exog, exog_future):
     if exog is None:
         return None
     return np.concatenate([np.asarray(exog, float), np.asarray(exog_future, float)], axis=0)
+
+
+def regressor_effects(
+    y,
+    exog,
+    *,
+    season_length: int = 52,
+    fourier: int = 2,
+    order: tuple = (0, 1, 1),
+    alpha: float = 0.05,
+    log: bool = True,
+) -> pd.DataFrame:
+    """Effect of each regressor (holiday or promotion week) in SARIMAX fitted to all of ``y``.
+
+    Parameters
+    ----------
+    y : array-like
+        The weekly series (positive with ``log``).
+    exog : pandas.DataFrame
+        One column per regressor (e.g. :func:`calendar_regressors`), one row per week.
+    season_length, fourier, order
+        As in :func:`backtest`.
+    alpha : float
+        1 - level of the intervals.
+    log : bool
+        Fit :math:`\\log y`: a coefficient :math:`\\beta` is then the relative change
+        :math:`e^{\\beta} - 1` of the week (its uplift), interval transformed likewise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``regressor, weeks`` (weeks with the regressor on), ``coef, std_error``, and
+        ``effect, ci_low, ci_high`` (relative with ``log``, else in the units of ``y``).
+    """
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    y = np.asarray(y, dtype=float)
+    if log:
+        if not (y > 0).all():
+            raise ValueError("log=True needs a positive series")
+        y = np.log(y)
+    x = pd.DataFrame(exog).reset_index(drop=True)
+    if len(x) != len(y):
+        raise ValueError(f"exog has {len(x)} rows for {len(y)} weeks")
+    n = len(y)
+    unit = float(np.mean(np.abs(y))) or 1.0
+    design = _exog(n, season_length, fourier, x.to_numpy(dtype=float))
+    with warnings.catch_warnings(), _one_thread():
+        warnings.simplefilter("ignore")
+        res = SARIMAX(y / unit, exog=design, order=order, trend=_trend(order)).fit(disp=False)
+    k = x.shape[1]
+    first = int(_trend(order) == "c") + design.shape[1] - k
+    coef = np.asarray(res.params)[first : first + k] * unit
+    se = np.asarray(res.bse)[first : first + k] * unit
+    z = stats.norm.ppf(1 - alpha / 2)
+    lo, hi = coef - z * se, coef + z * se
+    out = pd.DataFrame(
+        {
+            "regressor": list(x.columns),
+            "weeks": x.to_numpy(dtype=float).sum(axis=0).astype(int),
+            "coef": coef,
+            "std_error": se,
+            "effect": np.expm1(coef) if log else coef,
+            "ci_low": np.expm1(lo) if log else lo,
+            "ci_high": np.expm1(hi) if log else hi,
+        }
+    )
+    return out

@@ -101,12 +101,32 @@ def plot_calibration(calibration: pd.DataFrame, *, ax=None, language: str = "en"
 
 
 def plot_revenue_forecast(
-    series: pd.DataFrame, forecast: pd.DataFrame, *, ax=None, language: str = "en", last: int = 104
+    series: pd.DataFrame,
+    forecast: pd.DataFrame,
+    *,
+    ax=None,
+    language: str = "en",
+    last: int = 104,
+    events=None,
 ):
-    """The last ``last`` weeks of revenue and the forecast with its interval."""
+    """The last ``last`` weeks of revenue and the forecast with its interval.
+
+    ``events``: one flag per row of ``series`` (e.g. ``calendar_regressors(...).any(axis=1)``),
+    weeks with a holiday or promotion, marked with dots.
+    """
     ax = _ax(ax, (8, 3.6))
     s = series.tail(last)
     ax.plot(s["week_start"], s["revenue"], color="k", lw=1, label=i18n.t("actual", language))
+    if events is not None:
+        flag = pd.Series(np.asarray(events, dtype=bool), index=series.index).loc[s.index]
+        ax.plot(
+            s.loc[flag, "week_start"],
+            s.loc[flag, "revenue"],
+            "o",
+            color="#DD8452",
+            ms=5,
+            label=i18n.t("calendar_event", language),
+        )
     start = series["week_start"].iloc[-1]
     weeks = start + pd.to_timedelta(7 * forecast["step"], unit="D")
     ax.plot(weeks, forecast["forecast"], color="#C44E52", label=i18n.t("predicted", language))

@@ -67,3 +67,26 @@ def test_world_exposes_optional_tables_and_requires_them():
     assert len(w.opportunities) == 2 and w.leads is None
     with pytest.raises(MissingTableError, match="needs the table 'leads'"):
         w.require("leads", study="07")
+
+
+def test_calendar_events_table():
+    doc = schemas.contract_table("calendar_events")
+    assert doc["description"].str.len().gt(5).all()
+    cal = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-11-10 16:00", "2024-06-17 16:00"], utc=True).as_unit(
+                "us"
+            ),
+            "name": pd.Series(["singles_day", "mid_year_sale"], dtype="string"),
+            "kind": pd.Series(["promotion", "promotion"], dtype="string"),
+        }
+    )
+    schemas.validate(cal, "calendar_events")
+    with pytest.raises(schemas.ContractError, match="isin"):
+        schemas.validate(
+            cal.assign(kind=pd.Series(["sale", "promotion"], dtype="string")), "calendar_events"
+        )
+    with pytest.raises(schemas.ContractError):
+        schemas.validate(pd.concat([cal, cal.iloc[:1]], ignore_index=True), "calendar_events")
+    world = World.from_tables({"calendar_events": cal}, truth=None)
+    assert world.calendar_events is cal

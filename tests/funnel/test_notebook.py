@@ -57,6 +57,9 @@ def test_runs_on_transactions_only_and_says_what_is_missing(transactions_folder,
     for table in ("events", "opportunities", "leads", "marketing_spend"):
         assert f"this dataset has no `{table}` table" in text
     assert "kpis" in metrics and "revenue_backtest" in metrics
+    # no calendar table: the forecast says so and has no holiday regressors
+    assert "No `calendar_events` table" in text
+    assert metrics["calendar_regressors"] == [] and "calendar_uplift" not in metrics
     assert "cac" not in metrics["kpis"] and "lead_auc" not in metrics
 
 

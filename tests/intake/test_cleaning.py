@@ -381,12 +381,27 @@ def test_world_outlier_recall_and_precision(dirty):
     world, raw, mapped = dirty
     tx = mapped["transactions"].data
     res = cleaning.handle_outliers(tx, raw=raw["transactions"])
-    planted = _truth(world, "outlier") & line_keys(tx)  # 22 planted, all loaded
+    planted = _truth(world, "outlier") & line_keys(tx)  # 24 planted, all loaded
     found = line_keys(tx.loc[res.quarantine["row"]])
     hits = len(found & planted)
-    # measured on seed 1: 20 of 22 planted x100 slips found, 1 false alarm
-    assert hits / len(planted) >= 0.9
-    assert hits / len(found) >= 0.9
+    # A slip (an amount typed x100) is within the ratio rule's reach (k = 20) when it is more
+    # than 20 times the median of the customer's other sale lines, i.e. when its true amount
+    # (the truth's detail) is more than a fifth of that median. Every slip within reach is
+    # found; the others are small lines of big spenders (seed 1: 21 of 24; on other seeds
+    # 76-95% of the slips are within reach, so a fixed recall floor would test the seed).
+    sales = tx[tx["amount"] > 0]
+    key = sales["order_id"].astype(str) + "/" + sales["line_no"].astype(str)
+    dirt = world.truth.dirty_records.query("kind == 'outlier'")
+    true_amount = dirt.set_index("key")["detail"].astype(float)
+    reach = set()
+    for k in planted:
+        row = key.index[key == k][0]
+        others = sales["amount"][(sales["customer_id"] == sales.at[row, "customer_id"])]
+        others = others.drop(row)
+        if len(others) >= 2 and 100 * true_amount[k] > 20 * others.median():
+            reach.add(k)
+    assert found & planted == reach  # seed 1: 21 of 24
+    assert hits / len(found) >= 0.9  # seed 1: 1 false alarm
     # the global IQR fence on log(amount) finds fewer and flags ~1,100 lines
     iqr = cleaning.handle_outliers(tx, rule="iqr", policy="flag")
     iqr_found = line_keys(iqr.data.loc[iqr.data["outlier"]])

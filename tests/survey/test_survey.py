@@ -494,19 +494,19 @@ def test_key_drivers_recover_the_true_importance(large_world):
 
 
 def test_bootstrap_does_not_resolve_price_and_delivery_at_realistic_size(large_world):
-    # At 5,637 responses the point estimates put delivery (.205) above price (.185), the
-    # reverse of the truth (price .202 > delivery .173; sampling sd of a share about
-    # .013): the bootstrap must say that this order is not resolved. The gap between
-    # product (.358) and service (.251) is several sd: resolved.
+    # At 5,639 responses the point estimates put price (.205) above delivery (.184), the
+    # truth's order (price .202 > delivery .173) but by less than two sampling sd of the
+    # difference (a share's sd is about .013): the bootstrap must say that this order is not
+    # resolved, whichever way the sample happens to put it. The gap between product (.365)
+    # and service (.245) is several sd: resolved.
     df = _construct_frame(large_world)
     res = survey.bootstrap_key_drivers(df, "nps", list(INST.constructs), random_state=0)
     pairs = res.pairs.set_index(["driver_a", "driver_b"])
-    assert not pairs.loc[("delivery", "price"), "resolved"]
-    assert (
-        pairs.loc[("delivery", "price"), "ci_low"] < 0 < pairs.loc[("delivery", "price"), "ci_high"]
-    )
+    close = ("price", "delivery") if ("price", "delivery") in pairs.index else ("delivery", "price")
+    assert not pairs.loc[close, "resolved"]
+    assert pairs.loc[close, "ci_low"] < 0 < pairs.loc[close, "ci_high"]
     assert pairs.loc[("product", "service"), "resolved"]
-    assert ("delivery", "price") in res.unresolved()
+    assert close in res.unresolved()
     ranks = res.ranks.pivot(index="driver", columns="rank", values="probability")
     assert ranks.loc["product", 1] > 0.99
     assert 0.05 < ranks.loc["delivery", 3] < 0.95  # delivery 3rd or 4th: not settled

@@ -200,9 +200,10 @@ def test_zh_top_terms_are_the_planted_phrases(comments_world):
     assert top["detractor"][0] == "太慢"
     assert len(set(top["detractor"]) & ZH_NEGATIVE) >= 4
     assert not set(top["detractor"]) & ZH_POSITIVE
-    # Promoters (717 zh comments) write "pos" templates; 很快 and 很好 are in two each
-    # (observed 0.181, 0.169). Observed top 10: 很快, 很好, 价格, 做工, 商品, 精细, 满意,
-    # 质量, 包装, 完好.
-    assert set(top["promoter"][:2]) == {"很快", "很好"}
+    # Promoters write a "pos" template of their strongest construct; 很好 (product, service),
+    # 很快 (service, delivery) and 价格 (two price templates) are the only terms in two of the
+    # 12, so the top two are two of these three (which two depends on the sample: observed
+    # 很好, 价格 on seed 5).
+    assert set(top["promoter"][:2]) < {"很快", "很好", "价格"}
     assert len(set(top["promoter"]) & ZH_POSITIVE) >= 4
     assert not set(top["promoter"]) & ZH_NEGATIVE

@@ -27,9 +27,14 @@ from crm_lib.datasets._btyd import (
     draw_order_values,
     simulate_bgnbd,
 )
-from crm_lib.datasets.world import EXPERIMENT_START_WEEK, PERIOD_WEEKS, START
+from crm_lib.datasets.world import EXPERIMENT_START_WEEK, PERIOD_WEEKS, START, WorldParams
 
 TRUE_BG = BGNBDParams().to_dict()
+# BG/NBD assumes a constant purchase rate: its recovery tests use the world without the
+# yearly cycle and holiday weeks (same draws and counts; the seasonal world moves only the
+# timing of repeat purchases, and in calendar time that process is not BG/NBD: fitted on
+# the seasonal large log below, a is 6.5% low (z = -4.9) and b 7.5% low (z = -3.8)).
+STATIONARY = WorldParams(seasonality=0.0, holidays=False)
 TRUE_GG = GammaGammaParams().to_dict()
 WEEK = pd.Timedelta(weeks=1)
 # the hand-tuned DuckDB SQL, the pandas fallback and the ibis expression on DuckDB
@@ -487,9 +492,10 @@ def test_gradient_is_exact():
 
 @pytest.fixture(scope="module")
 def large_log(tmp_path_factory):
-    """Pure BG/NBD world of ~60k buyers written by simulate_to_parquet (no campaign)."""
+    """Pure BG/NBD world of ~60k buyers written by simulate_to_parquet (no campaign, no
+    seasonality)."""
     folder = tmp_path_factory.mktemp("large") / "world"
-    return simulate_to_parquet(folder, 1_500_000, seed=11).transactions_path
+    return simulate_to_parquet(folder, 1_500_000, seed=11, params=STATIONARY).transactions_path
 
 
 @pytest.fixture(scope="module")
@@ -536,8 +542,11 @@ def test_prob_alive_matches_simulated_share():
 
 
 def test_holdout_purchases_within_5_percent():
-    """Default world: calibrate to week 136, predict weeks 136-146 (before the campaign)."""
-    world = simulate("default", seed=4, dirty=False)
+    """Default world: calibrate to week 136, predict weeks 136-146 (before the campaign).
+
+    Without seasonality: the seasonal world's purchases in weeks 136-146 follow its calendar,
+    not BG/NBD's constant rate (predicted/actual - 1 = -6.3% on it)."""
+    world = simulate("default", seed=4, dirty=False, params=STATIONARY)
     split = clv.calibration_holdout_split(
         world.transactions,
         calibration_end=START + 136 * WEEK,
