@@ -29,7 +29,7 @@ WRONG = {
     "04.2": lambda t: (t - 30.0, t - 0.5),
     "04.3": lambda t: (t + 1.0, t + 40.0),
     "05.1": lambda t: "delivery",
-    "05.2": lambda t: "product",
+    "05.2": lambda t: (t + 0.1, t + 0.2),
     "05.3": lambda t: round(1.2 * t),
     "05.4": lambda t: "promoter",
     "06.1": lambda t: "auto_renew",

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crm_lib.teaching._core import Exercise, same_text
+from crm_lib.teaching._core import Exercise, interval_contains, same_text
 
 REPURCHASE_DAYS = 90  # the notebook's default window after the answer
 #: Planted problems that are not screened out (a phone number in a comment is redacted).
@@ -30,6 +30,21 @@ def _drivers(world: Any) -> pd.DataFrame:
     (kept, _), inst = _screened(world)
     scores = pd.concat([kept[["nps"]], inst.construct_scores(kept)], axis=1)
     return survey.key_drivers(scores, "nps", list(inst.constructs))
+
+
+def _product_share_interval(world: Any) -> tuple[float, float]:
+    """The notebook's bootstrap of the key-driver shares: corrected for each construct's
+    reliability (omega), its default resamples and seed."""
+    from crm_lib import survey
+
+    (kept, _), inst = _screened(world)
+    scores = pd.concat([kept[["nps"]], inst.construct_scores(kept)], axis=1)
+    omega = survey.reliability_table(kept, inst).set_index("construct")["omega"].to_dict()
+    res = survey.bootstrap_key_drivers(
+        scores, "nps", list(inst.constructs), reliabilities=omega, random_state=0
+    )
+    row = res.shares.set_index("driver").loc["product"]
+    return float(row["ci_low"]), float(row["ci_high"])
 
 
 def _true_importance(world: Any) -> pd.Series:
@@ -93,18 +108,21 @@ EXERCISES = [
     Exercise(
         "05.2",
         {
-            "en": "Which construct matters least for the recommendation? Enter its name.",
-            "zh": "哪个维度对推荐意愿的影响最小？请输入维度名称（英文标识）。",
+            "en": "How sure is that ranking? Enter the 95% bootstrap interval (low, high) "
+            "of the product construct's Shapley share; it counts as correct when it "
+            "contains the product's true share of the explained variance.",
+            "zh": "这个排序有多可靠？请输入产品维度 Shapley 占比的 95% 自助法区间（下限, 上限）；"
+            "区间包含产品维度在解释方差中的真实占比即为正确。",
         },
         {
-            "en": "The last construct of the Shapley ranking.",
-            "zh": "Shapley 排序中的最后一个维度。",
+            "en": "`survey.bootstrap_key_drivers(...)`: its `shares` table has `ci_low` and "
+            "`ci_high` per driver (the notebook's bootstrap section).",
+            "zh": "`survey.bootstrap_key_drivers(...)`：其 `shares` 表中每个维度都有 `ci_low` "
+            "和 `ci_high`（见笔记本的自助法一节）。",
         },
-        truth=lambda w: _true_importance(w).index[-1],
-        accept=same_text,
-        solve=lambda w: (
-            _drivers(w).sort_values("shapley_share", ascending=False)["driver"].iloc[-1]
-        ),
+        truth=lambda w: float(_true_importance(w)["product"]),
+        accept=interval_contains,
+        solve=_product_share_interval,
     ),
     Exercise(
         "05.3",
