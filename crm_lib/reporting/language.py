@@ -57,7 +57,7 @@ ALLOWED: frozenset[str] = frozenset(
     "SMS GDPR OWASP Salesforce Zoho SPSS Tableau BI CRM App"
     # abbreviations of the field: models, metrics, methods
     " RFM CLV CAC KPI NPS CSAT CES BTYD BG NBD sBG ABC VIP AUC ROC PR ECE MSE MAPE MASE BIC "
-    "ARI CART KMO EM SE CUPED SRM MDE mSPRT SARIMAX ETS AR Qini Logit"
+    "ARI CART KMO EM SE CUPED SRM MDE mSPRT SARIMAX ARIMA ETS AR Qini Logit"
     # models, distributions and methods named after people, and authors the narrative cites
     " Pareto Gamma Gamma-Gamma Beta Bernoulli Poisson Weibull Markov Shapley Cox Kaplan Meier "
     "Wald Welch Wilson Brier Efron Holm Benjamini Hochberg Cochran Cronbach McDonald Spearman Kish "
