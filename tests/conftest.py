@@ -1,10 +1,8 @@
-"""Shared fixtures: the small simulated world and a local Spark, each built once per test
-session (per pytest-xdist worker)."""
+"""Shared fixtures: the small simulated world is built once per test session."""
 
 from __future__ import annotations
 
 import os
-import shutil
 
 import matplotlib
 import pytest
@@ -18,22 +16,3 @@ def small_world():
     from crm_lib.datasets import simulate
 
     return simulate("small", seed=1)
-
-
-HAS_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
-
-
-@pytest.fixture(scope="session")
-def spark():
-    """A local Spark engine (two cores, C1-only JIT: the test queries are short, so a quick
-    JVM warm-up matters more), started once and stopped at the end of the session."""
-    if not HAS_JAVA:
-        pytest.skip("Spark needs Java")
-    pytest.importorskip("pyspark")
-    from crm_lib import engine
-
-    backend = engine.connect(
-        "local[2]", **{"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
-    )
-    yield backend
-    engine.stop_spark()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_lib import attribution
+from crm_lib import attribution, engine
 
 HAS_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
 
@@ -37,6 +37,16 @@ def _engines():
         "duckdb",
         pytest.param("spark", marks=pytest.mark.skipif(not HAS_JAVA, reason="Spark needs Java")),
     ]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark")
+    backend = engine.connect(
+        "local[2]", **{"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
+    )
+    yield backend
+    engine.stop_spark()
 
 
 @pytest.fixture(params=_engines())

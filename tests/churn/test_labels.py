@@ -124,23 +124,30 @@ def test_cut_offs_validate():
 
 
 @pytest.mark.skipif(not HAS_JAVA, reason="Spark needs Java")
-def test_spark_gives_the_same_features(small_world, spark):
-    tx = small_world.transactions
-    cut = pd.Timestamp("2025-06-01", tz="UTC")
-    ref = engine.churn_features(tx, cutoff=cut, window_days=90)
-    got = engine.churn_features(tx, cutoff=cut, window_days=90, engine=spark)
-    for col in ref.columns:
-        if ref[col].dtype.kind == "f":
-            np.testing.assert_allclose(ref[col], got[col], rtol=1e-9, err_msg=col)
-        else:
-            assert (ref[col].to_numpy() == got[col].to_numpy()).all(), col
-    a = engine.inter_purchase_days(tx, cutoff=cut)
-    b = engine.inter_purchase_days(tx, cutoff=cut, engine=spark)
-    np.testing.assert_allclose(a["days"], b["days"], rtol=1e-12)
-    m1 = engine.cohort_matrix(tx, tz="Asia/Shanghai")
-    m2 = engine.cohort_matrix(tx, tz="Asia/Shanghai", engine=spark)
-    np.testing.assert_allclose(m1["revenue"], m2["revenue"], rtol=1e-9)
-    assert (m1["customers"].to_numpy() == m2["customers"].to_numpy()).all()
+def test_spark_gives_the_same_features(small_world):
+    pytest.importorskip("pyspark")
+    spark = engine.connect(
+        "local[2]", **{"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
+    )
+    try:
+        tx = small_world.transactions
+        cut = pd.Timestamp("2025-06-01", tz="UTC")
+        ref = engine.churn_features(tx, cutoff=cut, window_days=90)
+        got = engine.churn_features(tx, cutoff=cut, window_days=90, engine=spark)
+        for col in ref.columns:
+            if ref[col].dtype.kind == "f":
+                np.testing.assert_allclose(ref[col], got[col], rtol=1e-9, err_msg=col)
+            else:
+                assert (ref[col].to_numpy() == got[col].to_numpy()).all(), col
+        a = engine.inter_purchase_days(tx, cutoff=cut)
+        b = engine.inter_purchase_days(tx, cutoff=cut, engine=spark)
+        np.testing.assert_allclose(a["days"], b["days"], rtol=1e-12)
+        m1 = engine.cohort_matrix(tx, tz="Asia/Shanghai")
+        m2 = engine.cohort_matrix(tx, tz="Asia/Shanghai", engine=spark)
+        np.testing.assert_allclose(m1["revenue"], m2["revenue"], rtol=1e-9)
+        assert (m1["customers"].to_numpy() == m2["customers"].to_numpy()).all()
+    finally:
+        engine.stop_spark()
 
 
 def test_cohort_matrix_agrees_with_cohort_counts(small_world):

@@ -49,6 +49,19 @@ def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 
 @pytest.fixture(scope="module")
+def spark():
+    if not HAS_JAVA:
+        pytest.skip("Spark needs Java")
+    pytest.importorskip("pyspark")
+    # C1-only JIT: these queries are short, so a quick JVM warm-up matters more
+    backend = engine.connect(
+        "local[2]", **{"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
+    )
+    yield backend
+    engine.stop_spark()
+
+
+@pytest.fixture(scope="module")
 def log_1m(tmp_path_factory) -> str:
     # several row groups, so that Spark reads the file with both cores
     folder = tmp_path_factory.mktemp("engine") / "log"
