@@ -764,6 +764,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "记录对：邮箱与手机号均相同",
     },
     "pairs_exact_phone": {"en": "Pairs: same phone", "zh": "记录对：手机号相同"},
+    "pairs_match_probability": {
+        "en": "Pairs: match probability at the threshold or above",
+        "zh": "记录对：匹配概率不低于阈值",
+    },
     "dedup_true_pairs": {"en": "Planted duplicate pairs", "zh": "植入的重复记录对"},
     "dedup_found_pairs": {"en": "Pairs merged", "zh": "合并的记录对"},
     "dedup_found_true_pairs": {"en": "Planted pairs merged", "zh": "合并的植入记录对"},

@@ -89,3 +89,15 @@ def test_the_contract_columns_notebook_01_shows_have_chinese_descriptions():
     ]
     assert not missing
     assert i18n.column_description("customers", "name", "Full name.", "en") == "Full name."
+
+
+def test_every_pair_rule_of_the_record_linkage_has_a_message():
+    """Notebook 02 shows the linkage summary's ``pairs_<rule>`` counts through
+    quantity_table, which refuses unknown names: on the default world the probabilistic
+    rule appeared and the report failed, because only the exact rules had a message."""
+    from crm_lib.intake.dedup import MATCH_RULES
+
+    counts = {f"pairs_{rule}": 1 for rule in MATCH_RULES}
+    for language in ("en", "zh"):
+        table = i18n.quantity_table(counts, language)
+        assert len(table) == len(MATCH_RULES)

@@ -171,6 +171,7 @@ from crm_lib.intake import cleaning
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "MATCH_RULES",
     "MERGE_LOG_COLUMNS",
     "PAIR_COLUMNS",
     "DedupError",
@@ -178,6 +179,11 @@ __all__ = [
     "deduplicate_customers",
     "reattribute",
 ]
+
+#: Why a pair of records is merged (``pairs.rule``), strongest first: an exact e-mail and
+#: phone, an exact e-mail, an exact phone (each with compatible other fields), or a match
+#: probability at the threshold or above.
+MATCH_RULES = ("exact_email_phone", "exact_email", "exact_phone", "match_probability")
 
 DEFAULT_THRESHOLD = 0.95
 """Default match probability at or above which a pair is accepted."""
@@ -764,7 +770,7 @@ def _accept(scored: pd.DataFrame, threshold: float) -> pd.DataFrame:
     prob = scored["match_probability"].to_numpy(dtype=float) >= threshold
     rule = np.select(
         [exact & email_exact & phone_exact, exact & email_exact, exact & phone_exact, prob],
-        ["exact_email_phone", "exact_email", "exact_phone", "match_probability"],
+        list(MATCH_RULES),
         default="",
     )
     ids_l = scored["unique_id_l"].astype("str").to_numpy()
