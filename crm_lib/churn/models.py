@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crm_lib.contract.config import one_thread
+
 __all__ = [
     "MODEL_KINDS",
     "auc_difference",
@@ -90,16 +92,6 @@ def churn_pipeline(
         verbose_feature_names_out=False,
     )
     return Pipeline([("features", pre), ("model", model)])
-
-
-def one_thread():
-    """Run BLAS/OpenMP single-threaded (a context manager). On churn tables (thousands of
-    rows) thread start-up and spin-waiting cost more than they save on a busy machine
-    (gradient boosting ran 2-3x slower with two threads here); results do not depend on it.
-    """
-    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
-
-    return threadpool_limits(1)
 
 
 def _signed_log1p(x):

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crm_lib.contract.config import one_thread
+
 __all__ = [
     "Backtest",
     "backtest",
@@ -151,16 +153,6 @@ class Backtest:
         return out
 
 
-def _one_thread():
-    """Run BLAS single-threaded (a context manager): the state-space filters multiply tiny
-    matrices, and OpenBLAS threads spin-waiting made a SARIMAX fit 15x slower on a busy
-    2-core machine; the results do not depend on it. threadpoolctl comes with
-    scikit-learn."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(1)
-
-
 def _scale(y: np.ndarray, m: int) -> float:
     lag = m if len(y) > m else 1
     return float(np.mean(np.abs(y[lag:] - y[:-lag])))
@@ -254,7 +246,7 @@ def backtest(
     origins = np.arange(initial - 1, n - 1, step)
     x_all = _exog(n, m, fourier if model == "sarimax" else 0, exog) if model == "sarimax" else None
     rows = []
-    with warnings.catch_warnings(), _one_thread():
+    with warnings.catch_warnings(), one_thread():
         warnings.simplefilter("ignore")
         if model == "snaive":
             lag = m if initial > m else 1
@@ -413,7 +405,7 @@ def forecast_ahead(
         out[["forecast", "lower", "upper"]] = np.exp(out[["forecast", "lower", "upper"]])
         return out
     n, m = len(y), int(season_length)
-    with warnings.catch_warnings(), _one_thread():
+    with warnings.catch_warnings(), one_thread():
         warnings.simplefilter("ignore")
         if model == "ets":
             res = _ets_model(y, m, n >= 2 * m, None).fit(disp=False)
@@ -492,7 +484,7 @@ def regressor_effects(
     n = len(y)
     unit = float(np.mean(np.abs(y))) or 1.0
     design = _exog(n, season_length, fourier, x.to_numpy(dtype=float))
-    with warnings.catch_warnings(), _one_thread():
+    with warnings.catch_warnings(), one_thread():
         warnings.simplefilter("ignore")
         res = SARIMAX(y / unit, exog=design, order=order, trend=_trend(order)).fit(disp=False)
     k = x.shape[1]

@@ -42,7 +42,6 @@ not an input.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -56,6 +55,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, export_text
 
+from crm_lib.contract.config import one_thread
 from crm_lib.i18n import MESSAGES, check_language, label, t
 
 __all__ = [
@@ -121,18 +121,6 @@ def _check_k(k: Any, n: int, name: str = "n_clusters") -> None:
         raise ValueError(f"{name} must be an integer >= 2, not {k!r}")
     if k > n:
         raise ValueError(f"{name}={k} is more than the {n} customers: use a smaller k")
-
-
-def _one_thread():
-    """Run BLAS/OpenMP single-threaded: on customer tables (thousands of rows, three
-    features) thread start-up costs more than it saves (about 10x on a busy 2-core
-    machine), and the results do not depend on the thread count. threadpoolctl is a
-    dependency of scikit-learn."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn requires it
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
 
 
 def _signed_log1p(x: np.ndarray) -> np.ndarray:
@@ -298,7 +286,7 @@ class CustomerClusterer:
         x = self._x(data)
         self.scaler_ = StandardScaler().fit(x)
         z = self.scaler_.transform(x)
-        with _one_thread():
+        with one_thread():
             self.estimator_ = self._estimator(seed).fit(z)
             raw = self.estimator_.predict(z)
             bic = float(self.estimator_.bic(z)) if self.method == "gmm" else np.nan
@@ -336,7 +324,7 @@ class CustomerClusterer:
         self._check_fitted()
         _check_frame(data, list(self.features))
         z = self.scaler_.transform(self._x(data))
-        with _one_thread():
+        with one_thread():
             raw = self.estimator_.predict(z)
         return pd.Series(self._map[raw], index=data.index, name="cluster")
 
@@ -413,7 +401,7 @@ def choose_k(
     z = StandardScaler().fit_transform(_signed_log1p(x) if log else x)
     n = z.shape[0]
     sample = silhouette_sample if silhouette_sample is not None and n > silhouette_sample else None
-    with _one_thread():
+    with one_thread():
         rows = [_k_row(z, k, n_init, sample, random_state) for k in ks]
     table = pd.DataFrame(rows)
     table.attrs["silhouette_sample"] = sample if sample is not None else n
