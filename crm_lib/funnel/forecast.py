@@ -62,6 +62,42 @@ def weekly_series(
     return out.reset_index(drop=True)
 
 
+def forecast_regressors(
+    week_start, *, calendar_events=None, holiday_dates=(), tz: str = "UTC", initial: int
+) -> pd.DataFrame | None:
+    """The weekly regressors of a revenue forecast: from the calendar, else from dates.
+
+    Parameters
+    ----------
+    week_start : sequence of Timestamp
+        The weeks of the data followed by the weeks ahead.
+    calendar_events : pandas.DataFrame, optional
+        The contract table; one 0/1 column per event (:func:`calendar_regressors`).
+    holiday_dates : sequence of date-like
+        Used only without ``calendar_events``: one column ``holiday_dates``, 1 in each
+        (local, Monday-start) week holding one of the dates.
+    initial : int
+        Length of the first training window: a column with no 1 in it is dropped (its
+        coefficient could not be estimated).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        None when there is no regressor left.
+    """
+    weeks = pd.Series(pd.to_datetime(week_start))
+    if calendar_events is not None:
+        out = calendar_regressors(calendar_events, weeks, tz=tz)
+    else:
+        holidays = pd.to_datetime(list(holiday_dates))
+        if not len(holidays):
+            return None
+        week_of = holidays.to_period("W-SUN").start_time
+        out = pd.DataFrame({"holiday_dates": weeks.isin(week_of).astype(float)})
+    out = out.loc[:, out.iloc[:initial].sum() > 0]
+    return out if out.shape[1] else None
+
+
 def calendar_regressors(
     calendar_events: pd.DataFrame, week_start, *, tz: str = "UTC"
 ) -> pd.DataFrame:

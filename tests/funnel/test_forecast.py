@@ -172,3 +172,14 @@ def test_sarimax_with_the_calendar_covers_on_the_worlds_revenue(small_world):
         n += s["origins"]
     assert n >= 30
     assert abs(inside / n - 0.9) <= 0.05  # measured: 0.920 over 312 origins (12 worlds: 0.931)
+
+
+def test_forecast_regressors_from_dates_by_hand_and_only_if_seen_in_training():
+    from crm_lib.funnel import forecast_regressors
+
+    weeks = pd.date_range("2024-01-01", periods=6, freq="7D")  # Mondays
+    # 2024-01-10 (a Wednesday) lies in week 2; 2024-02-07 in week 6, after training
+    out = forecast_regressors(weeks, holiday_dates=["2024-01-10"], initial=3)
+    assert out["holiday_dates"].tolist() == [0, 1, 0, 0, 0, 0]
+    assert forecast_regressors(weeks, holiday_dates=["2024-02-07"], initial=3) is None
+    assert forecast_regressors(weeks, holiday_dates=[], initial=3) is None
