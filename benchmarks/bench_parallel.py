@@ -42,6 +42,17 @@ def _metrics(folder: Path) -> dict:
     return out
 
 
+def _differences(a: dict, b: dict) -> dict[str, tuple]:
+    """``{"study.metric": (value in a, value in b)}`` for every metric that differs."""
+    out = {}
+    for study in sorted(set(a) | set(b)):
+        ma, mb = a.get(study, {}), b.get(study, {})
+        for key in sorted(set(ma) | set(mb)):
+            if ma.get(key, "<missing>") != mb.get(key, "<missing>"):
+                out[f"{study}.{key}"] = (ma.get(key, "<missing>"), mb.get(key, "<missing>"))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=2, help="timed batches per variant")
@@ -76,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         variants = {"--jobs 1": 1, f"--jobs {jobs} (default)": jobs}
         times: dict[str, list[float]] = {name: [] for name in variants}
-        metrics: dict[str, dict] = {}
+        metrics: dict[str, dict] = {}  # "variant, repeat" -> the run's recorded metrics
         for rep in range(args.repeat):
             for name, n in variants.items():
                 run_id = f"r{rep}-j{n}"
@@ -86,10 +97,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 times[name].append(time.perf_counter() - start)
                 assert result.ok, [(r.name, r.error) for r in result.runs if not r.ok]
-                metrics.setdefault(name, _metrics(root / "reports" / run_id))
+                metrics[f"{name}, repeat {rep + 1}"] = _metrics(root / "reports" / run_id)
                 print(f"  {name:<22} {times[name][-1]:6.1f} s", flush=True)
     sequential, parallel = variants
-    identical = metrics[sequential] == metrics[parallel]
+    # Every batch against the first one: a metric that moves between two runs of the same
+    # variant is as much a failure as one that moves between the variants.
+    first, *others = metrics
+    differences = {other: _differences(metrics[first], metrics[other]) for other in others}
+    identical = not any(differences.values())
     med = {name: statistics.median(t) for name, t in times.items()}
     print(f"\n{'variant':<24}{'median s':>10}{'min':>8}{'max':>8}")
     for name, t in times.items():
@@ -98,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = med[parallel] <= TARGET_S
     print(f"ratio parallel / sequential: {ratio:.2f}")
     print(f"target: the default-worker batch in <= {TARGET_S:.0f} s: {'met' if ok else 'MISSED'}")
-    print(f"metrics identical between the two: {identical}")
+    n_metrics = sum(len(m) for m in metrics[first].values())
+    print(f"metrics identical across all {len(metrics)} batches ({n_metrics} each): {identical}")
+    for other, diff in differences.items():
+        for key, (a, b) in diff.items():
+            print(f"  differs, {first!r} vs {other!r}: {key}: {a!r} != {b!r}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": "bench_parallel",
@@ -111,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         "target_s": TARGET_S,
         "target_met": ok,
         "metrics_identical": identical,
+        "metric_differences": {
+            other: {key: list(pair) for key, pair in diff.items()}
+            for other, diff in differences.items()
+        },
     }
     (RESULTS / "bench_parallel.json").write_text(json.dumps(payload, indent=2) + "\n")
     return 0 if identical else 1

@@ -243,6 +243,7 @@ def _duckdb_aggregates(
                 "(parse it first, e.g. pandas.to_datetime)"
             )
         q = _quote_ident
+        amount = _exact_amount(q(cols.amount), types[cols.amount])
         ts = q(cols.date)
         if date_type != "TIMESTAMP WITH TIME ZONE":  # naive times are taken as UTC
             ts = f"timezone('UTC', {ts}::TIMESTAMP)"
@@ -276,7 +277,7 @@ def _duckdb_aggregates(
         sale_us = us if is_sale == "TRUE" else f"CASE WHEN {is_sale} THEN {us} END"
         units = f"""
             SELECT {cid} AS cid, {key} AS k, min({sale_us}) AS pos,
-                   sum({q(cols.amount)}) AS value
+                   sum({amount}) AS value
             FROM {src} WHERE {" AND ".join(where)}
             GROUP BY ALL"""  # pos is null for an orphan return: dropped below
         # The first purchase's value: ties in time (two orders of one customer in the same
@@ -298,7 +299,7 @@ def _duckdb_aggregates(
             # function of the time: lines go to (customer, day) in one aggregation.
             units = f"""
                 SELECT {cid} AS cid, {_local_day_sql(us, spans)} AS k,
-                       min({us}) AS t_min, max({us}) AS t_max, sum({q(cols.amount)}) AS value
+                       min({us}) AS t_min, max({us}) AS t_max, sum({amount}) AS value
                 FROM {src} WHERE {" AND ".join(where)}
                 GROUP BY ALL"""
         elif by_day:
@@ -312,10 +313,13 @@ def _duckdb_aggregates(
                 tie = ""  # the key is the time
         sql = f"""
             SELECT cid, count(*) AS n_units, min({pos}) AS p0, max({pos}) AS p1,
-                   min(t_min) AS t_first, max(t_max) AS t_last, sum(value) AS total,
-                   {first_value} AS first_value{tie}
+                   min(t_min) AS t_first, max(t_max) AS t_last, sum(value)::DOUBLE AS total,
+                   ({first_value})::DOUBLE AS first_value{tie}
             FROM ({units}) GROUP BY cid ORDER BY cid"""
-        out = con.sql(sql).to_arrow_table().to_pandas()
+        try:
+            out = con.sql(sql).to_arrow_table().to_pandas()
+        except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
+            raise _amount_error(con, src, cols, where, us, label) from exc
         if tie:
             ties = out["tie"].to_numpy(dtype=bool)
             if ties.any():
@@ -334,6 +338,46 @@ def _duckdb_aggregates(
             con.close()
 
 
+# Amounts are summed exactly, as decimals with 9 places (a double amount holds ~16
+# significant digits, money 2-4 places): a sum of doubles depends on the order of its terms,
+# and DuckDB's threads hand each one rows in an order that changes from run to run, so the
+# same log gave totals differing in the last bit (and a gamma-gamma fit differing in the
+# 4th significant digit). An order fully returned also nets to exactly 0, not 1e-14.
+_EXACT_SCALE = 9
+_EXACT_MAX = 10 ** (38 - _EXACT_SCALE)  # DECIMAL(38, 9) holds magnitudes below 1e29
+
+
+def _exact_amount(amount: str, sql_type: str) -> str:
+    """The amount column as an exact DuckDB type: doubles become ``DECIMAL(38, 9)``.
+
+    Integers and decimals are exact already and stay as they are.
+    """
+    if sql_type in ("DOUBLE", "FLOAT", "REAL"):
+        return f"{amount}::DECIMAL(38, {_EXACT_SCALE})"
+    return amount
+
+
+def _amount_error(con: Any, src: str, cols: _Columns, where: list[str], us: str, label: str):
+    """The ValueError for amounts the exact sum cannot take: NaN, infinite or >= 1e29."""
+    a = _quote_ident(cols.amount)
+    bad = f"(isnan({a}) OR isinf({a}) OR abs({a}) >= {_EXACT_MAX})"
+    n, first_us, example = con.sql(
+        f"SELECT count(*), min({us}), arg_min({a}, {us}) FROM {src} "
+        f"WHERE {' AND '.join(where)} AND {bad}"
+    ).fetchall()[0]
+    if not n:  # the lines are fine: the totals themselves overflow
+        return ValueError(
+            f"{label}: the sum of {cols.amount!r} of one customer reaches 1e29 or more; "
+            "are the amounts in the right unit?"
+        )
+    when = pd.Timestamp(int(first_us), unit="us", tz="UTC")
+    return ValueError(
+        f"{label}: {n} lines have an amount ({cols.amount!r}) that is not a finite number "
+        f"below 1e29 in size; the first, at {when}, has {example!r}. Remove or correct "
+        "them (amounts are summed exactly, as decimals)"
+    )
+
+
 def _first_values_at_ties(con: Any, units: str, cids: pd.Series) -> np.ndarray:
     """Value of the first purchase of customers whose first purchases tie in time.
 
@@ -345,7 +389,7 @@ def _first_values_at_ties(con: Any, units: str, cids: pd.Series) -> np.ndarray:
     try:
         got = (
             con.sql(
-                f"""SELECT cid, arg_min(value, {{'p': pos, 'k': k}}) AS first_value
+                f"""SELECT cid, arg_min(value, {{'p': pos, 'k': k}})::DOUBLE AS first_value
                 FROM ({units}) WHERE cid IN (SELECT cid FROM {name}) GROUP BY cid"""
             )
             .to_arrow_table()
