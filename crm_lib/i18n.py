@@ -672,7 +672,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "mape": {"en": "MAPE (%)", "zh": "MAPE（%）"},
     "mase": {"en": "MASE", "zh": "MASE"},
     "interval_coverage": {"en": "Interval coverage", "zh": "区间覆盖率"},
-    "nominal": {"en": "Nominal coverage", "zh": "名义覆盖率"},
+    "nominal_coverage": {"en": "Nominal coverage", "zh": "名义覆盖率"},
     "width": {"en": "Mean interval width", "zh": "平均区间宽度"},
     "origins": {"en": "Origins", "zh": "预测起点数"},
     "expected": {"en": "Expected", "zh": "期望值"},
@@ -693,6 +693,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "regressors (give their dates with `holiday_dates`, or import the table).",
         "zh": "没有 `calendar_events` 表：预测不含节假日或促销回归变量（可用 `holiday_dates` "
         "给出日期，或导入该表）。",
+    },
+    "too_few_weeks": {
+        "en": "Only {n} complete weeks: too few for a weekly forecast (30 are needed).",
+        "zh": "只有 {n} 个完整周：数据太少，无法做周度预测（至少需要 30 周）。",
+    },
+    "not_a_column": {
+        "en": "`{column}` is not a column of the `{table}` table.",
+        "zh": "`{column}` 不是 `{table}` 表中的列。",
     },
     "missing_table": {
         "en": "Skipped: this dataset has no `{table}` table.",
@@ -973,6 +981,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "amount_in": {"en": "Amount as exported", "zh": "导出时的金额"},
     "cell_out": {"en": "Cell as written", "zh": "写出后的单元格"},
     "amount_out": {"en": "Amount as written", "zh": "写出后的金额"},
+}
+
+#: English labels that are not the value with its underscores as spaces (acronyms).
+LABELS_EN: dict[str, str] = {
+    "aov": "AOV (average order value)",
+    "cac": "CAC (customer acquisition cost)",
+    "nps": "NPS",
+    "csat": "CSAT",
+    "ces": "CES",
+    "clv": "CLV",
 }
 
 LABELS: dict[str, str] = {
@@ -1357,7 +1375,7 @@ def label(value: object, language: str = "en") -> str:
     check_language(language)
     text = str(value)
     if language != "zh":
-        return text.replace("_", " ")
+        return LABELS_EN.get(text, text.replace("_", " "))
     if text in LABELS:
         return LABELS[text]
     for pattern, template in _PATTERNS_ZH:
@@ -1453,10 +1471,10 @@ def translate_frame(
     names = {c: t(c, language) for c in out.columns if c in MESSAGES}
     out = out.rename(columns=names)
     # what each column holds, read from its name before translation (crm_lib.tables)
-    from crm_lib.tables import column_kind
+    from crm_lib.tables import column_kinds
 
     kinds = dict(df.attrs.get("column_kinds") or {})
-    kinds.update({names.get(c, c): column_kind(c) for c in df.columns})
+    kinds.update({names.get(c, c): k for c, k in column_kinds(df.columns).items()})
     kinds.update({names.get(c, c): "code" for c in code or []})
     out.attrs["column_kinds"] = kinds
     return out

@@ -1,7 +1,7 @@
 """How a table reads in a report: one style for every table of every notebook.
 
 :func:`style_table` turns a DataFrame into the HTML a reader sees: no 0..n row index,
-shares as percentages, money with thousands separators and the dataset's currency,
+shares as percentages (and the bounds of their intervals), money with thousands separators and the dataset's currency,
 p-values with three significant digits, other numbers with four significant digits and
 thousands separators (never ``1.2e+04``), booleans as Yes/No (是/否), missing values as
 a dash, identifiers (column names, file names, data types: kind ``code``, given by
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["column_kind", "format_value", "style_table", "use_in_notebook"]
+__all__ = ["column_kind", "column_kinds", "format_value", "style_table", "use_in_notebook"]
 
 _PERCENT = re.compile(
     r"(^|_)(share|shares|rate|pct|percent|proportion|conversion|probability|coverage|"
@@ -49,6 +49,33 @@ def column_kind(name: Any) -> str | None:
     if _MONEY.search(key):
         return "money"
     return None
+
+
+# the bounds of an interval: shown like the estimate they follow (a share's interval in %)
+_BOUND = re.compile(r"(^|_)(ci_low|ci_high|ci_lower|ci_upper|lower|upper|low|high)$")
+
+
+def column_kinds(columns: Any) -> dict[Any, str | None]:
+    """:func:`column_kind` of each column, and interval bounds read with their estimate.
+
+    A bound (``ci_low``, ``ci_high``, ``lower``, ``upper``, ``shrunk_ci_low``...) that
+    its name gives no kind takes the kind of the nearest column to its left that is not a
+    bound, when that is a share or money: ``share, ci_low, ci_high`` reads 67.5%, 63.4%,
+    71.3%, not 67.5%, 0.6342, 0.7127. A bound after a plain number (a difference) stays
+    plain.
+    """
+    out: dict[Any, str | None] = {}
+    estimate: str | None = None
+    for col in columns:
+        kind = column_kind(col)
+        key = str(col).lower().replace(" ", "_").replace("-", "_")
+        if _BOUND.search(key):
+            if kind is None and estimate in ("percent", "money"):
+                kind = estimate
+        else:
+            estimate = kind
+        out[col] = kind
+    return out
 
 
 def _plain(value: float, digits: int = 4) -> str:
@@ -95,9 +122,10 @@ def format_value(value: Any, kind: str | None = None, *, currency: str | None = 
 
 def _kinds(df: pd.DataFrame) -> dict[Any, str | None]:
     given = df.attrs.get("column_kinds") or {}
+    by_name = column_kinds(df.columns)
     out = {}
     for col in df.columns:
-        kind = given.get(col, column_kind(col))
+        kind = given.get(col, by_name[col])
         if kind == "percent":
             values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             finite = values[np.isfinite(values)]
@@ -105,6 +133,13 @@ def _kinds(df: pd.DataFrame) -> dict[Any, str | None]:
                 kind = None  # a rate per week, not a share
         out[col] = kind
     return out
+
+
+def _positional(index: pd.Index) -> bool:
+    """A row index that only numbers the rows: 0..n-1, or what filtering left of it."""
+    if isinstance(index, pd.RangeIndex):
+        return True
+    return index.nlevels == 1 and index.name is None and pd.api.types.is_integer_dtype(index)
 
 
 def style_table(
@@ -118,7 +153,7 @@ def style_table(
             for col in df.columns
         }  # fmt: skip
     )
-    if isinstance(df.index, pd.RangeIndex):
+    if _positional(df.index):
         styler = styler.hide(axis="index")
     else:
         styler = styler.format_index(lambda v: format_value(v, language=language), axis="index")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from crm_lib import i18n
-from crm_lib.tables import column_kind, format_value, style_table
+from crm_lib.tables import column_kind, column_kinds, format_value, style_table
 
 
 @pytest.mark.parametrize(
@@ -46,6 +46,27 @@ def test_currency_and_language():
 )  # fmt: skip
 def test_kinds_from_names(name, kind):
     assert column_kind(name) == kind
+
+
+def test_interval_bounds_read_with_their_estimate():
+    kinds = column_kinds(
+        ["segment", "share", "ci_low", "ci_high", "difference", "ci_low_diff", "lower",
+         "win_rate_shrunk", "shrunk_ci_low", "shrunk_ci_high", "amount", "ci_lower", "upper"]
+    )  # fmt: skip
+    assert list(kinds.values()) == [
+        None, "percent", "percent", "percent", None, None, None,
+        "percent", "percent", "percent", "money", "money", "money",
+    ]  # fmt: skip
+    assert column_kinds(["ci_low", "ci_high"]) == {"ci_low": None, "ci_high": None}
+
+
+def test_a_shares_interval_is_shown_in_percent_in_both_languages():
+    """The 95% Wilson interval of 367 of 544 (67.5%), by hand: 63.4% to 71.3%."""
+    df = pd.DataFrame({"n": [544], "share": [367 / 544], "ci_low": [0.63418], "ci_high": [0.71274]})
+    for language in ("en", "zh"):
+        html = style_table(i18n.translate_frame(df, language), language=language).to_html()
+        assert ">67.5%<" in html and ">63.4%<" in html and ">71.3%<" in html, language
+        assert "0.634" not in html
 
 
 def test_a_table_without_index_with_kinds_kept_through_translation():
@@ -91,3 +112,15 @@ def test_money_is_shown_in_the_currency_the_dataset_declares():
     assert (usd.currency, undeclared.currency, mixed.currency) == ("USD", "CNY", None)
     shown = i18n.translate_frame(pd.DataFrame({"net_amount": [2500.5]}), "zh")
     assert "2,500.50 USD" in style_table(shown, language="zh", currency=usd.currency).to_html()
+
+
+def test_what_filtering_left_of_a_positional_index_is_hidden():
+    terms = pd.DataFrame({"term": ["price", "late", "box"], "count": [9, 4, 2]})
+    html = style_table(terms[terms["count"] > 3].iloc[::-1]).to_html()
+    assert 'class="row_heading' not in html and ">late<" in html
+
+
+def test_acronyms_read_as_acronyms_in_english():
+    assert i18n.label("aov") == "AOV (average order value)"
+    assert i18n.label("churn_rate") == "churn rate"
+    assert i18n.label("aov", "zh") == "客单价"

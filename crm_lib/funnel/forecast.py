@@ -158,14 +158,14 @@ class Backtest:
     scale: float
 
     def summary(self) -> pd.DataFrame:
-        """One row per horizon: ``model, h, origins, mape, mase, coverage, nominal, width``.
+        """One row per horizon: ``model, h, origins, mape, mase, coverage, nominal_coverage, width``.
 
         Notes
         -----
         MAPE :math:`= 100\\,\\overline{|y - \\hat y| / |y|}` (weeks with
         :math:`y = 0` left out); MASE :math:`= \\overline{|y - \\hat y|} / s` with ``s``
         the scale (Hyndman & Koehler, 2006); coverage: share of actuals inside the
-        interval, to compare with ``nominal`` :math:`= 1 - \\alpha`.
+        interval, to compare with ``nominal_coverage`` :math:`= 1 - \\alpha`.
         """
         f = self.forecasts
         err = (f["actual"] - f["forecast"]).abs()
@@ -181,7 +181,7 @@ class Backtest:
                 "mape": 100 * g["ape"].mean(),
                 "mase": g["err"].mean() / self.scale,
                 "coverage": g["inside"].mean(),
-                "nominal": 1 - self.alpha,
+                "nominal_coverage": 1 - self.alpha,
                 "width": g["w"].mean(),
             }
         ).reset_index()

@@ -39,7 +39,8 @@ class Feedback:
     message: str
 
     def _repr_markdown_(self) -> str:
-        mark = {True: "✅", False: "❌", None: "✏️"}[self.correct]
+        # marks the bundled fonts draw (DejaVu Sans): emoji would be empty boxes offline
+        mark = {True: "✔", False: "✘", None: "✎"}[self.correct]
         return f"{mark} **{self.exercise}** — {self.message}"
 
     def __repr__(self) -> str:
