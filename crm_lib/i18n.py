@@ -991,9 +991,18 @@ LABELS_EN: dict[str, str] = {
     "csat": "CSAT",
     "ces": "CES",
     "clv": "CLV",
+    "seasonal_naive": "seasonal naive (the same week one season ago)",
+    "naive_last_week": "naive (last week: the first training window is not longer than a season)",
+    "ets_seasonal": "ETS with a seasonal term",
+    "ets_no_season": "ETS without a seasonal term (fewer than two seasons in the first "
+    "training window)",
 }
 
 LABELS: dict[str, str] = {
+    "seasonal_naive": "季节性朴素（上一季节同周的值）",
+    "naive_last_week": "朴素（上周的值：首个训练窗口不超过一个季节）",
+    "ets_seasonal": "含季节项的 ETS",
+    "ets_no_season": "不含季节项的 ETS（首个训练窗口不足两个季节）",
     # sizes of the simulated world
     "small": "小型",
     "default": "标准",

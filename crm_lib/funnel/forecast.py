@@ -150,15 +150,22 @@ class Backtest:
     scale : float
         MASE scale: mean absolute seasonal-naive (lag ``m``; lag 1 when the first window is
         shorter than ``m + 1``) error on the first training window.
+    method : str
+        What the model became on this series, for the reader: ``seasonal_naive`` or
+        ``naive_last_week`` (the first window is not longer than a season, so "the same
+        week one season ago" does not exist), ``ets_seasonal`` or ``ets_no_season`` (the
+        first window holds fewer than two seasons), ``sarimax``.
     """
 
     model: str
     forecasts: pd.DataFrame
     alpha: float
     scale: float
+    method: str = ""
 
     def summary(self) -> pd.DataFrame:
-        """One row per horizon: ``model, h, origins, mape, mase, coverage, nominal_coverage, width``.
+        """One row per horizon: ``model, method, h, origins, mape, mase, coverage,
+        nominal_coverage, width``.
 
         Notes
         -----
@@ -186,6 +193,7 @@ class Backtest:
             }
         ).reset_index()
         out.insert(0, "model", self.model)
+        out.insert(1, "method", self.method or self.model)
         return out
 
 
@@ -308,7 +316,15 @@ def backtest(
     if log:
         fc[["forecast", "lower", "upper"]] = np.exp(fc[["forecast", "lower", "upper"]])
         fc["actual"] = y_orig[fc["target"].to_numpy()]
-    return Backtest(model, fc.reset_index(drop=True), alpha, _scale(y_orig[:initial], m))
+    if model == "snaive":
+        method = "seasonal_naive" if initial > m else "naive_last_week"
+    elif model == "ets":
+        method = "ets_seasonal" if initial >= 2 * m else "ets_no_season"
+    else:
+        method = model
+    return Backtest(
+        model, fc.reset_index(drop=True), alpha, _scale(y_orig[:initial], m), method=method
+    )
 
 
 def _rows(origin, h, actual, forecast, lower, upper) -> pd.DataFrame:

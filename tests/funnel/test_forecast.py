@@ -70,6 +70,24 @@ def test_seasonal_naive_and_metrics_by_hand():
     assert s["mase"] == pytest.approx(np.mean([2, 3, 3]) / 2)
 
 
+def test_a_window_too_short_for_a_season_says_it_is_plain_naive():
+    """With the first window no longer than a season there is no "same week one season ago":
+    the baseline is last week's value (by hand: y[t] forecasts y[t+1]), and says so."""
+    y = np.array([10.0, 20, 30, 12, 18, 33, 9])
+    bt = fc.backtest(y, model="snaive", season_length=4, initial=4, alpha=0.1)
+    assert bt.forecasts["forecast"].tolist() == [12.0, 18.0, 33.0]
+    assert bt.summary()["method"].iloc[0] == "naive_last_week"
+    assert fc.backtest(y, model="snaive", season_length=3, initial=4).method == "seasonal_naive"
+    z = np.sin(np.arange(40) * 2 * np.pi / 6) + np.arange(40) / 10
+    assert fc.backtest(z, model="ets", season_length=6, initial=11).method == "ets_no_season"
+    assert fc.backtest(z, model="ets", season_length=6, initial=12).method == "ets_seasonal"
+    from crm_lib import i18n
+
+    for method in ("naive_last_week", "seasonal_naive", "ets_no_season", "ets_seasonal"):
+        assert i18n.label(method) != method.replace("_", " ")  # a sentence in English
+        assert "_" not in i18n.label(method, "zh") and i18n.label(method, "zh") != method
+
+
 def test_weekly_series_uses_local_weeks():
     tx = pd.DataFrame(
         {
