@@ -52,6 +52,8 @@ __all__ = [
     "ORDER_COLUMNS",
     "TEST_ACCOUNTS",
     "DirtParams",
+    "format_problems_found",
+    "planted_vs_found",
     "line_keys",
     "make_raw_exports",
     "score_found",
@@ -784,3 +786,72 @@ def mapped_exports(world: World, folder: str | Path) -> tuple[dict, dict, dict[s
         "transactions": io.apply_mapping(raw["transactions"], "simulated_world_orders", source="o"),
     }
     return raw, mapped, paths
+
+
+def format_problems_found(customers: pd.DataFrame, orders: pd.DataFrame) -> dict[tuple, int]:
+    """What the table-wide format problems of the raw exports look like to a reader.
+
+    The kinds ``date_format``, ``label_variant`` and ``amount_format`` are planted as one
+    summary row per format or column (``key = "*"``), so they are counted as formats or
+    columns, not rows: the date formats of :data:`DATE_FORMATS` that parse at least one
+    ``Signup Date`` / ``Order Date``; the label columns (Region, Gender, Marketing
+    Opt-in) with padded, upper-case or Chinese labels; the amount formats (thousands
+    separator, ``¥``) seen in ``Amount``.
+
+    Parameters
+    ----------
+    customers, orders : pandas.DataFrame
+        ``customers_export`` and ``orders_export`` as read (text columns).
+
+    Returns
+    -------
+    dict
+        ``{(table, kind): count}`` with table ``customers`` or ``orders``.
+    """
+
+    def formats(dates: pd.Series) -> int:
+        seen = dates.dropna().drop_duplicates()  # a format is seen or not
+        return sum(
+            bool(pd.to_datetime(seen, format=fmt, errors="coerce").notna().any())
+            for fmt, _ in DATE_FORMATS.values()
+        )
+
+    def styled(labels: pd.Series) -> bool:
+        text = labels.dropna().astype(str)
+        return bool(
+            text.str.strip().ne(text).any()
+            or text.str.contains(r"[A-Z\u4e00-\u9fff]", regex=True).any()
+        )
+
+    amount = orders["Amount"].dropna().astype(str)
+    return {
+        ("customers", "date_format"): formats(customers["Signup Date"]),
+        ("orders", "date_format"): formats(orders["Order Date"]),
+        ("customers", "label_variant"): sum(styled(customers[c]) for c in LABEL_VARIANTS),
+        ("orders", "amount_format"): int(amount.str.contains(",", regex=False).any())
+        + int(amount.str.contains("¥", regex=False).any()),
+    }
+
+
+def planted_vs_found(dirty_records: pd.DataFrame, found: dict[tuple, tuple]) -> pd.DataFrame:
+    """One row per planted kind of problem: how many were planted, how many were found.
+
+    Parameters
+    ----------
+    dirty_records : pandas.DataFrame
+        ``world.truth.dirty_records`` (``table, key, kind, detail``).
+    found : dict
+        ``{(table, kind): (count found, how it was found)}``; a kind missing from it is
+        shown as not looked for (found missing, method empty).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table, kind, planted, found, method``, in the order of ``(table, kind)``
+        (tables as ``dirty_records`` names them: ``customers``, ``orders``).
+    """
+    out = dirty_records.groupby(["table", "kind"]).size().rename("planted").reset_index()
+    got = [found.get((t, k)) for t, k in zip(out["table"], out["kind"], strict=True)]
+    out["found"] = pd.array([g[0] if g else pd.NA for g in got], dtype="Int64")
+    out["method"] = [g[1] if g else "" for g in got]
+    return out

@@ -382,3 +382,47 @@ def test_score_found_counts_hits_misses_and_false_alarms():
     nothing = score_found(dirty, "duplicate_line", set())
     assert (nothing["recall"], nothing["precision"]) == (0.0, 0.0)
     assert score_found(dirty, "test_account", {"C1"})["recall"] == 1.0
+
+
+def test_format_problems_are_counted_by_hand():
+    from crm_lib.datasets.dirt import format_problems_found
+
+    customers = pd.DataFrame(
+        {
+            "Signup Date": ["2024-03-05 14:22:01", "05/03/2024", None],  # iso, day_first
+            "Region": ["north", "north", None],  # clean
+            "Gender": ["F", "male", "female"],  # upper case: a variant
+            "Marketing Opt-in": [" yes", "no", "no"],  # padded: a variant
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "Order Date": ["2024年3月5日", "2024/3/5 14:22", "2024/3/6 09:00"],  # chinese, slash
+            "Amount": ["12.50", "1,234.50", "-3.00"],  # a thousands separator, no ¥
+        }
+    )
+    assert format_problems_found(customers, orders) == {
+        ("customers", "date_format"): 2,
+        ("orders", "date_format"): 2,
+        ("customers", "label_variant"): 2,
+        ("orders", "amount_format"): 1,
+    }
+
+
+def test_planted_vs_found_by_hand():
+    from crm_lib.datasets.dirt import planted_vs_found
+
+    records = pd.DataFrame(
+        {
+            "table": ["customers", "customers", "orders", "orders", "orders"],
+            "key": ["C1", "C2", "O1/1", "O2/1", "*"],
+            "kind": ["test_account", "test_account", "outlier", "outlier", "date_format"],
+            "detail": [""] * 5,
+        }
+    )
+    table = planted_vs_found(records, {("orders", "outlier"): (1, "ratio rule")})
+    assert table["kind"].tolist() == ["test_account", "date_format", "outlier"]
+    assert table["planted"].tolist() == [2, 1, 2]
+    assert table["found"].isna().tolist() == [True, True, False]
+    assert table.loc[2, "found"] == 1 and table.loc[2, "method"] == "ratio rule"
+    assert table["method"].tolist()[:2] == ["", ""]
