@@ -149,3 +149,34 @@ def test_kernels_of_parallel_runs_get_their_own_sockets():
     a, b = (_run_kernel_options()["config"].KernelManager for _ in range(2))
     assert a.transport == b.transport == "ipc"
     assert a.ip != b.ip and len(a.ip) < 100
+
+
+def test_workers_are_not_forks_of_the_batch_process(tmp_path, monkeypatch):
+    """A fork of a process with other threads alive (Spark's py4j threads) can inherit a
+    lock held by a thread that does not exist in the child, and wait for it forever (a
+    session-wide Spark fixture hung a parallel batch this way). The workers come from a
+    fork server: the process that starts a run's kernel (the starter) is a worker whose
+    parent is not the batch process. With --jobs 1 the starter is the batch process
+    itself, which shows the check sees the processes it means."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    who = (
+        "import os\n"
+        "starter = os.getppid()\n"  # the kernel's parent
+        "stat = open(f'/proc/{starter}/stat').read()\n"
+        "parent = stat.rsplit(')', 1)[1].split()[1]\n"
+        "open(output_dir + '/starter', 'w').write(f'{starter} {parent}')"
+    )
+    make_notebook(tmp_path / "notebooks" / "who.ipynb", [who])
+    batch = {"runs": [{"notebook": "notebooks/who.ipynb", "name": n} for n in ("a", "b")]}
+
+    def starters(run_id: str) -> list[tuple[int, int]]:
+        folder = tmp_path / "reports" / run_id
+        return [tuple(map(int, (folder / n / "starter").read_text().split())) for n in "ab"]
+
+    me = os.getpid()
+    assert run_batch(batch, run_id="one", quiet=True, jobs=1).ok
+    assert [starter for starter, _ in starters("one")] == [me, me]
+    assert run_batch(batch, run_id="two", quiet=True, jobs=2).ok
+    for starter, parent in starters("two"):
+        assert starter != me and parent != me
