@@ -93,7 +93,9 @@ def run_batch(
         (default :func:`default_jobs`: ``$CRM_JOBS``, else the number of cores). Runs that
         share a ``*_db`` parameter value (the warehouse notebook 01 builds and 02 reads)
         form a chain and run one after another, in batch order; chains run in parallel.
-        ``1`` runs everything in this process, one run after another.
+        ``1`` runs everything in this process, one run after another. The workers come
+        from a fork server, which imports the calling script: a script must keep its
+        top-level code under ``if __name__ == "__main__":``.
 
     Returns
     -------

@@ -77,9 +77,16 @@ def test_parallel_batch_gives_the_sequential_batch(tmp_path, monkeypatch):
     assert [r["name"] for r in index["runs"]] == ["study", "failing", "study_zh"]
 
 
-def test_sigterm_stops_every_worker_and_publishes_nothing(tmp_path):
-    """A scheduler's timeout (SIGTERM to `crm report run`) while two notebooks run at once:
-    exit 143, no batch published, and no kernel left behind."""
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [
+        (signal.SIGTERM, 143, "terminated (SIGTERM); nothing was published"),
+        (signal.SIGINT, 130, "interrupted; nothing was published"),
+    ],
+)
+def test_a_signal_stops_every_worker_and_publishes_nothing(tmp_path, sig, code, said):
+    """A scheduler's timeout (SIGTERM to `crm report run`) or Ctrl-C (SIGINT) while two
+    notebooks run at once: exit 143 or 130, no batch published, no kernel left behind."""
     root = tmp_path / "p"
     slow = ["import time, os\nopen(output_dir + '/pid', 'w').write(str(os.getpid()))",
             "time.sleep(120)"]  # fmt: skip
@@ -105,10 +112,10 @@ def test_sigterm_stops_every_worker_and_publishes_nothing(tmp_path):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
     kernels = [int(p.read_text()) for p in pids]
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
-    assert "terminated (SIGTERM); nothing was published" in err
+    assert proc.returncode == code, err
+    assert said in err
     assert not (root / "reports" / "cut").exists()
     deadline = time.monotonic() + 30
     while any(_alive(pid) for pid in kernels) and time.monotonic() < deadline:
