@@ -87,6 +87,7 @@ def test_a_missing_notebook_or_folder_is_named_as_such(tmp_path, monkeypatch, ca
 
 def test_sigterm_is_reported_in_words(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(make_project(tmp_path))
+    monkeypatch.setenv("CRM_JOBS", "1")  # the patch below reaches runs in this process only
 
     def terminated(*args, **kwargs):
         raise _Terminated()

@@ -93,7 +93,9 @@ def run_batch(
         (default :func:`default_jobs`: ``$CRM_JOBS``, else the number of cores). Runs that
         share a ``*_db`` parameter value (the warehouse notebook 01 builds and 02 reads)
         form a chain and run one after another, in batch order; chains run in parallel.
-        ``1`` runs everything in this process, one run after another.
+        ``1`` runs everything in this process, one run after another. The workers come
+        from a fork server, which imports the calling script: a script must keep its
+        top-level code under ``if __name__ == "__main__":``.
 
     Returns
     -------
@@ -269,10 +271,13 @@ def _run_chain(
 _WORKER_BUSY = False
 
 
-def _worker_init(records: Any) -> None:
+def _worker_init(records: Any, env: dict[str, str], cwd: str, levels: dict[str, int]) -> None:
     """Set up a worker process.
 
-    Its log records go to the batch process through ``records`` (a queue), which hands
+    A worker starts from the fork server, a clean process, not from the batch process:
+    it takes the batch process's environment ``env`` (with the kernels' ``MPLBACKEND``),
+    working folder ``cwd`` and logger levels ``levels`` (``""``: the root logger). Its
+    log records go to the batch process through ``records`` (a queue), which hands
     them to its own loggers: the lines of every worker reach the same place, configured
     once, as if the runs were executed there. A SIGTERM (sent when the batch is
     interrupted) raises SystemExit while a notebook runs, so its kernel is shut down on the
@@ -281,11 +286,16 @@ def _worker_init(records: Any) -> None:
     import logging.handlers
     import signal
 
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    for name, level in levels.items():
+        logging.getLogger(name or None).setLevel(level)
+
     def stop(signum: int, frame: object) -> None:
         if _WORKER_BUSY:  # unwind through papermill, which shuts the kernel down
             raise SystemExit(128 + signum)
-        # idle: leave at once. Exiting normally would run the finalizers of queues and
-        # locks this process inherited in whatever state the batch process held them.
+        # idle: leave at once, without running the finalizers of the queues.
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
@@ -344,23 +354,37 @@ def _run_parallel(
 ) -> list[RunResult]:
     """Execute the chains on ``workers`` processes; results in batch order.
 
-    Each worker is a forked process that runs its chain's notebooks one after another,
-    each in its own kernel and folder, exactly as :func:`_run_safely` does in one process.
+    Each worker is a process that runs its chain's notebooks one after another, each in
+    its own kernel and folder, exactly as :func:`_run_safely` does in one process.
     An interruption of this process (Ctrl-C, SIGTERM) terminates the workers (their
     kernels exit with them) and is raised again, so nothing is published.
+
+    The workers come from a fork server (``multiprocessing``'s ``forkserver``), not from
+    a fork of this process: a process with other threads alive (Spark's py4j threads, a
+    notebook's) can hold a lock at the moment of a fork, and the child then waits for it
+    forever. The fork server is single-threaded and has only this module imported.
     """
+    import logging
     import multiprocessing
     import threading
 
     worker_ctx = copy.copy(ctx)
     worker_ctx.progress = False  # per-cell bars of several workers would interleave
     results: dict[int, RunResult] = {}
-    fork = multiprocessing.get_context("fork")
-    records = fork.Queue()
+    server = multiprocessing.get_context("forkserver")
+    server.set_forkserver_preload([__name__])  # not __main__: a script may lack its guard
+    records = server.Queue()
     forwarder = threading.Thread(target=_forward_records, args=(records,), daemon=True)
     forwarder.start()
-    with _kernel_environment():  # inherited by the workers and their kernels
-        pool = fork.Pool(processes=workers, initializer=_worker_init, initargs=(records,))
+    levels = {
+        name: logger.level
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET
+    }
+    levels[""] = logging.getLogger().level
+    with _kernel_environment():  # given to the workers and their kernels
+        initargs = (records, dict(os.environ), os.getcwd(), levels)
+        pool = server.Pool(processes=workers, initializer=_worker_init, initargs=initargs)
         try:
             pending = [
                 pool.apply_async(

@@ -77,9 +77,16 @@ def test_parallel_batch_gives_the_sequential_batch(tmp_path, monkeypatch):
     assert [r["name"] for r in index["runs"]] == ["study", "failing", "study_zh"]
 
 
-def test_sigterm_stops_every_worker_and_publishes_nothing(tmp_path):
-    """A scheduler's timeout (SIGTERM to `crm report run`) while two notebooks run at once:
-    exit 143, no batch published, and no kernel left behind."""
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [
+        (signal.SIGTERM, 143, "terminated (SIGTERM); nothing was published"),
+        (signal.SIGINT, 130, "interrupted; nothing was published"),
+    ],
+)
+def test_a_signal_stops_every_worker_and_publishes_nothing(tmp_path, sig, code, said):
+    """A scheduler's timeout (SIGTERM to `crm report run`) or Ctrl-C (SIGINT) while two
+    notebooks run at once: exit 143 or 130, no batch published, no kernel left behind."""
     root = tmp_path / "p"
     slow = ["import time, os\nopen(output_dir + '/pid', 'w').write(str(os.getpid()))",
             "time.sleep(120)"]  # fmt: skip
@@ -105,10 +112,10 @@ def test_sigterm_stops_every_worker_and_publishes_nothing(tmp_path):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
     kernels = [int(p.read_text()) for p in pids]
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
-    assert "terminated (SIGTERM); nothing was published" in err
+    assert proc.returncode == code, err
+    assert said in err
     assert not (root / "reports" / "cut").exists()
     deadline = time.monotonic() + 30
     while any(_alive(pid) for pid in kernels) and time.monotonic() < deadline:
@@ -149,3 +156,34 @@ def test_kernels_of_parallel_runs_get_their_own_sockets():
     a, b = (_run_kernel_options()["config"].KernelManager for _ in range(2))
     assert a.transport == b.transport == "ipc"
     assert a.ip != b.ip and len(a.ip) < 100
+
+
+def test_workers_are_not_forks_of_the_batch_process(tmp_path, monkeypatch):
+    """A fork of a process with other threads alive (Spark's py4j threads) can inherit a
+    lock held by a thread that does not exist in the child, and wait for it forever (a
+    session-wide Spark fixture hung a parallel batch this way). The workers come from a
+    fork server: the process that starts a run's kernel (the starter) is a worker whose
+    parent is not the batch process. With --jobs 1 the starter is the batch process
+    itself, which shows the check sees the processes it means."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    who = (
+        "import os\n"
+        "starter = os.getppid()\n"  # the kernel's parent
+        "stat = open(f'/proc/{starter}/stat').read()\n"
+        "parent = stat.rsplit(')', 1)[1].split()[1]\n"
+        "open(output_dir + '/starter', 'w').write(f'{starter} {parent}')"
+    )
+    make_notebook(tmp_path / "notebooks" / "who.ipynb", [who])
+    batch = {"runs": [{"notebook": "notebooks/who.ipynb", "name": n} for n in ("a", "b")]}
+
+    def starters(run_id: str) -> list[tuple[int, int]]:
+        folder = tmp_path / "reports" / run_id
+        return [tuple(map(int, (folder / n / "starter").read_text().split())) for n in "ab"]
+
+    me = os.getpid()
+    assert run_batch(batch, run_id="one", quiet=True, jobs=1).ok
+    assert [starter for starter, _ in starters("one")] == [me, me]
+    assert run_batch(batch, run_id="two", quiet=True, jobs=2).ok
+    for starter, parent in starters("two"):
+        assert starter != me and parent != me

@@ -220,6 +220,7 @@ def test_same_run_id_replaces_the_batch_and_quiet_prints_summary_only(
 
 def test_interrupted_batch_leaves_no_complete_looking_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(make_project(tmp_path))
+    monkeypatch.setenv("CRM_JOBS", "1")  # the patch below reaches runs in this process only
     real = runner._execute
     calls = []
 
