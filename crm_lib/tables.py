@@ -1,7 +1,8 @@
 """How a table reads in a report: one style for every table of every notebook.
 
 :func:`style_table` turns a DataFrame into the HTML a reader sees: no 0..n row index,
-shares as percentages (and the bounds of their intervals), money with thousands separators and the dataset's currency,
+shares as percentages (and the bounds of their intervals; differences of shares in
+percentage points), money with thousands separators and the dataset's currency,
 p-values with three significant digits, other numbers with four significant digits and
 thousands separators (never ``1.2e+04``), booleans as Yes/No (是/否), missing values as
 a dash, identifiers (column names, file names, data types: kind ``code``, given by
@@ -29,10 +30,11 @@ _PERCENT = re.compile(
     r"recall|precision|hit_rate|churn|retention|top2|top_box|p_alive|lift_pct)($|_)"
 )
 _MONEY = re.compile(r"(^|_)(amount|revenue|clv|spend|price|aov|cac|sales|gross|net|monetary)($|_)")
-_PVALUE = re.compile(r"(^|_)(p|p_value|p_adj|pvalue|p_order|p_rank)$")
+_PVALUE = re.compile(r"(^|_)(p|p_value|p_adj|p_adjusted|pvalue|p_order|p_rank)$")
 _MAX_ROWS = 500  # larger frames keep pandas' own HTML (a report shows heads, not logs)
 
 _YES_NO = {"en": ("Yes", "No"), "zh": ("是", "否")}
+_POINTS = {"en": "pp", "zh": "个百分点"}  # percentage points
 
 
 def column_kind(name: Any) -> str | None:
@@ -55,14 +57,20 @@ def column_kind(name: Any) -> str | None:
 _BOUND = re.compile(r"(^|_)(ci_low|ci_high|ci_lower|ci_upper|lower|upper|low|high)$")
 
 
-def column_kinds(columns: Any) -> dict[Any, str | None]:
-    """:func:`column_kind` of each column, and interval bounds read with their estimate.
+# a difference: of two shares when it follows a share (then in percentage points)
+_DIFF = re.compile(r"(^|_)(diff|difference|abs_diff|abs_lift)$")
 
-    A bound (``ci_low``, ``ci_high``, ``lower``, ``upper``, ``shrunk_ci_low``...) that
+
+def column_kinds(columns: Any) -> dict[Any, str | None]:
+    """:func:`column_kind` of each column; differences and interval bounds read in context.
+
+    A difference (``diff``, ``difference``, ``abs_lift``) right after a share is a
+    difference of shares, shown in percentage points (kind ``points``: ``-2.8 pp``). A
+    bound (``ci_low``, ``ci_high``, ``lower``, ``upper``, ``shrunk_ci_low``...) that
     its name gives no kind takes the kind of the nearest column to its left that is not a
-    bound, when that is a share or money: ``share, ci_low, ci_high`` reads 67.5%, 63.4%,
-    71.3%, not 67.5%, 0.6342, 0.7127. A bound after a plain number (a difference) stays
-    plain.
+    bound, when that is a share, money or a difference of shares: ``share, ci_low,
+    ci_high`` reads 67.5%, 63.4%, 71.3%, not 67.5%, 0.6342, 0.7127. A bound after a
+    plain number stays plain.
     """
     out: dict[Any, str | None] = {}
     estimate: str | None = None
@@ -70,9 +78,11 @@ def column_kinds(columns: Any) -> dict[Any, str | None]:
         kind = column_kind(col)
         key = str(col).lower().replace(" ", "_").replace("-", "_")
         if _BOUND.search(key):
-            if kind is None and estimate in ("percent", "money"):
+            if kind is None and estimate in ("percent", "money", "points"):
                 kind = estimate
         else:
+            if kind is None and estimate == "percent" and _DIFF.search(key):
+                kind = "points"
             estimate = kind
         out[col] = kind
     return out
@@ -112,6 +122,10 @@ def format_value(value: Any, kind: str | None = None, *, currency: str | None = 
             return "∞" if v > 0 else "−∞"
         if kind == "percent":
             return f"{v:.1%}" if abs(v) >= 0.001 or v == 0 else f"{v:.2%}"
+        if kind == "points":  # a difference of two shares
+            unit = _POINTS.get(language, _POINTS["en"])
+            digits = 1 if abs(v) >= 0.001 or v == 0 else 2
+            return f"{100 * v:+.{digits}f} {unit}"
         if kind == "money":
             return f"{v:,.2f}" + (f" {currency}" if currency else "")
         if kind == "p_value":
@@ -126,7 +140,7 @@ def _kinds(df: pd.DataFrame) -> dict[Any, str | None]:
     out = {}
     for col in df.columns:
         kind = given.get(col, by_name[col])
-        if kind == "percent":
+        if kind in ("percent", "points"):
             values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             finite = values[np.isfinite(values)]
             if finite.size and np.abs(finite).max() > 1.0 + 1e-9:

@@ -42,7 +42,8 @@ def test_currency_and_language():
     ("name", "kind"),
     [("share", "percent"), ("value_share", "percent"), ("conversion_rate", "percent"),
      ("net_amount", "money"), ("clv", "money"), ("p_value", "p_value"), ("p_adj", "p_value"),
-     ("customers", None), ("alpha", None), ("ci_low", None)],
+     ("customers", None), ("alpha", None), ("ci_low", None), ("p_adjusted", "p_value"),
+     ("heterogeneity_p", "p_value")],
 )  # fmt: skip
 def test_kinds_from_names(name, kind):
     assert column_kind(name) == kind
@@ -54,7 +55,7 @@ def test_interval_bounds_read_with_their_estimate():
          "win_rate_shrunk", "shrunk_ci_low", "shrunk_ci_high", "amount", "ci_lower", "upper"]
     )  # fmt: skip
     assert list(kinds.values()) == [
-        None, "percent", "percent", "percent", None, None, None,
+        None, "percent", "percent", "percent", "points", None, None,
         "percent", "percent", "percent", "money", "money", "money",
     ]  # fmt: skip
     assert column_kinds(["ci_low", "ci_high"]) == {"ci_low": None, "ci_high": None}
@@ -124,3 +125,19 @@ def test_acronyms_read_as_acronyms_in_english():
     assert i18n.label("aov") == "AOV (average order value)"
     assert i18n.label("churn_rate") == "churn rate"
     assert i18n.label("aov", "zh") == "客单价"
+
+
+def test_a_difference_of_shares_reads_in_percentage_points():
+    """By hand: 21.1% - 23.9% = -2.8 points, its interval -12.6 to +7.1 points."""
+    assert format_value(-0.0279, "points") == "-2.8 pp"
+    assert format_value(0.0692, "points", language="zh") == "+6.9 个百分点"
+    df = pd.DataFrame(
+        {"rate_control": [0.239], "rate_treatment": [0.211], "diff": [-0.0279],
+         "ci_low": [-0.1264], "ci_high": [0.0706], "p_value": [0.577]}
+    )  # fmt: skip
+    html = style_table(i18n.translate_frame(df, "en")).to_html()
+    for text in ("23.9%", "21.1%", "-2.8 pp", "-12.6 pp", "+7.1 pp", "0.577"):
+        assert f">{text}<" in html, text
+    # a difference of plain numbers (mean order values) stays a plain number
+    plain = pd.DataFrame({"mean_control": [52.5], "mean_treatment": [55.0], "diff": [2.5]})
+    assert ">2.5<" in style_table(plain).to_html()
