@@ -37,13 +37,18 @@ _YES_NO = {"en": ("Yes", "No"), "zh": ("是", "否")}
 _POINTS = {"en": "pp", "zh": "个百分点"}  # percentage points
 
 
+def _key(name: Any) -> str:
+    """A column name as the patterns read it: lower case, ``_`` for blanks and dashes."""
+    return str(name).lower().replace(" ", "_").replace("-", "_")
+
+
 def column_kind(name: Any) -> str | None:
     """``percent``, ``money``, ``p_value`` or None, from a column's (untranslated) name.
 
     (The kind ``code`` is never read from a name: a table says which columns hold
     identifiers, see :func:`crm_lib.i18n.translate_frame`.)
     """
-    key = str(name).lower().replace(" ", "_").replace("-", "_")
+    key = _key(name)
     if _PVALUE.search(key):
         return "p_value"
     if _PERCENT.search(key):
@@ -75,8 +80,7 @@ def column_kinds(columns: Any) -> dict[Any, str | None]:
     out: dict[Any, str | None] = {}
     estimate: str | None = None
     for col in columns:
-        kind = column_kind(col)
-        key = str(col).lower().replace(" ", "_").replace("-", "_")
+        kind, key = column_kind(col), _key(col)
         if _BOUND.search(key):
             if kind is None and estimate in ("percent", "money", "points"):
                 kind = estimate

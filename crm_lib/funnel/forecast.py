@@ -294,6 +294,7 @@ def backtest(
         warnings.simplefilter("ignore")
         if model == "snaive":
             lag = m if initial > m else 1
+            method = "seasonal_naive" if lag == m else "naive_last_week"
             d = y[lag:initial] - y[: initial - lag]
             sigma = float(np.sqrt(np.mean(d**2)))
             for h in range(1, horizon + 1):
@@ -308,7 +309,9 @@ def backtest(
             unit = float(np.mean(np.abs(y[:initial]))) or 1.0
             if model == "ets":
                 rows = _ets(y / unit, origins, initial, m, horizon, alpha, z, trend)
+                method = "ets_seasonal" if _ets_seasonal(initial, m) else "ets_no_season"
             else:
+                method = "sarimax"
                 rows = _sarimax(y / unit, x_all, origins, initial, horizon, alpha, order)
             for r in rows:
                 r[["actual", "forecast", "lower", "upper"]] *= unit
@@ -316,12 +319,6 @@ def backtest(
     if log:
         fc[["forecast", "lower", "upper"]] = np.exp(fc[["forecast", "lower", "upper"]])
         fc["actual"] = y_orig[fc["target"].to_numpy()]
-    if model == "snaive":
-        method = "seasonal_naive" if initial > m else "naive_last_week"
-    elif model == "ets":
-        method = "ets_seasonal" if initial >= 2 * m else "ets_no_season"
-    else:
-        method = model
     return Backtest(
         model, fc.reset_index(drop=True), alpha, _scale(y_orig[:initial], m), method=method
     )
@@ -354,8 +351,13 @@ def _ets_model(y: np.ndarray, m: int, seasonal: bool, trend):
     )
 
 
+def _ets_seasonal(initial: int, m: int) -> bool:
+    """ETS gets a seasonal term when its first window holds two full seasons."""
+    return initial >= 2 * m
+
+
 def _ets(y, origins, initial, m, horizon, alpha, z, trend):
-    seasonal = initial >= 2 * m
+    seasonal = _ets_seasonal(initial, m)
     fit = _ets_model(y[:initial], m, seasonal, trend).fit(disp=False)
     sigma = float(np.sqrt(fit.mse))
     if horizon == 1:
